@@ -1,0 +1,38 @@
+// The nemoclaw CLI: parses arguments and hands over to the core. Each command lives in
+// src/cli/commands/<name>.ts and exports `register(cli)`.
+import { cac } from 'cac';
+import { readFileSync } from 'node:fs';
+import { reportError } from './run-command.js';
+import { packageRoot } from '../paths.js';
+import * as validate from './commands/validate.js';
+import * as lint from './commands/lint.js';
+import * as compile from './commands/compile.js';
+import * as explain from './commands/explain.js';
+
+const version = JSON.parse(readFileSync(`${packageRoot}/package.json`, 'utf8')).version as string;
+const cli = cac('nemoclaw');
+for (const mod of [validate, lint, compile, explain]) mod.register(cli);
+cli.help();
+cli.version(version);
+
+try {
+  cli.parse(process.argv, { run: false });
+  if (!cli.matchedCommand) {
+    if (cli.args.length > 0) {
+      process.stderr.write(`nemoclaw: unknown command "${cli.args[0]}"; see nemoclaw --help\n`);
+      process.exitCode = 2;
+    } else if (!cli.options.help && !cli.options.version) {
+      cli.outputHelp();
+    }
+  } else {
+    await cli.runMatchedCommand();
+  }
+} catch (e) {
+  // cac throws CACError for unknown options and missing arguments: a usage error.
+  if ((e as Error)?.name === 'CACError') {
+    process.stderr.write(`nemoclaw: ${(e as Error).message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.exitCode = reportError(e);
+  }
+}

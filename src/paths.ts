@@ -1,0 +1,9 @@
+// Where the package's own files are (blueprints, schemas, the built init), wherever it is installed.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** dist/src/paths.js → package root. */
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const blueprintsDir = join(packageRoot, 'blueprints');
+export const schemaPath = join(packageRoot, 'schemas', 'nemoclaw.schema.json');
+export const initBinary = join(packageRoot, 'dist', 'init', 'nemoclaw-init');
