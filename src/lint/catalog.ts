@@ -1,0 +1,83 @@
+// The one list of diagnostic ids nemoclaw reports. docs/lint-rules.md, the SARIF rule table and
+// `lint.suppress` validation are all derived from it, so an id cannot exist in one and not the others.
+import type { Severity } from '../config/diagnostics.js';
+
+/** Which step reports the rule: loading the YAML, the JSON Schema, or the semantic linter. */
+export type RuleStage = 'load' | 'schema' | 'lint';
+
+export interface RuleMeta {
+  readonly severity: Severity;
+  /** One sentence; the SARIF shortDescription and the docs table both use it. */
+  readonly summary: string;
+  readonly stage: RuleStage;
+}
+
+const lint = (severity: Severity, summary: string): RuleMeta => ({ severity, summary, stage: 'lint' });
+
+export const RULES = {
+  // Reported by src/config/load.ts and src/config/validate.ts; listed here so docs and SARIF know them.
+  'file-too-large': { severity: 'error', stage: 'load', summary: 'The file is larger than 1 MiB.' },
+  'yaml-syntax': { severity: 'error', stage: 'load', summary: 'The file is not valid YAML.' },
+  'yaml-duplicate-key': { severity: 'error', stage: 'load', summary: 'A mapping repeats a key; the later value would silently win.' },
+  'yaml-alias-limit': { severity: 'error', stage: 'load', summary: 'Too many YAML alias expansions.' },
+  'schema': { severity: 'error', stage: 'schema', summary: 'The file does not match schemas/nemoclaw.schema.json.' },
+
+  // Filesystem
+  'path-relative': lint('error', 'A filesystem path or workdir is not absolute, or has `.`/`..` segments.'),
+  'path-system-writable': lint('error', '`/` or a system directory (or a path containing one) is writable.'),
+  'path-conflict': lint('error', 'A path is listed in both read_only and read_write.'),
+  'executable-not-granted': lint('error', 'An executable path is not under a read_write or read_only path.'),
+  'landlock-best-effort': lint('warning', '`landlock: best_effort` lets the sandbox start without full Landlock enforcement.'),
+
+  // Egress hosts and endpoints
+  'host-wildcard-too-broad': lint('error', 'A host is `*` or a wildcard over a public suffix such as `*.com` or `*.co.uk`.'),
+  'host-wildcard-position': lint('error', 'A wildcard is not the whole leftmost label (`a.*.com`, `api*.x.com`).'),
+  'host-ip-literal': lint('error', 'A host is an IP address; name the host and use allowed_ips for internal ranges.'),
+  'host-invalid': lint('error', 'A host is not a valid DNS name.'),
+  'port-range': lint('error', 'A port is outside 1–65535.'),
+  'https-method-path-filter': lint('error', 'methods/paths on an https endpoint, which the gateway matches by host and port only.'),
+  'egress-rule-duplicate-name': lint('error', 'Two egress rules of a sandbox have the same name.'),
+  'endpoint-duplicate': lint('warning', 'An endpoint repeats another endpoint of the same sandbox.'),
+  'endpoint-shadowed': lint('warning', 'An endpoint is already allowed by a broader endpoint of the same sandbox.'),
+  'egress-binaries': lint('error', '`binaries` is not enforced by this gateway version.'),
+
+  // allowed_ips
+  'allowed-ips-invalid': lint('error', 'An allowed_ips entry is not a valid CIDR.'),
+  'allowed-ips-forbidden': lint('error', 'An allowed_ips entry covers loopback, link-local, unspecified or cloud metadata addresses.'),
+  'allowed-ips-private': lint('warning', 'An allowed_ips entry opens a private range (RFC 1918, CGNAT or IPv6 ULA).'),
+
+  // Secrets and environment
+  'secret-in-config': lint('error', 'A value looks like a credential; reference it with env:NAME or file:PATH instead.'),
+  'credential-format': lint('error', 'A provider credential is not `env:NAME` or `file:/absolute/path`.'),
+  'env-reserved': lint('error', 'The env sets a proxy variable that nemoclaw sets itself.'),
+  'env-dangerous': lint('error', 'The env sets a dynamic-loader variable (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH).'),
+  'env-secret-name': lint('warning', 'An env variable is named like a secret but holds a literal value.'),
+
+  // Process
+  'user-root': lint('error', 'The agent runs as root (`user: 0` or `user: root`).'),
+  'group-root': lint('warning', 'The agent runs with group 0 (root).'),
+  'seccomp-dangerous-allow': lint('error', 'seccomp.allow adds a dangerous system call.'),
+  'seccomp-unknown-syscall': lint('error', 'seccomp.allow or seccomp.deny names an unknown system call.'),
+
+  // Runtime and image
+  'docker-image-missing': lint('error', 'A docker sandbox has no image.'),
+  'image-on-process': lint('error', 'An image is set on a process-runtime sandbox, where it would be ignored.'),
+  'image-not-pinned': lint('error', 'A docker image has no `@sha256:` digest and is not pinned by nemoclaw.lock.'),
+  'preset-unknown': lint('error', 'A network preset does not exist.'),
+  'blueprint-unknown': lint('error', 'A blueprint does not exist.'),
+
+  // Inference
+  'inference-provider-unknown': lint('error', 'A sandbox selects an inference provider that is not defined.'),
+  'provider-endpoint-insecure': lint('warning', 'A provider endpoint is not https.'),
+  'provider-credential-missing': lint('warning', 'A provider has no credential.'),
+
+  // Suppression
+  'lint-suppress-error': lint('error', '`lint.suppress` lists an error rule; only warnings can be suppressed.'),
+  'lint-suppress-unknown': lint('warning', '`lint.suppress` lists an id that is not a rule.'),
+} as const satisfies Record<string, RuleMeta>;
+
+export type RuleId = keyof typeof RULES;
+
+export function isRuleId(id: string): id is RuleId {
+  return Object.prototype.hasOwnProperty.call(RULES, id);
+}
