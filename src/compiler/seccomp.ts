@@ -1,0 +1,114 @@
+// Compiles a sandbox's `process.seccomp` section into an OCI runtime-spec seccomp profile
+// (the seccomp.json artifact). Pure: no I/O, no clock. Docker/runc load the result as is; the
+// embedded runtime turns it into BPF on the host (src/runtime/seccomp-bpf.ts).
+import { UserError } from '../config/diagnostics.js';
+import { CONDITIONAL_RULES, DEFAULT_ALLOW, STRICT_ALLOW, SYSCALLS_BY_ARCH } from './data/syscalls.js';
+
+export type SeccompArch = 'SCMP_ARCH_X86_64' | 'SCMP_ARCH_AARCH64';
+export type SeccompAction =
+  | 'SCMP_ACT_ALLOW'
+  | 'SCMP_ACT_ERRNO'
+  | 'SCMP_ACT_KILL'
+  | 'SCMP_ACT_KILL_THREAD'
+  | 'SCMP_ACT_KILL_PROCESS'
+  | 'SCMP_ACT_TRAP'
+  | 'SCMP_ACT_LOG';
+export type SeccompOp =
+  | 'SCMP_CMP_NE'
+  | 'SCMP_CMP_LT'
+  | 'SCMP_CMP_LE'
+  | 'SCMP_CMP_EQ'
+  | 'SCMP_CMP_GE'
+  | 'SCMP_CMP_GT'
+  | 'SCMP_CMP_MASKED_EQ';
+
+/** One argument comparison. For MASKED_EQ, `value` is the mask and `valueTwo` the expected
+ *  result of `arg & mask` (runc's and libseccomp's convention). */
+export interface SeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: SeccompOp;
+}
+
+export interface SeccompRule {
+  names: string[];
+  action: SeccompAction;
+  /** Only with SCMP_ACT_ERRNO; EPERM when absent. */
+  errnoRet?: number;
+  /** ANDed; each index at most once per rule. */
+  args?: SeccompArg[];
+}
+
+export interface SeccompProfile {
+  defaultAction: 'SCMP_ACT_ERRNO';
+  defaultErrnoRet: number;
+  architectures: SeccompArch[];
+  syscalls: SeccompRule[];
+}
+
+export interface SeccompSpec {
+  base: 'default' | 'strict';
+  deny: string[];
+  allow: string[];
+}
+
+const EPERM = 1;
+const NAME = /^[a-z0-9_]+$/;
+
+/**
+ * Builds the profile: the base's unconditional names plus `allow`, the base's argument-filtered
+ * rules, minus every name in `deny` (deny wins over allow: fail closed). A name in `allow` that
+ * the base only permits with argument filters (clone, socket, personality) or answers with
+ * ENOSYS (clone3) becomes unconditionally allowed: the user asked for exactly that, and the
+ * linter reports dangerous or unknown names before compilation.
+ *
+ * `syscalls` order: by first name, then action, then errnoRet, then the JSON of `args`.
+ */
+export function compileSeccomp(spec: SeccompSpec): SeccompProfile {
+  for (const [field, names] of [['deny', spec.deny], ['allow', spec.allow]] as const) {
+    const bad = names.find((n) => !NAME.test(n));
+    if (bad !== undefined) throw new UserError(`seccomp.${field}: ${JSON.stringify(bad)} is not a system call name`);
+  }
+  const deny = new Set(spec.deny);
+  const allow = new Set(spec.allow);
+  const base = spec.base === 'strict' ? STRICT_ALLOW : DEFAULT_ALLOW;
+
+  const unconditional = [...new Set([...base, ...allow])].filter((n) => !deny.has(n)).sort();
+  const rules: SeccompRule[] = [];
+  if (unconditional.length > 0) rules.push({ names: unconditional, action: 'SCMP_ACT_ALLOW' });
+  for (const rule of CONDITIONAL_RULES) {
+    const names = rule.names.filter((n) => !deny.has(n) && !allow.has(n)).sort();
+    if (names.length === 0) continue;
+    const copy: SeccompRule = { names, action: rule.action };
+    if (rule.errnoRet !== undefined) copy.errnoRet = rule.errnoRet;
+    if (rule.args !== undefined) copy.args = rule.args.map((a) => ({ ...a }));
+    rules.push(copy);
+  }
+  rules.sort(compareRules);
+
+  return {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    defaultErrnoRet: EPERM,
+    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_AARCH64'],
+    syscalls: rules,
+  };
+}
+
+function compareRules(a: SeccompRule, b: SeccompRule): number {
+  const ka = [a.names[0], a.action, a.errnoRet ?? -1, JSON.stringify(a.args ?? [])] as const;
+  const kb = [b.names[0], b.action, b.errnoRet ?? -1, JSON.stringify(b.args ?? [])] as const;
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] < kb[i]) return -1;
+    if (ka[i] > kb[i]) return 1;
+  }
+  return 0;
+}
+
+let known: ReadonlySet<string> | undefined;
+
+/** Every syscall name of x86_64 or aarch64 (so the linter can flag typos and foreign names). */
+export function knownSyscallNames(): ReadonlySet<string> {
+  known ??= new Set([...SYSCALLS_BY_ARCH.x86_64, ...SYSCALLS_BY_ARCH.aarch64]);
+  return known;
+}
