@@ -162,15 +162,18 @@ export const DEFAULT_ALLOW: readonly string[] = [
 // signals, time, futexes, plain file I/O and file-system reads and writes within Landlock's
 // rules, polling, and client sockets (socket is filtered like in `default`: UNIX, TCP/UDP over
 // IPv4/IPv6, NETLINK_ROUTE). Left out compared to `default`: server sockets (bind, listen,
-// accept), SysV IPC and message queues, AIO, inotify/fanotify, xattrs, ownership and mode
-// changes, hard/sym links, mknod, mlock, scheduler and priority changes, set*id/setgroups,
-// timers other than sleeping, splice/tee, memfd_secret, pkeys, pidfds.
+// accept), SysV IPC and message queues, AIO, inotify/fanotify, xattrs, ownership (but fchown)
+// and mode changes, hard/sym links, mknod, mlock, scheduler and priority changes, timers other
+// than sleeping, splice/tee, memfd_secret, pkeys, pidfds. It keeps set*id/setgroups and fchown:
+// Docker's runc loads the profile before it switches to the container's user.
 export const STRICT_ALLOW: readonly string[] = [
   // process
   'arch_prctl', 'capget', 'capset', 'execve', 'exit', 'exit_group', 'wait4', 'waitid',
   'set_tid_address', 'set_robust_list', 'rseq', 'restart_syscall', 'prctl', 'seccomp',
   'getpid', 'getppid', 'gettid', 'getpgrp', 'getpgid', 'getsid', 'setsid', 'setpgid',
   'getuid', 'geteuid', 'getgid', 'getegid', 'getresuid', 'getresgid', 'getgroups',
+  // runc loads the profile before it switches to the container's user and fixes stdio owners
+  'setuid', 'setgid', 'setreuid', 'setregid', 'setresuid', 'setresgid', 'setgroups', 'fchown',
   'getrlimit', 'setrlimit', 'prlimit64', 'getrusage', 'sched_yield', 'sched_getaffinity',
   'getcpu', 'uname', 'sysinfo', 'umask',
   'landlock_create_ruleset', 'landlock_add_rule', 'landlock_restrict_self',
