@@ -1,0 +1,67 @@
+// Detects strings that look like credentials, and redacts them. A finding shows only the
+// provider's public prefix (e.g. `nvapi-…`), never a character of the secret itself.
+
+interface SecretPattern {
+  what: string;
+  /** Must match the whole token; compiled with the global flag and a left boundary. */
+  body: string;
+  /** Shown in place of the token: a fixed text, or how many leading (public prefix) characters to keep. */
+  shown: string | number;
+  /** Extra guard against ordinary words (e.g. `sk-` in `task-runner-config`). */
+  mixed?: boolean;
+}
+
+// Prefixes follow the providers' documented token formats. Ordered: more specific first.
+const PATTERNS: readonly SecretPattern[] = [
+  { what: 'PEM private key', body: '-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----', shown: '-----BEGIN … PRIVATE KEY-----' },
+  { what: 'NVIDIA API key', body: 'nvapi-[A-Za-z0-9_-]{20,}', shown: 'nvapi-…' },
+  { what: 'Anthropic API key', body: 'sk-ant-[A-Za-z0-9_-]{20,}', shown: 'sk-ant-…' },
+  { what: 'OpenAI-style API key', body: 'sk-[A-Za-z0-9_-]{20,}', shown: 'sk-…', mixed: true },
+  { what: 'Stripe secret key', body: '[sr]k_(?:live|test)_[A-Za-z0-9]{16,}', shown: 8 },
+  { what: 'GitHub fine-grained token', body: 'github_pat_[A-Za-z0-9_]{22,}', shown: 'github_pat_…' },
+  { what: 'GitHub token', body: 'gh[pousr]_[A-Za-z0-9]{30,}', shown: 4 },
+  { what: 'GitLab token', body: 'glpat-[A-Za-z0-9_-]{20,}', shown: 'glpat-…' },
+  { what: 'Slack token', body: 'xox[abposr]-[A-Za-z0-9-]{10,}', shown: 5 },
+  { what: 'AWS access key id', body: '(?:AKIA|ASIA)[0-9A-Z]{16}', shown: 4 },
+  { what: 'Google API key', body: 'AIza[0-9A-Za-z_-]{35}', shown: 'AIza…' },
+  { what: 'Hugging Face token', body: 'hf_[A-Za-z0-9]{30,}', shown: 'hf_…' },
+  { what: 'npm token', body: 'npm_[A-Za-z0-9]{36}', shown: 'npm_…' },
+  { what: 'PyPI token', body: 'pypi-[A-Za-z0-9_-]{50,}', shown: 'pypi-…' },
+  { what: 'SendGrid key', body: 'SG\\.[A-Za-z0-9_-]{16,}\\.[A-Za-z0-9_-]{16,}', shown: 'SG.…' },
+  { what: 'JSON web token', body: 'eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}', shown: 'eyJ…' },
+  { what: 'password in a URL', body: '[A-Za-z][A-Za-z0-9+.-]*://[^\\s/:@]+:[^\\s/@]+@', shown: '…://…:…@' },
+];
+
+// Left boundary: a token starts the string or follows a non-alphanumeric character.
+const compiled = PATTERNS.map((p) => ({ ...p, re: new RegExp(`(?<![A-Za-z0-9])(?:${p.body})`, 'g') }));
+
+const isMixed = (s: string): boolean => /[0-9]/.test(s) && /[A-Za-z].*[A-Za-z]/.test(s.replace(/^[a-z]+-/, ''));
+
+export interface SecretMatch { what: string; shown: string; index: number; length: number }
+
+/** Credential-looking tokens in `s`, left to right, not overlapping. */
+export function findSecrets(s: string): SecretMatch[] {
+  const found: SecretMatch[] = [];
+  for (const p of compiled) {
+    p.re.lastIndex = 0;
+    for (let m = p.re.exec(s); m !== null; m = p.re.exec(s)) {
+      if (p.mixed && !isMixed(m[0])) continue;
+      const start = m.index, end = m.index + m[0].length;
+      if (found.some((f) => start < f.index + f.length && f.index < end)) continue;
+      found.push({ what: p.what, shown: typeof p.shown === 'number' ? m[0].slice(0, p.shown) + '…' : p.shown, index: start, length: m[0].length });
+    }
+  }
+  return found.sort((a, b) => a.index - b.index);
+}
+
+/** `s` with every credential-looking token replaced by its redacted form. */
+export function redactSecrets(s: string): string {
+  const found = findSecrets(s);
+  let out = '';
+  let pos = 0;
+  for (const f of found) {
+    out += s.slice(pos, f.index) + `[redacted ${f.shown}]`;
+    pos = f.index + f.length;
+  }
+  return out + s.slice(pos);
+}
