@@ -1,0 +1,113 @@
+// Talking to a running gateway over its control socket.
+import { request } from 'node:http';
+import { existsSync } from 'node:fs';
+import { resolveStateDir, stateLayout } from '../state/paths.js';
+import type { Approval } from './approvals.js';
+import { spawnDetached } from './daemon.js';
+import type { GatewayStatus } from './gateway.js';
+
+export class GatewayError extends Error {
+  constructor(message: string, readonly status = 0) { super(message); this.name = 'GatewayError'; }
+}
+
+export function call<T>(stateDir: string, method: string, path: string, body?: Uint8Array | object, timeoutMs = 30_000): Promise<T> {
+  const socketPath = stateLayout(resolveStateDir(stateDir)).controlSocket;
+  const data = body === undefined ? undefined : body instanceof Uint8Array ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path, timeout: timeoutMs, headers: data ? { 'content-length': data.length, 'content-type': 'application/json' } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        let v: unknown;
+        try { v = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { return reject(new GatewayError('gateway sent a malformed reply', res.statusCode)); }
+        if ((res.statusCode ?? 500) >= 400) return reject(new GatewayError((v as { error?: string }).error ?? `HTTP ${res.statusCode}`, res.statusCode));
+        resolve(v as T);
+      });
+    });
+    req.on('timeout', () => req.destroy(new GatewayError('gateway did not answer in time')));
+    req.on('error', (e) => reject(e instanceof GatewayError ? e : new GatewayError(`gateway not reachable: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
+    req.end(data);
+  });
+}
+
+export async function isGatewayRunning(stateDir: string): Promise<boolean> {
+  if (!existsSync(stateLayout(resolveStateDir(stateDir)).controlSocket)) return false;
+  try {
+    await call(stateDir, 'GET', '/v1/health', undefined, 2000);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Start the daemon detached unless it already answers; resolves when it is ready. */
+export async function ensureGateway(stateDir: string, timeoutMs = 10_000): Promise<void> {
+  const dir = resolveStateDir(stateDir);
+  if (await isGatewayRunning(dir)) return;
+  spawnDetached(dir);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await isGatewayRunning(dir)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new GatewayError(`gateway did not become ready within ${timeoutMs} ms; see ${stateLayout(dir).gatewayDir}/gateway.log`);
+}
+
+export interface Registered { socketPath: string; policyVersion: string; closedFlows: number }
+
+/**
+ * Register a sandbox or replace its policy. When it resolves, the returned version is the one in
+ * force (the daemon swaps before it answers) and the sandbox socket exists.
+ */
+export async function registerSandbox(stateDir: string, name: string, egressJsonBytes: Uint8Array): Promise<Registered> {
+  const r = await call<{ socket_path: string; policy_version: string; closed_flows: number }>(stateDir, 'PUT', `/v1/sandboxes/${encodeURIComponent(name)}/policy`, egressJsonBytes);
+  return { socketPath: r.socket_path, policyVersion: r.policy_version, closedFlows: r.closed_flows };
+}
+
+/** Reload = register on an existing sandbox; `wait` re-reads status until that version is reported. */
+export async function reloadPolicy(stateDir: string, name: string, egressJsonBytes: Uint8Array, waitMs = 10_000): Promise<Registered> {
+  const r = await registerSandbox(stateDir, name, egressJsonBytes);
+  await waitForVersion(stateDir, name, r.policyVersion, waitMs);
+  return r;
+}
+
+export async function waitForVersion(stateDir: string, name: string, version: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await gatewayStatus(stateDir);
+    if (s.sandboxes.find((x) => x.name === name)?.policy_version === version) return;
+    if (Date.now() > deadline) throw new GatewayError(`sandbox ${name} did not reach policy ${version} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function unregisterSandbox(stateDir: string, name: string): Promise<boolean> {
+  return (await call<{ removed: boolean }>(stateDir, 'DELETE', `/v1/sandboxes/${encodeURIComponent(name)}`)).removed;
+}
+
+export function gatewayStatus(stateDir: string): Promise<GatewayStatus> {
+  return call<GatewayStatus>(stateDir, 'GET', '/v1/status');
+}
+
+export async function listenTcp(stateDir: string, sandbox: string, host: string, port: number): Promise<number> {
+  return (await call<{ port: number }>(stateDir, 'POST', `/v1/sandboxes/${encodeURIComponent(sandbox)}/tcp`, { host, port })).port;
+}
+
+export async function listApprovals(stateDir: string): Promise<Approval[]> {
+  return (await call<{ approvals: Approval[] }>(stateDir, 'GET', '/v1/approvals')).approvals;
+}
+
+export async function decideApproval(stateDir: string, id: string, decision: 'approve' | 'deny', body: { actor: string; reason?: string; ttl_ms?: number | null; persisted?: boolean }): Promise<Approval> {
+  return (await call<{ approval: Approval }>(stateDir, 'POST', `/v1/approvals/${encodeURIComponent(id)}/${decision}`, body)).approval;
+}
+
+export async function stopGateway(stateDir: string, timeoutMs = 10_000): Promise<boolean> {
+  if (!(await isGatewayRunning(stateDir))) return false;
+  await call(stateDir, 'POST', '/v1/shutdown');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!(await isGatewayRunning(stateDir))) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new GatewayError('gateway did not stop in time');
+}

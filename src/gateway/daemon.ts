@@ -1,0 +1,108 @@
+// The gateway as a process: pid file, control socket, signals, detaching, the test-hook switch.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../paths.js';
+import { resolveStateDir, stateLayout } from '../state/paths.js';
+import { writeFileAtomic } from './atomic.js';
+import { createControlServer, listenControl } from './control.js';
+import { Gateway } from './gateway.js';
+import type { TestHooks } from './ssrf.js';
+
+export const TEST_ALLOW_LOOPBACK_ENV = 'NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK';
+
+/**
+ * The only way to relax the SSRF guard from outside the process. Production cannot be fooled by
+ * accident: the variable's name says TEST, it must be exactly "1", it is refused for the system
+ * state directory, it only ever relaxes loopback (never metadata, link-local or private ranges),
+ * and when it is on the daemon prints a warning, reports it in `gateway status`, and stamps
+ * "test_hooks": ["allow_loopback"] on every audit line.
+ */
+export function testHooksFromEnv(stateDir: string, env = process.env): TestHooks | undefined {
+  if (env[TEST_ALLOW_LOOPBACK_ENV] !== '1') return undefined;
+  if (stateDir === '/var/lib/nemoclaw') throw new Error(`${TEST_ALLOW_LOOPBACK_ENV} is refused for the system state directory`);
+  return { allowLoopback: true };
+}
+
+export interface DaemonOptions {
+  stateDir: string;
+  listenTcp?: { host: string; port: number; sandbox: string };
+  log?: (line: string) => void;
+}
+
+export function pidFile(stateDir: string): string {
+  return join(stateLayout(stateDir).gatewayDir, 'gateway.pid');
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+export function runningPid(stateDir: string): number | undefined {
+  const f = pidFile(stateDir);
+  if (!existsSync(f)) return undefined;
+  const pid = Number(readFileSync(f, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+}
+
+/** Run in the foreground until SIGTERM/SIGINT or a shutdown call; resolves when stopped. */
+export async function runDaemon(o: DaemonOptions): Promise<void> {
+  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const stateDir = resolveStateDir(o.stateDir);
+  const layout = stateLayout(stateDir);
+  mkdirSync(layout.gatewayDir, { recursive: true, mode: 0o700 });
+  const other = runningPid(stateDir);
+  if (other !== undefined && other !== process.pid) throw new Error(`a gateway is already running for ${stateDir} (pid ${other})`);
+
+  const testHooks = testHooksFromEnv(stateDir);
+  if (testHooks) {
+    log(`WARNING: ${TEST_ALLOW_LOOPBACK_ENV}=1: the SSRF guard lets sandboxes reach LOOPBACK addresses. For tests only; every audit line records it.`);
+  }
+  const gw = new Gateway({ stateDir, testHooks });
+  await gw.start();
+  if (o.listenTcp) {
+    const port = await gw.listenTcp(o.listenTcp.sandbox, o.listenTcp.host, o.listenTcp.port);
+    log(`gateway: debug TCP listener for sandbox ${o.listenTcp.sandbox} on ${o.listenTcp.host}:${port}`);
+  }
+
+  let stopping: Promise<void> | undefined;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => { resolveDone = r; });
+  const control = createControlServer(gw, () => void stop());
+  const stop = () => {
+    stopping ??= (async () => {
+      control.close();
+      control.closeAllConnections();
+      await gw.stop();
+      rmSync(layout.controlSocket, { force: true });
+      rmSync(pidFile(stateDir), { force: true });
+      log('gateway: stopped');
+      resolveDone();
+    })();
+    return stopping;
+  };
+  await listenControl(control, layout.controlSocket);
+  writeFileAtomic(pidFile(stateDir), `${process.pid}\n`, 0o600);
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+  // A proxy must not die on one bad connection; anything that escapes is logged and audited.
+  process.on('uncaughtException', (e) => {
+    log(`gateway: internal error: ${e.stack ?? e.message}`);
+    gw.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'start', action: 'info', detail: `internal error: ${e.message}` });
+  });
+  log(`gateway: ready (pid ${process.pid}, control ${layout.controlSocket})`);
+  await done;
+}
+
+/** Start `nemoclaw gateway` in the background; output goes to gateway.log in the state dir. */
+export function spawnDetached(stateDir: string, extraArgs: string[] = []): number {
+  const layout = stateLayout(stateDir);
+  mkdirSync(layout.gatewayDir, { recursive: true, mode: 0o700 });
+  const logFd = openSync(join(layout.gatewayDir, 'gateway.log'), 'a', 0o600);
+  const child = spawn(process.execPath, [join(packageRoot, 'bin', 'nemoclaw.js'), 'gateway', '--state-dir', stateDir, ...extraArgs], {
+    detached: true, stdio: ['ignore', logFd, logFd], env: process.env,
+  });
+  closeSync(logFd);
+  child.unref();
+  return child.pid!;
+}

@@ -1,0 +1,338 @@
+// The gateway core: sandboxes (policy + listener), authorization, live reload, approvals, audit.
+// No process concerns (pid file, signals, control socket): see daemon.ts and control.ts.
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { stateLayout, type StateLayout } from '../state/paths.js';
+import { ApprovalStore, type Approval } from './approvals.js';
+import { writeFileAtomic } from './atomic.js';
+import { AuditLog, type AuditRecord } from './audit.js';
+import type { Denial } from './deny.js';
+import { PolicyIndex, matchablePath, type DenyReason, type RequestKind } from './matcher.js';
+import { parsePolicy, PolicyError, type LoadedPolicy } from './policy.js';
+import { createProxyServer, type Authz, type Flow, type ProxyContext } from './proxy.js';
+import { checkAddress, guard, systemResolver, type TestHooks } from './ssrf.js';
+import type { Target } from './target.js';
+
+export interface GatewayOptions {
+  stateDir: string;
+  /** Test-only relaxations; see ssrf.ts. Never set from configuration. */
+  testHooks?: TestHooks;
+  maxConnectionsPerSandbox?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  tunnelIdleMs?: number;
+  connectTimeoutMs?: number;
+  auditMaxBytes?: number;
+  auditKeep?: number;
+}
+
+interface PolicyState { loaded: LoadedPolicy; index: PolicyIndex }
+
+interface SandboxEntry {
+  name: string;
+  socketPath: string;
+  servers: Server[];
+  tcp: { host: string; port: number }[];
+  /** Swapped as one reference: a request sees either the old or the new policy, never a mix. */
+  state: PolicyState;
+  active: number;
+  total: number;
+  denied: number;
+  flows: Set<Flow>;
+}
+
+export interface SandboxStatus {
+  name: string;
+  policy_version: string;
+  socket: string;
+  tcp: { host: string; port: number }[];
+  connections: { active: number; total: number; denied: number; flows: number };
+}
+
+export interface GatewayStatus { pid: number; started_at: number; test_hooks: string[]; sandboxes: SandboxStatus[] }
+
+/** Approving only helps when the destination itself was unknown; other denials are not queued. */
+const ASKABLE: ReadonlySet<DenyReason> = new Set(['no_rule', 'port_not_allowed']);
+
+export class Gateway implements ProxyContext {
+  readonly layout: StateLayout;
+  readonly limits: ProxyContext['limits'];
+  readonly testHookNames: string[];
+  private readonly sandboxes = new Map<string, SandboxEntry>();
+  private auditLog!: AuditLog;
+  approvals!: ApprovalStore;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+  private readonly resolver;
+  private readonly allowLoopback: boolean;
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.layout = stateLayout(opts.stateDir);
+    this.limits = {
+      maxConnections: opts.maxConnectionsPerSandbox ?? 4096,
+      headersTimeoutMs: opts.headersTimeoutMs ?? 10_000,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 300_000,
+      keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 5_000,
+      tunnelIdleMs: opts.tunnelIdleMs ?? 3_600_000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+    };
+    this.resolver = opts.testHooks?.resolver ?? systemResolver;
+    this.allowLoopback = opts.testHooks?.allowLoopback === true;
+    this.testHookNames = [
+      ...(opts.testHooks?.resolver ? ['resolver'] : []),
+      ...(this.allowLoopback ? ['allow_loopback'] : []),
+    ];
+  }
+
+  private get policiesDir(): string { return join(this.layout.gatewayDir, 'policies'); }
+  private get socketsDir(): string { return join(this.layout.gatewayDir, 'sandboxes'); }
+
+  /** Open the audit log and approvals, and bring back the sandboxes registered before a restart. */
+  async start(): Promise<void> {
+    for (const d of [this.layout.root, this.layout.gatewayDir, this.socketsDir, this.policiesDir]) {
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+    }
+    chmodSync(this.layout.gatewayDir, 0o700);
+    this.auditLog = new AuditLog({ dir: this.layout.gatewayDir, maxBytes: this.opts.auditMaxBytes, keep: this.opts.auditKeep, testHooks: this.testHookNames });
+    this.approvals = new ApprovalStore({ file: join(this.layout.gatewayDir, 'approvals.json') });
+    this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'start', action: 'info', detail: `gateway started (pid ${process.pid})` });
+    for (const f of readdirSync(this.policiesDir).filter((n) => n.endsWith('.json')).sort()) {
+      try {
+        await this.applyPolicy(readFileSync(join(this.policiesDir, f)), false);
+      } catch (e) {
+        this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'register', action: 'denied', detail: `saved policy ${f} refused: ${(e as Error).message}` });
+      }
+    }
+    this.expireGrants();
+  }
+
+  audit(rec: Omit<AuditRecord, 'time'>): void {
+    this.auditLog.write(rec);
+  }
+
+  /**
+   * Register a sandbox or reload its policy. Resolves once the new version is the one every new
+   * request sees; open flows the new policy no longer allows are closed before it resolves.
+   */
+  async applyPolicy(bytes: Uint8Array, save = true): Promise<{ socketPath: string; policyVersion: string; closed: number }> {
+    const loaded = parsePolicy(bytes); // throws PolicyError: the old policy stays in force
+    const state: PolicyState = { loaded, index: new PolicyIndex(loaded.policy) };
+    const name = loaded.policy.sandbox;
+    if (save) writeFileAtomic(join(this.policiesDir, `${name}.json`), bytes);
+    let entry = this.sandboxes.get(name);
+    if (!entry) {
+      const socketPath = this.layout.sandboxSocket(name);
+      entry = { name, socketPath, servers: [], tcp: [], state, active: 0, total: 0, denied: 0, flows: new Set() };
+      const server = createProxyServer(this, name);
+      if (existsSync(socketPath)) unlinkSync(socketPath);
+      await listen(server, { path: socketPath });
+      chmodSync(socketPath, 0o600);
+      entry.servers.push(server);
+      this.sandboxes.set(name, entry);
+      this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'register', action: 'info', sandbox: name, policy_version: loaded.version });
+      return { socketPath, policyVersion: loaded.version, closed: 0 };
+    }
+    const previous = entry.state.loaded.version;
+    entry.state = state;
+    const lapsed = this.approvals.onReload(name);
+    for (const a of lapsed) this.auditApproval(a, 'expired', 'gateway', 'superseded by policy reload');
+    const closed = this.recheckFlows(entry, 'policy_reload');
+    this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'reload', action: 'info', sandbox: name, policy_version: loaded.version, detail: `from ${previous}; closed ${closed} flows` });
+    return { socketPath: entry.socketPath, policyVersion: loaded.version, closed };
+  }
+
+  /** Debug/test listener: a loopback TCP port whose connections count as the named sandbox's. */
+  async listenTcp(sandbox: string, host: string, port: number): Promise<number> {
+    if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') throw new PolicyError('--listen-tcp only binds loopback addresses');
+    const entry = this.sandboxes.get(sandbox);
+    if (!entry) throw new PolicyError(`sandbox ${sandbox} is not registered`);
+    const server = createProxyServer(this, sandbox);
+    await listen(server, { host, port });
+    const actual = (server.address() as { port: number }).port;
+    entry.servers.push(server);
+    entry.tcp.push({ host, port: actual });
+    return actual;
+  }
+
+  async unregister(name: string): Promise<boolean> {
+    const entry = this.sandboxes.get(name);
+    rmSync(join(this.policiesDir, `${name}.json`), { force: true });
+    if (!entry) return false;
+    this.sandboxes.delete(name);
+    for (const f of [...entry.flows]) f.close('shutdown');
+    await Promise.all(entry.servers.map((s) => closeServer(s)));
+    rmSync(entry.socketPath, { force: true });
+    this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'unregister', action: 'info', sandbox: name });
+    return true;
+  }
+
+  status(): GatewayStatus {
+    return {
+      pid: process.pid, started_at: this.startedAt, test_hooks: this.testHookNames,
+      sandboxes: [...this.sandboxes.values()].sort((a, b) => a.name.localeCompare(b.name)).map((e) => ({
+        name: e.name, policy_version: e.state.loaded.version, socket: e.socketPath, tcp: e.tcp,
+        connections: { active: e.active, total: e.total, denied: e.denied, flows: e.flows.size },
+      })),
+    };
+  }
+
+  // ── ProxyContext ─────────────────────────────────────────────────────────────────────────────
+
+  connectionOpened(sandbox: string): boolean {
+    const e = this.sandboxes.get(sandbox);
+    if (!e) return true; // counted nowhere; authorize() refuses it
+    e.active++;
+    e.total++;
+    return e.active <= this.limits.maxConnections;
+  }
+  connectionClosed(sandbox: string): void {
+    const e = this.sandboxes.get(sandbox);
+    if (e && e.active > 0) e.active--;
+  }
+  denied(sandbox: string): void {
+    const e = this.sandboxes.get(sandbox);
+    if (e) e.denied++;
+  }
+  addFlow(f: Flow): void { this.sandboxes.get(f.sandbox)?.flows.add(f); }
+  removeFlow(f: Flow): void { this.sandboxes.get(f.sandbox)?.flows.delete(f); }
+
+  async authorize(sandbox: string, target: Target, kind: RequestKind, method?: string, rawPath?: string): Promise<Authz> {
+    const entry = this.sandboxes.get(sandbox);
+    const base = { sandbox, host: target.host, port: target.port };
+    if (!entry) return { ok: false, denial: { ...base, reason: 'sandbox_unknown', detail: `sandbox ${sandbox} has no policy` } };
+    const { loaded, index } = entry.state; // one snapshot for the whole decision
+    const deny = (reason: Denial['reason'], detail: string, extra: Partial<Denial> = {}): Authz =>
+      ({ ok: false, denial: { ...base, reason, detail, policy_version: loaded.version, ...extra } });
+    const guardOpts = { allowedIps: loaded.allowedIps, resolver: this.resolver, allowLoopback: this.allowLoopback };
+
+    if (target.ipLiteral) {
+      const cat = checkAddress(target.host, guardOpts);
+      if (cat) return deny('ssrf_blocked', `${target.host} is a ${cat} address`);
+      return deny('ip_literal', 'rules name hosts; a bare IP address never matches one');
+    }
+    let path: string | undefined;
+    if (kind === 'http') {
+      path = matchablePath(rawPath ?? '');
+      if (path === undefined) return deny('ambiguous_path', 'path has dot segments, encoded slashes or backslashes');
+    }
+    const m = index.match({ host: target.host, port: target.port, kind, method, path });
+    let rule: string;
+    if (m.allowed) {
+      rule = m.rule;
+    } else {
+      const grant = this.approvals.grantFor(sandbox, target.host, target.port);
+      if (grant) {
+        rule = `approval:${grant.id}`;
+      } else {
+        const refused = this.approvals.deniedFor(sandbox, target.host, target.port);
+        if (refused) return deny('approval_denied', `an operator refused ${target.host}:${target.port}`, { approval_id: refused.id });
+        if (loaded.policy.on_deny === 'ask' && ASKABLE.has(m.reason)) {
+          const a = this.approvals.recordDenial(sandbox, target.host, target.port, kind);
+          if (a?.hits === 1) this.auditApproval(a, 'queued', 'gateway');
+          return deny(m.reason, `${m.detail}; queued for approval`, a ? { approval_id: a.id } : {});
+        }
+        return deny(m.reason, m.detail);
+      }
+    }
+    const g = await guard(target.host, false, guardOpts);
+    if (!g.ok) {
+      return g.reason === 'ssrf_blocked'
+        ? deny('ssrf_blocked', `${target.host} resolves to ${g.address}, a ${g.category} address`)
+        : deny('resolve_failed', `cannot resolve ${target.host}: ${g.detail}`);
+    }
+    return { ok: true, addresses: g.addresses, rule, policyVersion: loaded.version };
+  }
+
+  // ── Approvals ─────────────────────────────────────────────────────────────────────────────────
+
+  approve(id: string, o: { ttlMs: number | null; actor: string; reason?: string; persisted?: boolean }): Approval {
+    const a = this.approvals.approve(id, o);
+    this.auditApproval(a, o.persisted ? 'approved_persist' : 'approved', o.actor, o.reason);
+    this.expireGrants();
+    return a;
+  }
+
+  deny(id: string, o: { actor: string; reason?: string }): Approval {
+    const a = this.approvals.deny(id, o);
+    this.auditApproval(a, 'denied', o.actor, o.reason);
+    const entry = this.sandboxes.get(a.sandbox);
+    if (entry) this.recheckFlows(entry, 'grant_expired');
+    return a;
+  }
+
+  private auditApproval(a: Approval, what: string, actor: string, reason?: string): void {
+    this.audit({
+      class_uid: 6003, class_name: 'API Activity', activity: 'approval', action: 'info', sandbox: a.sandbox,
+      dst: { hostname: a.host, port: a.port }, approval_id: a.id, actor: { user: actor }, detail: what,
+      ...(reason ? { reason } : {}), ...(a.expires_at ? { expires_at: a.expires_at } : {}),
+    });
+  }
+
+  /** Lapse grants whose TTL passed, close what they carried, and arm the timer for the next one. */
+  private expireGrants(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    const lapsed = this.approvals.expire();
+    for (const a of lapsed) {
+      this.auditApproval(a, 'expired', 'gateway', 'ttl');
+      const entry = this.sandboxes.get(a.sandbox);
+      if (entry) this.recheckFlows(entry, 'grant_expired');
+    }
+    const next = this.approvals.nextExpiry();
+    if (next !== undefined) {
+      this.expiryTimer = setTimeout(() => this.expireGrants(), Math.min(Math.max(0, next - Date.now()) + 5, 2 ** 31 - 1));
+      this.expiryTimer.unref();
+    }
+  }
+
+  /** Close the open flows the current policy and grants no longer allow. */
+  private recheckFlows(entry: SandboxEntry, reason: 'policy_reload' | 'grant_expired'): number {
+    const { loaded, index } = entry.state;
+    let closed = 0;
+    for (const f of [...entry.flows]) {
+      const m = index.match({ host: f.target.host, port: f.target.port, kind: f.kind, method: f.method, path: f.path && matchablePath(f.path) });
+      const allowed = m.allowed || this.approvals.grantFor(entry.name, f.target.host, f.target.port) !== undefined;
+      const addressOk = checkAddress(f.address, { allowedIps: loaded.allowedIps, allowLoopback: this.allowLoopback }) === undefined;
+      if (!allowed || !addressOk) {
+        f.close(reason);
+        closed++;
+      }
+    }
+    return closed;
+  }
+
+  /** Close everything, flush the audit and approvals. */
+  async stop(): Promise<void> {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    const entries = [...this.sandboxes.values()];
+    for (const e of entries) for (const f of [...e.flows]) f.close('shutdown');
+    await Promise.all(entries.flatMap((e) => e.servers.map((s) => closeServer(s))));
+    for (const e of entries) rmSync(e.socketPath, { force: true });
+    this.sandboxes.clear();
+    this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'stop', action: 'info', detail: 'gateway stopped' });
+    this.approvals.saveSync();
+    this.auditLog.close();
+  }
+
+  flushAudit(): void {
+    this.auditLog.flushSync();
+  }
+}
+
+function listen(server: Server, opts: { path: string } | { host: string; port: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ ...opts, backlog: 1024 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,218 @@
+// One sandbox's proxy listener: HTTP/1.1 CONNECT tunnels and absolute-form plain HTTP forwarding.
+// Node's HTTP parser (llhttp) does the framing: bounded head size, strict syntax, timeouts for
+// slow clients. Everything sandbox-specific (policy, approvals, audit) comes from the context.
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Denial } from './deny.js';
+import { denialBody, rawDenial, statusFor } from './deny.js';
+import type { RequestKind } from './matcher.js';
+import { parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
+import { connectChecked, splice } from './upstream.js';
+import type { AuditRecord } from './audit.js';
+
+export interface Authorized { ok: true; addresses: string[]; rule: string; policyVersion: string }
+export type Authz = Authorized | { ok: false; denial: Denial };
+
+export interface Flow {
+  sandbox: string;
+  target: Target;
+  kind: RequestKind;
+  method?: string;
+  path?: string;
+  address: string;
+  rule: string;
+  close(reason: 'policy_reload' | 'grant_expired' | 'shutdown'): void;
+}
+
+export interface ProxyContext {
+  readonly limits: { maxConnections: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; tunnelIdleMs: number; connectTimeoutMs: number };
+  authorize(sandbox: string, target: Target, kind: RequestKind, method?: string, path?: string): Promise<Authz>;
+  audit(rec: Omit<AuditRecord, 'time'>): void;
+  /** Connection accounting; returns false when the sandbox is over its cap. */
+  connectionOpened(sandbox: string): boolean;
+  connectionClosed(sandbox: string): void;
+  addFlow(f: Flow): void;
+  removeFlow(f: Flow): void;
+  denied(sandbox: string): void;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+function forwardHeaders(raw: string[], extraDrop: Set<string>): string[] {
+  const drop = new Set(HOP_BY_HOP);
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === 'connection') for (const t of raw[i + 1]!.split(',')) drop.add(t.trim().toLowerCase());
+  }
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!drop.has(name) && !extraDrop.has(name)) out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+const pathOnly = (p: string) => p.split(/[?#]/, 1)[0]!;
+
+export function createProxyServer(ctx: ProxyContext, sandbox: string): Server {
+  const L = ctx.limits;
+  const server = createServer({
+    maxHeaderSize: 16 * 1024,
+    headersTimeout: L.headersTimeoutMs,
+    requestTimeout: L.requestTimeoutMs,
+    keepAliveTimeout: L.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, L.headersTimeoutMs),
+    requireHostHeader: false, // absolute-form carries the authority; Host is rewritten anyway
+    noDelay: true,
+  });
+
+  server.on('connection', (socket: Socket) => {
+    socket.on('error', () => socket.destroy());
+    if (!ctx.connectionOpened(sandbox)) {
+      const d: Denial = { sandbox, host: '', port: 0, reason: 'connection_limit', detail: `more than ${L.maxConnections} connections from sandbox ${sandbox}` };
+      ctx.audit({ class_uid: 4001, class_name: 'Network Activity', activity: 'deny', action: 'denied', sandbox, reason: d.reason, detail: d.detail });
+      socket.end(rawDenial(d));
+      setTimeout(() => socket.destroy(), 1000).unref();
+    }
+    socket.once('close', () => ctx.connectionClosed(sandbox));
+  });
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (socket.writable && !socket.destroyed && (socket as Socket & { _httpMessage?: unknown })._httpMessage == null) {
+      const d: Denial = { sandbox, host: '', port: 0, reason: 'bad_request', detail: `malformed request (${err.code ?? 'parse error'})` };
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : null;
+      const buf = rawDenial(d);
+      socket.end(status ? Buffer.from(buf.toString('latin1').replace(/^HTTP\/1\.1 400 Bad Request/, `HTTP/1.1 ${status}`), 'latin1') : buf);
+    }
+    socket.destroy();
+  });
+
+  server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.pause();
+    void handleConnect(ctx, sandbox, req, socket, head).catch(() => socket.destroy());
+  });
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    void handleRequest(ctx, sandbox, req, res).catch(() => res.destroy());
+  });
+  return server;
+}
+
+function auditDenial(ctx: ProxyContext, d: Denial, kind: RequestKind, http?: { method: string; path: string }): void {
+  ctx.denied(d.sandbox);
+  ctx.audit({
+    class_uid: kind === 'http' ? 4002 : 4001, class_name: kind === 'http' ? 'HTTP Activity' : 'Network Activity',
+    activity: 'deny', action: 'denied', sandbox: d.sandbox, dst: { hostname: d.host, port: d.port },
+    ...(http ? { http } : {}), reason: d.reason, detail: d.detail, policy_version: d.policy_version,
+    ...(d.approval_id ? { approval_id: d.approval_id } : {}),
+  });
+}
+
+async function handleConnect(ctx: ProxyContext, sandbox: string, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+  const started = Date.now();
+  const target = parseAuthority(req.url ?? '');
+  if (!target) {
+    const d: Denial = { sandbox, host: String(req.url ?? '').slice(0, 256), port: 0, reason: 'bad_request', detail: 'CONNECT needs host:port' };
+    auditDenial(ctx, d, 'tunnel');
+    socket.end(rawDenial(d));
+    return;
+  }
+  const az = await ctx.authorize(sandbox, target, 'tunnel');
+  if (!az.ok) {
+    auditDenial(ctx, az.denial, 'tunnel');
+    socket.end(rawDenial(az.denial));
+    return;
+  }
+  let upstream: Socket;
+  try {
+    upstream = await connectChecked(az.addresses, target.port, ctx.limits.connectTimeoutMs);
+  } catch (e) {
+    const d: Denial = { sandbox, host: target.host, port: target.port, reason: 'upstream_failed', detail: `connect failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, policy_version: az.policyVersion };
+    auditDenial(ctx, d, 'tunnel');
+    socket.end(rawDenial(d));
+    return;
+  }
+  if (socket.destroyed) { upstream.destroy(); return; }
+  const address = upstream.remoteAddress ?? az.addresses[0]!;
+  let closeReason: string | undefined;
+  const flow: Flow = {
+    sandbox, target, kind: 'tunnel', address, rule: az.rule,
+    close(reason) { closeReason = reason; socket.destroy(); upstream.destroy(); },
+  };
+  ctx.addFlow(flow);
+  socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+  if (head.length) upstream.write(head);
+  splice(socket, upstream, () => {
+    ctx.removeFlow(flow);
+    ctx.audit({
+      class_uid: 4001, class_name: 'Network Activity', activity: 'close', action: 'allowed', sandbox,
+      dst: { hostname: target.host, port: target.port, ip: address }, rule: az.rule, policy_version: az.policyVersion,
+      bytes_out: upstream.bytesWritten, bytes_in: upstream.bytesRead, duration_ms: Date.now() - started,
+      ...(closeReason ? { reason: closeReason } : {}),
+    });
+  }, ctx.limits.tunnelIdleMs);
+}
+
+async function handleRequest(ctx: ProxyContext, sandbox: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = Date.now();
+  const method = req.method ?? 'GET';
+  const t = parseAbsoluteUrl(req.url ?? '');
+  const deny = (d: Denial, http: { method: string; path: string }) => {
+    auditDenial(ctx, d, 'http', http);
+    const body = denialBody(d);
+    res.writeHead(statusFor(d.reason), { 'content-type': 'application/json', 'x-nemoclaw-deny': d.reason, 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.end(body);
+    req.resume();
+  };
+  if (!t) {
+    deny({ sandbox, host: '', port: 0, reason: 'bad_request', detail: 'this is a proxy: send CONNECT host:port or an absolute-form http:// URL' }, { method, path: '' });
+    return;
+  }
+  const http = { method, path: pathOnly(t.path) };
+  const az = await ctx.authorize(sandbox, t, 'http', method, t.path);
+  if (!az.ok) return deny(az.denial, http);
+  let sock: Socket;
+  try {
+    sock = await connectChecked(az.addresses, t.port, ctx.limits.connectTimeoutMs);
+  } catch (e) {
+    return deny({ sandbox, host: t.host, port: t.port, reason: 'upstream_failed', detail: `connect failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, policy_version: az.policyVersion }, http);
+  }
+  const address = sock.remoteAddress ?? az.addresses[0]!;
+  const authority = t.port === 80 ? t.host : `${t.ipLiteral && t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+  const headers = [...forwardHeaders(req.rawHeaders, new Set(['host'])), 'Host', authority, 'Connection', 'close'];
+  let status: number | undefined;
+  let closeReason: string | undefined;
+  const up = httpRequest({ method, path: t.path, headers: headers as unknown as Record<string, string>, setHost: false, createConnection: () => sock });
+  const flow: Flow = {
+    sandbox, target: t, kind: 'http', method, path: t.path, address, rule: az.rule,
+    close(reason) { closeReason = reason; up.destroy(); res.destroy(); },
+  };
+  ctx.addFlow(flow);
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    ctx.removeFlow(flow);
+    ctx.audit({
+      class_uid: 4002, class_name: 'HTTP Activity', activity: 'request', action: 'allowed', sandbox,
+      dst: { hostname: t.host, port: t.port, ip: address }, http: { ...http, ...(status ? { status } : {}) }, rule: az.rule,
+      policy_version: az.policyVersion, bytes_out: sock.bytesWritten, bytes_in: sock.bytesRead, duration_ms: Date.now() - started,
+      ...(closeReason ? { reason: closeReason } : {}),
+    });
+  };
+  up.on('response', (upRes) => {
+    status = upRes.statusCode;
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardHeaders(upRes.rawHeaders, new Set()) as unknown as Record<string, string>);
+    upRes.pipe(res);
+    upRes.on('error', () => res.destroy());
+  });
+  up.on('error', () => {
+    if (!res.headersSent) {
+      const body = denialBody({ sandbox, host: t.host, port: t.port, reason: 'upstream_failed', detail: 'upstream connection failed', policy_version: az.policyVersion });
+      res.writeHead(502, { 'content-type': 'application/json', 'x-nemoclaw-deny': 'upstream_failed', connection: 'close' });
+      res.end(body);
+    } else res.destroy();
+    finish();
+  });
+  res.on('close', () => { sock.destroy(); finish(); });
+  req.pipe(up);
+}

@@ -1,0 +1,66 @@
+// The SSRF guard: resolve once, refuse if ANY address is internal (unless allowed_ips covers it),
+// and hand back the checked addresses so the caller connects to exactly those (no second lookup,
+// so a DNS answer that changes between check and connect — rebinding — cannot slip through).
+import { lookup } from 'node:dns/promises';
+import { classifyIp, inCidr, NEVER_ALLOWED, parseIp, type Cidr, type IpCategory } from './ip.js';
+
+export type Resolver = (host: string) => Promise<string[]>;
+
+export const systemResolver: Resolver = async (host) => {
+  const answers = await lookup(host, { all: true, verbatim: true });
+  return answers.map((a) => a.address);
+};
+
+/**
+ * Test hooks. Reachable ONLY programmatically (GatewayOptions.testHooks) or through the
+ * NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK variable, which the daemon announces loudly, records in
+ * every audit line and reports in `gateway status` (see testHooksFromEnv in daemon.ts). They
+ * never relax metadata, link-local or private ranges: only loopback, because tests may only
+ * reach servers on 127.0.0.1.
+ */
+export interface TestHooks { resolver?: Resolver; allowLoopback?: boolean }
+
+export type GuardResult =
+  | { ok: true; addresses: string[] }
+  | { ok: false; reason: 'ssrf_blocked'; address: string; category: IpCategory }
+  | { ok: false; reason: 'resolve_failed'; detail: string };
+
+export interface GuardOptions { allowedIps: readonly Cidr[]; resolver: Resolver; allowLoopback: boolean; timeoutMs?: number }
+
+export function checkAddress(address: string, opts: Pick<GuardOptions, 'allowedIps' | 'allowLoopback'>): IpCategory | undefined {
+  const ip = parseIp(address);
+  if (!ip) return 'unspecified'; // unparseable: fail closed
+  const cat = classifyIp(ip);
+  if (cat === undefined) return undefined;
+  if (cat === 'loopback' && opts.allowLoopback) return undefined;
+  if (NEVER_ALLOWED.has(cat)) return cat;
+  if (opts.allowedIps.some((c) => inCidr(ip, c))) return undefined;
+  return cat;
+}
+
+export async function guard(host: string, ipLiteral: boolean, opts: GuardOptions): Promise<GuardResult> {
+  let addresses: string[];
+  if (ipLiteral) {
+    addresses = [host];
+  } else {
+    try {
+      addresses = await withTimeout(opts.resolver(host), opts.timeoutMs ?? 5000);
+    } catch (e) {
+      return { ok: false, reason: 'resolve_failed', detail: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
+    }
+    if (addresses.length === 0) return { ok: false, reason: 'resolve_failed', detail: 'no addresses' };
+  }
+  for (const a of addresses) {
+    const cat = checkAddress(a, opts);
+    if (cat) return { ok: false, reason: 'ssrf_blocked', address: a, category: cat };
+  }
+  return { ok: true, addresses };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(Object.assign(new Error('DNS timeout'), { code: 'ETIMEOUT' })), ms); }),
+  ]).finally(() => clearTimeout(timer));
+}
