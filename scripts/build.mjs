@@ -18,8 +18,19 @@ mkdirSync(join(root, 'src/generated'), { recursive: true });
 const out = join(root, 'src/generated/config.ts');
 if (!existsSync(out) || readFileSync(out, 'utf8') !== ts) writeFileSync(out, ts);
 
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });
+// tsc emits even with type errors; build the init either way, then fail if tsc did.
+let tscFailed = false;
+try {
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });
+} catch {
+  tscFailed = true;
+}
 
 if (existsSync(join(root, 'src/init/Makefile'))) {
   execFileSync('make', ['-s', '-C', join(root, 'src/init'), `OUT=${join(root, 'dist/init')}`], { stdio: 'inherit' });
+}
+
+if (tscFailed) {
+  console.error('build: TypeScript reported errors');
+  process.exit(1);
 }

@@ -32,7 +32,11 @@ export function ensureBusyboxImage(): Probe {
   const docker = dockerReachable();
   if (!docker.ok) return { ok: false, reason: docker.reason };
   if (!busyboxIsStatic()) {
-    const r = run('apt-get', ['install', '-y', '-qq', 'busybox-static']);
+    let r = run('apt-get', ['install', '-y', '-qq', 'busybox-static']);
+    if (r.status !== 0) {
+      run('apt-get', ['update', '-qq']); // a fresh machine may have no package lists yet
+      r = run('apt-get', ['install', '-y', '-qq', 'busybox-static']);
+    }
     if (r.status !== 0 || !busyboxIsStatic()) return { ok: false, reason: `busybox-static not installed and apt-get failed: ${r.stderr.trim()}` };
   }
   const digest = createHash('sha256').update(readFileSync(BUSYBOX)).digest('hex').slice(0, 16);

@@ -1,0 +1,90 @@
+// Reads the shipped blueprints and presets (blueprints/<name>/v<N>/blueprint.yaml and
+// blueprints/presets/<name>.yaml). Their digests are over canonical content, so comments and
+// formatting in these files never change a digest either.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { Endpoint, SandboxSpec } from '../generated/config.js';
+import { canonicalJson, sha256 } from '../compiler/canonical.js';
+import type { BlueprintSource, PresetSource } from '../compiler/inputs.js';
+import { definitionErrors } from '../config/validate.js';
+import { UserError } from '../config/diagnostics.js';
+import { blueprintsDir } from '../paths.js';
+
+export interface Catalog {
+  /** Blueprint name → available versions, ascending. */
+  blueprintVersions: Record<string, number[]>;
+  presets: Record<string, PresetSource>;
+  loadBlueprint(name: string, version: number): BlueprintSource;
+}
+
+export function loadCatalog(dir = blueprintsDir): Catalog {
+  const blueprintVersions: Record<string, number[]> = {};
+  for (const name of readdirSync(dir).sort()) {
+    if (name === 'presets') continue;
+    const versions = readdirSync(join(dir, name))
+      .map((v) => /^v(\d+)$/.exec(v)?.[1])
+      .filter((v): v is string => v !== undefined && existsSync(join(dir, name, `v${v}`, 'blueprint.yaml')))
+      .map(Number)
+      .sort((a, b) => a - b);
+    if (versions.length > 0) blueprintVersions[name] = versions;
+  }
+  const presets: Record<string, PresetSource> = {};
+  for (const file of readdirSync(join(dir, 'presets')).sort()) {
+    if (!file.endsWith('.yaml')) continue;
+    const p = readPreset(join(dir, 'presets', file));
+    presets[p.name] = p;
+  }
+  const cache = new Map<string, BlueprintSource>();
+  return {
+    blueprintVersions,
+    presets,
+    loadBlueprint(name, version) {
+      const key = `${name}@${version}`;
+      let b = cache.get(key);
+      if (!b) {
+        b = readBlueprint(join(dir, name, `v${version}`, 'blueprint.yaml'), name, version);
+        cache.set(key, b);
+      }
+      return b;
+    },
+  };
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  const value = parse(readFileSync(file, 'utf8'), { uniqueKeys: true });
+  if (typeof value !== 'object' || value === null) throw new UserError(`${file}: not a YAML mapping`, [], 2);
+  return value as Record<string, unknown>;
+}
+
+function readBlueprint(file: string, name: string, version: number): BlueprintSource {
+  const raw = readYaml(file);
+  if (raw.name !== name || raw.version !== version) {
+    throw new UserError(`${file}: name/version must be ${name} and ${version}`, [], 2);
+  }
+  const errors = definitionErrors('Sandbox', raw.sandbox);
+  if (errors.length > 0) throw new UserError(`${file}: invalid blueprint sandbox: ${errors.join('; ')}`, [], 2);
+  return {
+    name, version,
+    description: String(raw.description ?? ''),
+    sandbox: raw.sandbox as SandboxSpec,
+    digest: sha256(canonicalJson(raw)),
+  };
+}
+
+function readPreset(file: string): PresetSource {
+  const raw = readYaml(file);
+  if (typeof raw.name !== 'string' || typeof raw.version !== 'number' || !Array.isArray(raw.endpoints)) {
+    throw new UserError(`${file}: a preset needs name, version and endpoints`, [], 2);
+  }
+  for (const e of raw.endpoints) {
+    const errors = definitionErrors('Endpoint', e);
+    if (errors.length > 0) throw new UserError(`${file}: invalid endpoint: ${errors.join('; ')}`, [], 2);
+  }
+  return {
+    name: raw.name, version: raw.version,
+    description: String(raw.description ?? ''),
+    endpoints: raw.endpoints as Endpoint[],
+    digest: sha256(canonicalJson(raw)),
+  };
+}

@@ -1,0 +1,25 @@
+// Canonical JSON: sorted keys, no insignificant whitespace, one trailing newline.
+// Every artifact is written and hashed in this form so equal content means equal bytes.
+import { createHash } from 'node:crypto';
+
+export function canonicalJson(value: unknown): string {
+  return serialize(value) + '\n';
+}
+
+function serialize(v: unknown): string {
+  if (v === null || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') {
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError('canonical JSON cannot hold a non-finite number');
+    return JSON.stringify(v);
+  }
+  if (Array.isArray(v)) return '[' + v.map(serialize).join(',') + ']';
+  if (typeof v === 'object') {
+    const obj = v as Record<string, unknown>;
+    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+    return '{' + keys.map((k) => JSON.stringify(k) + ':' + serialize(obj[k])).join(',') + '}';
+  }
+  throw new TypeError(`canonical JSON cannot hold a ${typeof v}`);
+}
+
+export function sha256(data: string | Uint8Array): string {
+  return 'sha256:' + createHash('sha256').update(data).digest('hex');
+}

@@ -1,0 +1,76 @@
+// The compiler: a validated config plus its gathered inputs → per-sandbox artifacts and digests.
+// Pure: no file system, no clock, no randomness. Same CompileInput → same bytes.
+import {
+  ARTIFACT_FILES, type CompiledIndex, type CompiledSandbox, type ManifestArtifact, type SandboxArtifacts,
+} from './artifacts.js';
+import { canonicalJson, sha256 } from './canonical.js';
+import { compileEgress } from './egress.js';
+import { CompileError, type CompileInput } from './inputs.js';
+import { compileLandlock } from './landlock.js';
+import { resolveSandbox, type ResolvedSandbox } from './resolve.js';
+import { compileMounts, compileSandbox } from './sandbox.js';
+import { compileSeccomp } from './seccomp.js';
+
+export interface CompileOutput {
+  sandboxes: CompiledSandbox[];
+  index: CompiledIndex;
+  indexFile: string;
+}
+
+export function compileConfig(input: CompileInput): CompileOutput {
+  const names = Object.keys(input.config.sandboxes).sort();
+  const sandboxes = names.map((name) => compileOne(name, input));
+  const index: CompiledIndex = { format_version: 1, sandboxes: Object.fromEntries(sandboxes.map((s) => [s.name, s.digest])) };
+  return { sandboxes, index, indexFile: canonicalJson(index) };
+}
+
+export function compileOne(name: string, input: CompileInput): CompiledSandbox {
+  const entry = input.config.sandboxes[name];
+  if (!entry) throw new CompileError(name, 'no such sandbox');
+  const blueprintName = entry.blueprint?.split('@')[0];
+  const blueprint = blueprintName ? input.blueprints[blueprintName] : undefined;
+  if (blueprintName && !blueprint) throw new CompileError(name, `unknown blueprint "${blueprintName}"`);
+  const s = resolveSandbox(entry, blueprint);
+
+  const egress = compileEgress(name, s, input.config, input.presets, input.facts);
+  const networked = egress.rules.length > 0 || egress.inference !== null;
+  const mounts = compileMounts(name, s);
+  const sandbox = compileSandbox(name, s, mounts, networked, resolveImage(name, s, input.lockedImages));
+  const landlock = compileLandlock(s, mounts, networked ? sandbox.network.proxy_port : null);
+  const seccomp = compileSeccomp(s.process.seccomp);
+
+  const bodies = {
+    'egress.json': canonicalJson(egress),
+    'landlock.json': canonicalJson(landlock),
+    'sandbox.json': canonicalJson(sandbox),
+    'seccomp.json': canonicalJson(seccomp),
+  };
+  const presets = s.network.presets.map((p) => input.presets[p]!).sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((p) => ({ name: p.name, version: p.version, digest: p.digest }));
+  const unsigned = {
+    format_version: 1 as const,
+    sandbox: name,
+    blueprint: blueprint ? { name: blueprint.name, version: blueprint.version, digest: blueprint.digest } : null,
+    presets,
+    artifacts: Object.fromEntries(ARTIFACT_FILES.map((f) => [f, sha256(bodies[f])])) as ManifestArtifact['artifacts'],
+  };
+  // Provenance is kept out of the digest: a commit that changes nothing here changes no digest.
+  const digest = sha256(canonicalJson(unsigned));
+  const manifest: ManifestArtifact = { ...unsigned, source: { ...input.source }, digest };
+  const artifacts: SandboxArtifacts = { sandbox, landlock, seccomp, egress, manifest };
+  return { name, artifacts, files: { ...bodies, 'manifest.json': canonicalJson(manifest) }, digest };
+}
+
+const DIGEST_REF = /@sha256:[0-9a-f]{64}$/;
+
+function resolveImage(name: string, s: ResolvedSandbox, locked: Record<string, string>): string | null {
+  if (s.runtime !== 'docker') {
+    if (s.image) throw new CompileError(name, '`image` is only for runtime: docker');
+    return null;
+  }
+  if (!s.image) throw new CompileError(name, 'runtime docker needs an `image`');
+  if (DIGEST_REF.test(s.image)) return s.image;
+  const pinned = locked[s.image];
+  if (!pinned) throw new CompileError(name, `image "${s.image}" has no digest and nemoclaw.lock does not pin it`);
+  return `${s.image.replace(/:[^/:]+$/, '')}@${pinned}`;
+}

@@ -1,0 +1,56 @@
+// landlock.json: which filesystem and TCP rights are handled, and which paths and ports get them.
+import type { LandlockArtifact, LandlockFsRight } from './artifacts.js';
+import type { ResolvedSandbox } from './resolve.js';
+
+/** Kernel order (LANDLOCK_ACCESS_FS_* bit order). */
+export const FS_RIGHTS: readonly LandlockFsRight[] = [
+  'execute', 'write_file', 'read_file', 'read_dir', 'remove_dir', 'remove_file', 'make_char', 'make_dir',
+  'make_reg', 'make_sock', 'make_fifo', 'make_block', 'make_sym', 'refer', 'truncate', 'ioctl_dev',
+];
+/** Landlock ABI that introduced each right. */
+export const FS_RIGHT_ABI: Readonly<Record<LandlockFsRight, number>> = {
+  execute: 1, write_file: 1, read_file: 1, read_dir: 1, remove_dir: 1, remove_file: 1, make_char: 1, make_dir: 1,
+  make_reg: 1, make_sock: 1, make_fifo: 1, make_block: 1, make_sym: 1, refer: 2, truncate: 3, ioctl_dev: 5,
+};
+
+const READ: LandlockFsRight[] = ['read_file', 'read_dir'];
+const READ_EXEC: LandlockFsRight[] = ['execute', ...READ];
+const WRITE: LandlockFsRight[] = [
+  'write_file', 'remove_dir', 'remove_file', 'make_dir', 'make_reg', 'make_sym', 'make_sock', 'make_fifo', 'refer', 'truncate',
+];
+
+/** Always present in a sandbox: a fresh /proc and a minimal /dev (null, zero, urandom, …). */
+const IMPLICIT_RULES: { path: string; access: LandlockFsRight[] }[] = [
+  { path: '/dev', access: ['read_file', 'read_dir', 'write_file'] },
+  { path: '/proc', access: READ },
+];
+
+export function compileLandlock(s: ResolvedSandbox, mounts: { target: string; mode: 'ro' | 'rw' }[], proxyPort: number | null): LandlockArtifact {
+  const executable = new Set(s.filesystem.executable);
+  const rules = new Map<string, Set<LandlockFsRight>>();
+  const grant = (path: string, rights: LandlockFsRight[]) => {
+    const set = rules.get(path) ?? new Set<LandlockFsRight>();
+    rights.forEach((r) => set.add(r));
+    rules.set(path, set);
+  };
+  for (const r of IMPLICIT_RULES) grant(r.path, r.access);
+  for (const m of mounts) {
+    if (m.mode === 'ro') grant(m.target, READ_EXEC);
+    else grant(m.target, executable.has(m.target) ? [...READ_EXEC, ...WRITE] : [...READ, ...WRITE]);
+  }
+  for (const p of executable) if (!rules.has(p)) grant(p, READ_EXEC);
+
+  const best = s.filesystem.landlock === 'best_effort';
+  return {
+    format_version: 1,
+    compatibility: s.filesystem.landlock,
+    abi_floor: best ? 0 : s.filesystem.landlock_min_abi,
+    handled_access_fs: [...FS_RIGHTS],
+    handled_access_net: ['bind_tcp', 'connect_tcp'],
+    scoped: ['abstract_unix_socket', 'signal'],
+    path_rules: [...rules.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([path, set]) => ({ path, access: FS_RIGHTS.filter((r) => set.has(r)) })),
+    net_rules: proxyPort === null ? [] : [{ port: proxyPort, access: ['connect_tcp'] }],
+  };
+}

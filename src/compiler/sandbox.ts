@@ -1,0 +1,52 @@
+// sandbox.json: what the runtime starts, with numeric identity and no secrets.
+import type { SandboxArtifact } from './artifacts.js';
+import { normalizePath, parseSize } from './hosts.js';
+import { CompileError } from './inputs.js';
+import type { ResolvedSandbox } from './resolve.js';
+
+/** Inside the sandbox the agent listens for nothing; it reaches the gateway through this port. */
+export const PROXY_PORT = 3128;
+/** uid/gid of the built-in `sandbox` user. */
+export const SANDBOX_UID = 1000;
+
+export function compileMounts(name: string, s: ResolvedSandbox): { target: string; mode: 'ro' | 'rw' }[] {
+  const mounts = new Map<string, 'ro' | 'rw'>();
+  const norm = (p: string) => {
+    const n = normalizePath(p);
+    if (!n) throw new CompileError(name, `path "${p}" must be absolute and must not contain ".."`);
+    return n;
+  };
+  for (const p of s.filesystem.read_only) mounts.set(norm(p), 'ro');
+  for (const p of [...s.filesystem.read_write, s.workdir]) {
+    const n = norm(p);
+    if (mounts.get(n) === 'ro' && s.filesystem.read_only.some((r) => norm(r) === n)) {
+      throw new CompileError(name, `path "${n}" is both read_only and read_write`);
+    }
+    mounts.set(n, 'rw');
+  }
+  return [...mounts.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([target, mode]) => ({ target, mode }));
+}
+
+export function compileSandbox(
+  name: string, s: ResolvedSandbox, mounts: SandboxArtifact['mounts'], networked: boolean, image: string | null,
+): SandboxArtifact {
+  if (!s.command) throw new CompileError(name, 'no command: set `command` or use a blueprint that has one');
+  const user = s.process.user;
+  const uid = user === 'sandbox' ? SANDBOX_UID : user === 'root' ? 0 : user;
+  if (uid === 0) throw new CompileError(name, 'the agent never runs as root (uid 0)');
+  return {
+    format_version: 1,
+    name,
+    runtime: s.runtime,
+    image,
+    command: [...s.command],
+    workdir: normalizePath(s.workdir) ?? s.workdir,
+    user: { uid, gid: s.process.group ?? uid },
+    env: Object.fromEntries(Object.entries(s.env).sort(([a], [b]) => (a < b ? -1 : 1))),
+    mounts,
+    limits: { pids: s.process.limits.pids, memory_bytes: parseSize(s.process.limits.memory), nofile: s.process.limits.nofile },
+    network: { mode: networked ? 'gateway' : 'none', proxy_port: PROXY_PORT },
+    inference: s.inference ? { provider: s.inference.provider } : null,
+    protect: s.protect,
+  };
+}
