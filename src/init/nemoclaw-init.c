@@ -788,7 +788,38 @@ __attribute__((noreturn)) static void sandbox_pid1(void) {
   supervise(agent, 1);
 }
 
-int main(void) {
+/* ---------- --probe: what this kernel can enforce, as one JSON line (used by `nemoclaw doctor`) ---------- */
+
+/* Tries unshare(FLAGS) in a throwaway child, optionally after giving up root first. */
+static int try_unshare(int flags, int as_nobody) {
+  pid_t pid = fork();
+  if (pid < 0) return 0;
+  if (pid == 0) {
+    if (as_nobody && (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)) _exit(1);
+    _exit(unshare(flags) < 0);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static int probe(void) {
+  int abi = (int)syscall(LL_CREATE_RULESET, NULL, 0, LL_VERSION_FLAG);
+  int seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
+  int root = geteuid() == 0, user = root ? 0 : CLONE_NEWUSER;
+  printf("{\"landlock_abi\":%d,\"landlock_errno\":%d,\"seccomp\":%s,\"root\":%s,\"userns\":%s,\"unprivileged_userns\":%s,"
+         "\"mntns\":%s,\"pidns\":%s,\"netns\":%s,\"close_range\":%s}\n",
+         abi < 0 ? 0 : abi, abi < 0 ? errno : 0, seccomp ? "true" : "false", root ? "true" : "false",
+         try_unshare(CLONE_NEWUSER, 0) ? "true" : "false", try_unshare(CLONE_NEWUSER, root) ? "true" : "false",
+         try_unshare(user | CLONE_NEWNS, 0) ? "true" : "false", try_unshare(user | CLONE_NEWPID, 0) ? "true" : "false",
+         try_unshare(user | CLONE_NEWNET, 0) ? "true" : "false",
+         syscall(SYS_close_range, ~0U, ~0U, 0) == 0 ? "true" : "false");
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && !strcmp(argv[1], "--probe")) return probe();
+  if (argc != 1) { dprintf(2, "usage: nemoclaw-init 3<spec 4<seccomp.bpf 5>report  |  nemoclaw-init --probe\n"); return 2; }
   /* The supervisor's death takes the sandbox with it. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) == 0) report_fd = REPORT_FD;

@@ -1,0 +1,24 @@
+// Where a process sandbox keeps its things under the state directory. Persistent: the rw
+// directories survive restarts (they are the agent's workspace); `root` is only a mount point.
+import { join } from 'node:path';
+import { stateLayout } from '../../state/paths.js';
+
+export interface SandboxPaths {
+  dir: string;
+  /** Empty directory the init mounts the sandbox's root tmpfs on (inside its own mount namespace). */
+  rootMount: string;
+  /** Host directory backing the rw mount at TARGET: rw/<target without leading slash, URI-encoded>. */
+  rwDir(target: string): string;
+  gatewaySocket: string;
+}
+
+export function sandboxPaths(stateRoot: string, name: string): SandboxPaths {
+  const layout = stateLayout(stateRoot);
+  const dir = layout.sandboxDir(name);
+  return {
+    dir,
+    rootMount: join(dir, 'root'),
+    rwDir: (target) => join(dir, 'rw', encodeURIComponent(target.replace(/^\/+/, ''))),
+    gatewaySocket: layout.sandboxSocket(name),
+  };
+}

@@ -1,0 +1,52 @@
+// The enforcement report: one JSON line the init writes on fd 5 just before exec, stating what
+// it actually enforced (read back from the kernel where the kernel allows it).
+export interface EnforcementReport {
+  ok: true;
+  sandbox: string;
+  /** Namespaces created: user (only when not started as root), mnt, pid, net, ipc, uts, cgroup. */
+  namespaces: string[];
+  uid: number;
+  gid: number;
+  landlock: {
+    abi: number;
+    floor: number;
+    /** False only under best_effort on a kernel without Landlock. */
+    enforced: boolean;
+    handled_fs: string[];
+    handled_net: string[];
+    scoped: string[];
+    path_rules: number;
+    net_rules: number;
+    /** Rules for paths absent from the sandbox (they could only have granted more). */
+    skipped_rules: number;
+  };
+  seccomp: { instructions: number; sha256: string };
+  no_new_privs: boolean;
+  capabilities: 'none';
+  dumpable: boolean;
+  limits: { nofile: number; core: number; pids: number; pids_via: 'cgroup' | 'rlimit_nproc'; memory_via: 'cgroup' | 'none' };
+  network: { loopback: boolean; relay: boolean; proxy_port: number };
+}
+
+export interface InitFailure {
+  ok: false;
+  step: string;
+  error: string;
+}
+
+export function parseReport(line: string): EnforcementReport | InitFailure {
+  const value = JSON.parse(line) as EnforcementReport | InitFailure;
+  if (typeof value !== 'object' || value === null || typeof value.ok !== 'boolean') throw new Error(`malformed init report: ${line.slice(0, 200)}`);
+  return value;
+}
+
+/** `assistant: Landlock ABI 7 + seccomp (312 rules) + userns/netns/pidns`, or a loud NO LANDLOCK. */
+export function formatSummary(r: EnforcementReport, seccompRules: number): string {
+  const ll = r.landlock.enforced
+    ? `Landlock ABI ${r.landlock.abi}`
+    : 'NO LANDLOCK (kernel lacks it; best_effort: filesystem and TCP rules NOT enforced)';
+  const ns = ['user', 'net', 'pid', 'mnt'].filter((n) => r.namespaces.includes(n)).map((n) => `${n}ns`).join('/');
+  const pids = `pids<=${r.limits.pids} (${r.limits.pids_via === 'cgroup' ? 'cgroup' : 'rlimit'})`;
+  const mem = r.limits.memory_via === 'cgroup' ? 'memory (cgroup)' : 'memory UNLIMITED';
+  return `${r.sandbox}: ${ll} + seccomp (${seccompRules} rules) + ${ns}; ${pids}, ${mem}`;
+}

@@ -1,0 +1,79 @@
+// Builds the line-based spec nemoclaw-init reads on fd 3 (format documented at the top of
+// src/init/nemoclaw-init.c). Pure: paths on the host are decided by the caller.
+import type { LandlockArtifact, SandboxArtifact } from '../../compiler/artifacts.js';
+
+export interface InitSpecInput {
+  sandbox: SandboxArtifact;
+  landlock: LandlockArtifact;
+  /** Empty host directory the sandbox root (a tmpfs) is mounted on. */
+  rootDir: string;
+  /** Host directory backing each rw mount target. */
+  rwDirs: Record<string, string>;
+  /** The gateway's unix socket for this sandbox; null: no relay (no network at all). */
+  gatewaySocket: string | null;
+  cgroups: { pids?: string; memory?: string };
+  /** argv override (`nemoclaw run … -- cmd`); defaults to the sandbox's command. */
+  command?: string[];
+}
+
+/** Percent-encodes '%', bytes <= 0x20 and >= 0x7f (per UTF-8 byte), so fields never contain spaces or newlines. */
+export function encodeField(value: string): string {
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    out += byte <= 0x20 || byte >= 0x7f || byte === 0x25 ? '%' + byte.toString(16).toUpperCase().padStart(2, '0') : String.fromCharCode(byte);
+  }
+  return out;
+}
+
+/** The environment the agent gets: exactly sandbox.env, plus the proxy variables when it has a gateway. */
+export function agentEnv(sandbox: SandboxArtifact): Record<string, string> {
+  const env: Record<string, string> = { ...sandbox.env };
+  if (sandbox.network.mode === 'gateway') {
+    const proxy = `http://127.0.0.1:${sandbox.network.proxy_port}`;
+    for (const k of ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY']) env[k] = env[k.toLowerCase()] = proxy;
+    env.NO_PROXY = env.no_proxy = 'localhost,127.0.0.1';
+  }
+  return env;
+}
+
+/** Is executing allowed anywhere at or beneath TARGET? Then its mount cannot be noexec. */
+function executableWithin(target: string, landlock: LandlockArtifact): boolean {
+  const prefix = target.endsWith('/') ? target : target + '/';
+  return landlock.path_rules.some((r) => (r.path === target || r.path.startsWith(prefix)) && r.access.includes('execute'));
+}
+
+export function buildInitSpec(input: InitSpecInput): string {
+  const { sandbox: s, landlock: l } = input;
+  const argv = input.command && input.command.length > 0 ? input.command : s.command;
+  const lines: string[][] = [
+    ['nemoclaw-init', '1'],
+    ['name', s.name],
+    ['uid', String(s.user.uid)],
+    ['gid', String(s.user.gid)],
+    ['root', input.rootDir],
+  ];
+  for (const m of s.mounts) {
+    if (m.mode === 'ro') lines.push(['ro', m.target]);
+    else {
+      const dir = input.rwDirs[m.target];
+      if (!dir) throw new Error(`no backing directory for rw mount ${m.target}`);
+      lines.push(['rw', m.target, dir, executableWithin(m.target, l) ? 'exec' : 'noexec']);
+    }
+  }
+  lines.push(['workdir', s.workdir]);
+  for (const [k, v] of Object.entries(agentEnv(s)).sort(([a], [b]) => (a < b ? -1 : 1))) lines.push(['env', `${k}=${v}`]);
+  for (const a of argv) lines.push(['argv', a]);
+  lines.push(['nofile', String(s.limits.nofile)], ['pids', String(s.limits.pids)]);
+  if (input.cgroups.pids) lines.push(['cgroup', 'pids', input.cgroups.pids]);
+  if (input.cgroups.memory) lines.push(['cgroup', 'memory', input.cgroups.memory]);
+  lines.push(['landlock_floor', String(l.abi_floor)]);
+  if (l.handled_access_fs.length) lines.push(['landlock_fs', ...l.handled_access_fs]);
+  if (l.handled_access_net.length) lines.push(['landlock_net', ...l.handled_access_net]);
+  if (l.scoped.length) lines.push(['landlock_scope', ...l.scoped]);
+  for (const r of l.path_rules) lines.push(['path_rule', r.path, ...r.access]);
+  for (const r of l.net_rules) lines.push(['net_rule', String(r.port), ...r.access]);
+  if (s.network.mode === 'gateway' && input.gatewaySocket) {
+    lines.push(['gateway', input.gatewaySocket], ['proxy_port', String(s.network.proxy_port)]);
+  }
+  return lines.map((f) => f.map(encodeField).join(' ')).join('\n') + '\n';
+}

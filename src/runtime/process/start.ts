@@ -1,0 +1,169 @@
+// Starts one sandbox in the embedded runtime: preflight, state directories, cgroups, BPF, then
+// nemoclaw-init with the spec (fd 3), the BPF (fd 4) and a report pipe (fd 5). Resolves once
+// the init has reported what it enforced, i.e. right before the agent is exec'd.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdirSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
+import { dirname } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { LandlockArtifact, SandboxArtifact, SeccompProfile } from '../../compiler/artifacts.js';
+import { UserError } from '../../config/diagnostics.js';
+import { initBinary } from '../../paths.js';
+import { compileSeccompBpf } from '../seccomp-bpf.js';
+import { createCgroups } from './cgroup.js';
+import { probeHost, type HostFacts } from './host.js';
+import { sandboxPaths } from './layout.js';
+import { preflight } from './preflight.js';
+import { parseReport, type EnforcementReport, type InitFailure } from './report.js';
+import { buildInitSpec } from './spec.js';
+
+/** Exit code of `nemoclaw run` when the init refused to start the agent (as `docker run`). */
+export const INIT_REFUSED = 125;
+
+export interface StartOptions {
+  artifacts: { sandbox: SandboxArtifact; landlock: LandlockArtifact; seccomp: SeccompProfile };
+  stateDir: string;
+  /** Replaces the sandbox's command. */
+  command?: string[];
+  /** stdin, stdout, stderr of the agent. Default: inherit. */
+  stdio?: 'inherit' | 'pipe' | 'ignore' | ['inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number];
+  /** Host facts (tests); probed when absent. */
+  host?: HostFacts;
+}
+
+export interface ExitStatus {
+  /** Agent's exit code, 128+N when killed by signal N, 125 when the init refused. */
+  code: number;
+}
+
+export interface RunningSandbox {
+  name: string;
+  /** Host pid of the init's outer process: signal it to stop the sandbox. */
+  pid: number;
+  report: EnforcementReport;
+  seccomp: { ruleCount: number; digest: string };
+  gateway: { socket: string; running: boolean } | null;
+  /** Mechanisms running with less than the config asks for (best_effort, no cgroups...). */
+  warnings: string[];
+  child: ChildProcess;
+  wait(): Promise<ExitStatus>;
+  /** SIGTERM, then SIGKILL after graceMs; resolves when every process of the sandbox is gone. */
+  stop(graceMs?: number): Promise<ExitStatus>;
+}
+
+function ensureDir(path: string, mode: number, owner?: { uid: number; gid: number }): void {
+  mkdirSync(path, { recursive: true, mode });
+  if (owner && process.getuid?.() === 0) {
+    const st = statSync(path);
+    if (st.uid !== owner.uid || st.gid !== owner.gid) chownSync(path, owner.uid, owner.gid);
+  }
+}
+
+function isSocket(path: string): boolean {
+  try {
+    return statSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** First line from the report pipe, or null at EOF without one (the init died before reporting). */
+function readReportLine(stream: Readable): Promise<string | null> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const done = (v: string | null) => { stream.removeAllListeners('data'); resolve(v); };
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) done(buf.slice(0, nl));
+    });
+    stream.on('end', () => done(buf.trim() ? buf.trim() : null));
+    stream.on('error', () => done(null));
+  });
+}
+
+export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> {
+  const { sandbox, landlock, seccomp } = opts.artifacts;
+  const host = opts.host ?? (await probeHost());
+  const pf = preflight({ sandbox, landlock }, host);
+  if (!pf.ok) {
+    const lines = pf.refusals.map((r) => `  - ${r.mechanism}: ${r.reason}`).join('\n');
+    throw new UserError(`sandbox "${sandbox.name}" cannot start on this host:\n${lines}`);
+  }
+
+  const paths = sandboxPaths(opts.stateDir, sandbox.name);
+  ensureDir(paths.rootMount, 0o755);
+  const rwDirs: Record<string, string> = {};
+  for (const m of sandbox.mounts) {
+    if (m.mode !== 'rw') continue;
+    rwDirs[m.target] = paths.rwDir(m.target);
+    ensureDir(rwDirs[m.target], 0o700, sandbox.user);
+  }
+  let gateway: RunningSandbox['gateway'] = null;
+  if (sandbox.network.mode === 'gateway') {
+    // The relay keeps the socket's directory open, so it must exist even if the gateway does not run yet.
+    ensureDir(dirname(paths.gatewaySocket), 0o700);
+    gateway = { socket: paths.gatewaySocket, running: isSocket(paths.gatewaySocket) };
+  }
+
+  const { bpf, ruleCount, digest } = compileSeccompBpf(seccomp);
+  const cgroups = createCgroups(sandbox.name, sandbox.limits, host.cgroups);
+  const spec = buildInitSpec({
+    sandbox, landlock, rootDir: paths.rootMount, rwDirs,
+    gatewaySocket: gateway?.socket ?? null,
+    cgroups: { pids: cgroups.pids, memory: cgroups.memory },
+    command: opts.command,
+  });
+
+  const io = opts.stdio ?? 'inherit';
+  const stdio = typeof io === 'string' ? [io, io, io] : io;
+  // The init needs no environment of its own: the agent's comes from the spec.
+  const child = spawn(initBinary, [], { stdio: [...stdio, 'pipe', 'pipe', 'pipe'], env: {} });
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.on('exit', (code, signal) => {
+      const status = { code: code ?? 128 + (signal ? constants.signals[signal] : 0) };
+      void cgroups.remove().then(() => resolve(status));
+    });
+    child.on('error', () => void cgroups.remove().then(() => resolve({ code: INIT_REFUSED })));
+  });
+  const [specPipe, bpfPipe, reportPipe] = [child.stdio[3] as Writable, child.stdio[4] as Writable, child.stdio[5 as number] as Readable];
+  for (const p of [specPipe, bpfPipe]) p.on('error', () => { /* init died early; the report says why */ });
+  specPipe.end(spec);
+  bpfPipe.end(bpf);
+
+  const line = await readReportLine(reportPipe);
+  let parsed: EnforcementReport | InitFailure | null = null;
+  try {
+    parsed = line === null ? null : parseReport(line);
+  } catch { /* treated as a failure below */ }
+  if (!parsed || !parsed.ok) {
+    child.kill('SIGKILL');
+    await exited;
+    const why = parsed ? `${parsed.step}: ${parsed.error}` : line === null ? 'the init exited without a report' : `unreadable report`;
+    throw new UserError(`sandbox "${sandbox.name}" refused to start: ${why}`, [], INIT_REFUSED);
+  }
+  const report = parsed;
+
+  const stop = async (graceMs = 5000): Promise<ExitStatus> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const status = await exited;
+      clearTimeout(timer);
+      return status;
+    }
+    return exited;
+  };
+  return {
+    name: sandbox.name,
+    pid: child.pid as number,
+    report,
+    seccomp: { ruleCount, digest },
+    gateway,
+    warnings: [...pf.warnings, ...cgroups.notes],
+    child,
+    wait: () => exited,
+    stop,
+  };
+}
