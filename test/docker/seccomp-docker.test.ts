@@ -3,14 +3,15 @@
 // EPERM where Docker's own profile (or no profile) would let it through.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { arch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { canonicalJson } from '../../src/compiler/canonical.js';
 import { compileSeccomp, type SeccompSpec } from '../../src/compiler/seccomp.js';
 import { requireCapability } from '../helpers/capability.js';
 import { ensureBusyboxImage, type Probe } from '../helpers/busybox-image.js';
+import { repoRoot } from '../helpers/cli.js';
 
 let probe: Probe = { ok: false, reason: 'not probed' };
 let dir = '';
@@ -120,4 +121,22 @@ test('deny removes a call from the base', (t) => {
   const r = run(profileFile({ deny: ['mkdir', 'mkdirat'] }), cmd);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /Operation not permitted/);
+});
+
+test('32-bit (i386) system calls are refused: only 64-bit arches are listed', (t) => {
+  if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason)) return;
+  if (arch() !== 'x64') { t.skip('int 0x80 exists only on x86_64'); return; }
+  const binDir = join(dir, 'int80');
+  mkdirSync(binDir);
+  const cc = spawnSync('gcc', ['-static', '-O2', '-o', join(binDir, 'int80'), join(repoRoot, 'test', 'fixtures', 'int80.c')], { encoding: 'utf8' });
+  if (!requireCapability(t, cc.status === 0, `gcc -static failed: ${cc.error?.message ?? cc.stderr}`)) return;
+  const mount = ['-v', `${binDir}:/x:ro`];
+  // Control: Docker's own profile lists the i386 sub-arch, so the call runs (pid 1). A kernel
+  // without i386 emulation has nothing to refuse.
+  const control = run('builtin', ['/x/int80'], mount);
+  if (control.status !== 0) { t.skip(`kernel without i386 emulation (control exited ${control.status})`); return; }
+  assert.match(control.stdout, /^int80 ret=1$/m);
+  const r = run(profileFile(), ['/x/int80'], mount);
+  assert.equal(r.status, 128 + 31, `killed by SIGSYS, got ${r.status}: ${r.stdout}${r.stderr}`);
+  assert.doesNotMatch(r.stdout, /int80 ret=/);
 });
