@@ -1,19 +1,22 @@
 // The nemoclaw CLI: parses arguments and hands over to the core. Each command lives in
 // src/cli/commands/<name>.ts and exports `register(cli)`.
 import { cac } from 'cac';
-import { readFileSync } from 'node:fs';
 import { reportError } from './run-command.js';
-import { packageRoot } from '../paths.js';
+import { packageVersion } from '../paths.js';
 import * as validate from './commands/validate.js';
 import * as lint from './commands/lint.js';
 import * as compile from './commands/compile.js';
 import * as explain from './commands/explain.js';
+import * as run from './commands/run.js';
+import * as doctor from './commands/doctor.js';
+import * as gateway from './commands/gateway.js';
+import * as audit from './commands/audit.js';
+import * as approvals from './commands/approvals.js';
 
-const version = JSON.parse(readFileSync(`${packageRoot}/package.json`, 'utf8')).version as string;
 const cli = cac('nemoclaw');
-for (const mod of [validate, lint, compile, explain]) mod.register(cli);
+for (const mod of [validate, lint, compile, explain, run, doctor, gateway, audit, approvals]) mod.register(cli);
 cli.help();
-cli.version(version);
+cli.version(packageVersion);
 
 try {
   cli.parse(process.argv, { run: false });

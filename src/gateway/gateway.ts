@@ -34,7 +34,6 @@ interface SandboxEntry {
   name: string;
   socketPath: string;
   servers: Server[];
-  tcp: { host: string; port: number }[];
   /** Swapped as one reference: a request sees either the old or the new policy, never a mix. */
   state: PolicyState;
   active: number;
@@ -61,6 +60,8 @@ export class Gateway implements ProxyContext {
   readonly limits: ProxyContext['limits'];
   readonly testHookNames: string[];
   private readonly sandboxes = new Map<string, SandboxEntry>();
+  /** Debug TCP listeners, by sandbox name; they may exist before the sandbox is registered. */
+  private readonly tcpListeners: { sandbox: string; host: string; port: number; server: Server }[] = [];
   private auditLog!: AuditLog;
   approvals!: ApprovalStore;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -124,7 +125,7 @@ export class Gateway implements ProxyContext {
     let entry = this.sandboxes.get(name);
     if (!entry) {
       const socketPath = this.layout.sandboxSocket(name);
-      entry = { name, socketPath, servers: [], tcp: [], state, active: 0, total: 0, denied: 0, flows: new Set() };
+      entry = { name, socketPath, servers: [], state, active: 0, total: 0, denied: 0, flows: new Set() };
       const server = createProxyServer(this, name);
       if (existsSync(socketPath)) unlinkSync(socketPath);
       await listen(server, { path: socketPath });
@@ -145,14 +146,12 @@ export class Gateway implements ProxyContext {
 
   /** Debug/test listener: a loopback TCP port whose connections count as the named sandbox's. */
   async listenTcp(sandbox: string, host: string, port: number): Promise<number> {
-    if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') throw new PolicyError('--listen-tcp only binds loopback addresses');
-    const entry = this.sandboxes.get(sandbox);
-    if (!entry) throw new PolicyError(`sandbox ${sandbox} is not registered`);
+    if (host !== '127.0.0.1' && host !== '::1') throw new PolicyError('--listen-tcp only binds 127.0.0.1 or ::1');
+    if (!/^[a-z][a-z0-9-]{0,62}$/.test(sandbox)) throw new PolicyError('--sandbox must be a sandbox name');
     const server = createProxyServer(this, sandbox);
     await listen(server, { host, port });
     const actual = (server.address() as { port: number }).port;
-    entry.servers.push(server);
-    entry.tcp.push({ host, port: actual });
+    this.tcpListeners.push({ sandbox, host, port: actual, server });
     return actual;
   }
 
@@ -172,7 +171,8 @@ export class Gateway implements ProxyContext {
     return {
       pid: process.pid, started_at: this.startedAt, test_hooks: this.testHookNames,
       sandboxes: [...this.sandboxes.values()].sort((a, b) => a.name.localeCompare(b.name)).map((e) => ({
-        name: e.name, policy_version: e.state.loaded.version, socket: e.socketPath, tcp: e.tcp,
+        name: e.name, policy_version: e.state.loaded.version, socket: e.socketPath,
+        tcp: this.tcpListeners.filter((l) => l.sandbox === e.name).map(({ host, port }) => ({ host, port })),
         connections: { active: e.active, total: e.total, denied: e.denied, flows: e.flows.size },
       })),
     };
@@ -307,7 +307,8 @@ export class Gateway implements ProxyContext {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     const entries = [...this.sandboxes.values()];
     for (const e of entries) for (const f of [...e.flows]) f.close('shutdown');
-    await Promise.all(entries.flatMap((e) => e.servers.map((s) => closeServer(s))));
+    await Promise.all([...entries.flatMap((e) => e.servers), ...this.tcpListeners.map((l) => l.server)].map((s) => closeServer(s)));
+    this.tcpListeners.length = 0;
     for (const e of entries) rmSync(e.socketPath, { force: true });
     this.sandboxes.clear();
     this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'stop', action: 'info', detail: 'gateway stopped' });
