@@ -123,6 +123,12 @@ test('deny removes a call from the base', (t) => {
   assert.match(r.stderr, /Operation not permitted/);
 });
 
+test('names unknown to the host (a typo, a 32-bit-only call) do not stop Docker', (t) => {
+  if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason)) return;
+  const r = run(profileFile({ allow: ['no_such_syscall', 'chown32'] }), ['busybox', 'echo', 'ok']);
+  assert.deepEqual([r.status, r.stdout, r.stderr], [0, 'ok\n', '']);
+});
+
 test('32-bit (i386) system calls are refused: only 64-bit arches are listed', (t) => {
   if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason)) return;
   if (arch() !== 'x64') { t.skip('int 0x80 exists only on x86_64'); return; }
