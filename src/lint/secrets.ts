@@ -13,7 +13,11 @@ interface SecretPattern {
 
 // Prefixes follow the providers' documented token formats. Ordered: more specific first.
 const PATTERNS: readonly SecretPattern[] = [
-  { what: 'PEM private key', body: '-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----', shown: '-----BEGIN … PRIVATE KEY-----' },
+  // The whole block through its END line (or to the end of the text when that is missing).
+  {
+    what: 'PEM private key', shown: '-----BEGIN … PRIVATE KEY-----',
+    body: '-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[\\s\\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[\\s\\S]*$)',
+  },
   { what: 'NVIDIA API key', body: 'nvapi-[A-Za-z0-9_-]{20,}', shown: 'nvapi-…' },
   { what: 'Anthropic API key', body: 'sk-ant-[A-Za-z0-9_-]{20,}', shown: 'sk-ant-…' },
   { what: 'OpenAI-style API key', body: 'sk-[A-Za-z0-9_-]{20,}', shown: 'sk-…', mixed: true },
