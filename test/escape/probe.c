@@ -1,0 +1,239 @@
+/*
+ * Escape probe: runs INSIDE a sandbox and tries to get out. Each check prints one line,
+ * "<name> OK" when the operation succeeded or "<name> <ERRNO>" (e.g. EACCES) when it failed,
+ * or "<name> VALUE <text>" for checks that report a value. The test asserts the exact result;
+ * every category has a "*_control" check that must succeed, so a sandbox that breaks
+ * everything cannot pass.
+ *
+ * usage: probe all HOST_PID OTHER_SANDBOX_FILE ABSTRACT_NAME [SETUID_COPY]
+ *        probe euid          (prints the effective uid; used through a setuid-root copy)
+ *        probe tty           (TIOCSTI checks, run with a terminal on stdin)
+ *        probe forkbomb      (forks until refused; prints how many)
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+static void result(const char *name, long rc) {
+  if (rc >= 0) printf("%s OK\n", name);
+  else printf("%s %s\n", name, strerrorname_np(errno) ? strerrorname_np(errno) : "E?");
+  fflush(stdout);
+}
+
+static long open_close(const char *path, int flags) {
+  int fd = open(path, flags | O_CLOEXEC, 0644);
+  if (fd >= 0) close(fd);
+  return fd;
+}
+
+static long tcp(const char *ip, int port) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+  inet_pton(AF_INET, ip, &sa.sin_addr);
+  long rc = connect(s, (struct sockaddr *)&sa, sizeof sa);
+  int e = errno;
+  close(s);
+  errno = e;
+  return rc;
+}
+
+static long udp(const char *ip, int port) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+  inet_pton(AF_INET, ip, &sa.sin_addr);
+  long rc = sendto(s, "x", 1, 0, (struct sockaddr *)&sa, sizeof sa);
+  int e = errno;
+  close(s);
+  errno = e;
+  return rc;
+}
+
+static long abstract_connect(const char *name, int create_first) {
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
+  memcpy(sa.sun_path + 1, name, strlen(name));
+  int l = -1;
+  if (create_first) {
+    l = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (bind(l, (struct sockaddr *)&sa, len) < 0 || listen(l, 1) < 0) return -1;
+  }
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  long rc = connect(s, (struct sockaddr *)&sa, len);
+  int e = errno;
+  close(s);
+  if (l >= 0) close(l);
+  errno = e;
+  return rc;
+}
+
+static long copy_file(const char *from, const char *to) {
+  char buf[65536];
+  int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+  if (in < 0 || out < 0) return -1;
+  ssize_t n;
+  while ((n = read(in, buf, sizeof buf)) > 0) if (write(out, buf, (size_t)n) != n) return -1;
+  close(in);
+  close(out);
+  return 0;
+}
+
+/* fork+exec PATH; returns 0 when it ran and exited 0, -1 with errno from execve otherwise. */
+static long run(const char *path) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    char *argv[] = {(char *)path, NULL};
+    execv(path, argv);
+    int e = errno;
+    write(p[1], &e, sizeof e);
+    _exit(127);
+  }
+  close(p[1]);
+  int e = 0, status;
+  ssize_t n = read(p[0], &e, sizeof e);
+  close(p[0]);
+  waitpid(pid, &status, 0);
+  if (n == sizeof e) { errno = e; return -1; }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : (errno = ECHILD, -1);
+}
+
+static void filesystem(const char *other) {
+  result("read_shadow", open_close("/etc/shadow", O_RDONLY));
+  result("read_root_home", open_close("/root", O_RDONLY | O_DIRECTORY));
+  result("read_other_sandbox", open_close(other, O_RDONLY));
+  result("list_sandbox_root", open_close("/", O_RDONLY | O_DIRECTORY));
+  result("read_control", open_close("/usr/bin/env", O_RDONLY));
+
+  result("create_outside", open_close("/usr/nemoclaw-escape", O_WRONLY | O_CREAT));
+  result("create_in_root", open_close("/nemoclaw-escape", O_WRONLY | O_CREAT));
+  result("write_outside", open_close("/usr/bin/env", O_WRONLY));
+  result("truncate_outside", truncate("/usr/bin/env", 0));
+  result("rename_outside", rename("/usr/bin/env", "/usr/bin/env.moved"));
+  result("rename_out_of_rw", rename("/sandbox/moveme", "/usr/moveme"));
+  result("link_outside", link("/usr/bin/env", "/sandbox/env-link"));
+  result("write_dev_dir", open_close("/dev/escape", O_WRONLY | O_CREAT));
+  result("write_control", open_close("/sandbox/created", O_WRONLY | O_CREAT));
+  result("rename_control", rename("/sandbox/created", "/sandbox/renamed"));
+  result("link_control", link("/sandbox/renamed", "/sandbox/linked"));
+  result("truncate_control", truncate("/sandbox/renamed", 0));
+
+  copy_file("/usr/bin/true", "/tmp/true-copy");
+  result("exec_rw", run("/tmp/true-copy"));
+  copy_file("/usr/bin/true", "/sandbox/true-copy");
+  result("exec_workdir", run("/sandbox/true-copy"));
+  copy_file("/usr/bin/true", "/sandbox/bin/true-copy");
+  result("exec_control_executable", run("/sandbox/bin/true-copy"));
+  result("exec_control_ro", run("/usr/bin/true"));
+}
+
+static void network(const char *abstract) {
+  result("tcp_external_port80", tcp("1.1.1.1", 80));
+  result("tcp_external_proxyport", tcp("1.1.1.1", 3128));
+  result("tcp_loopback_other_port", tcp("127.0.0.1", 22));
+  result("tcp_control_bridge", tcp("127.0.0.1", 3128));
+  result("udp_external", udp("1.1.1.1", 53));
+  result("dns_resolver", udp("8.8.8.8", 53));
+  result("resolv_conf", open_close("/etc/resolv.conf", O_RDONLY));
+  result("raw_socket", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
+  result("packet_socket", socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)));
+  result("abstract_host", abstract_connect(abstract, 0));
+  result("abstract_control", abstract_connect("nemoclaw-probe-own", 1));
+}
+
+static void processes(const char *host_pid) {
+  result("signal_host_pid", kill(atoi(host_pid), 0));
+  result("signal_init", kill(1, SIGTERM));
+  result("ptrace_init", ptrace(PTRACE_ATTACH, 1, 0, 0));
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%s/status", host_pid);
+  result("proc_host_pid", open_close(path, O_RDONLY));
+  result("proc_init_environ", open_close("/proc/1/environ", O_RDONLY));
+  result("proc_control", open_close("/proc/self/status", O_RDONLY));
+  pid_t child = fork();
+  if (child == 0) { pause(); _exit(0); }
+  result("signal_control", kill(child, SIGKILL));
+  waitpid(child, NULL, 0);
+}
+
+static void kernel(void) {
+  result("mount", mount("none", "/tmp", "tmpfs", 0, NULL));
+  result("pivot_root", syscall(SYS_pivot_root, "/tmp", "/tmp"));
+  result("unshare_user", unshare(CLONE_NEWUSER));
+  int ns = open("/proc/self/ns/net", O_RDONLY);
+  result("setns", setns(ns, CLONE_NEWNET));
+  result("keyctl", syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0));
+  result("bpf", syscall(SYS_bpf, 0, NULL, 0));
+  result("io_uring_setup", syscall(SYS_io_uring_setup, 1, NULL));
+  result("perf_event_open", syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0));
+  result("userfaultfd", syscall(SYS_userfaultfd, 0));
+  result("setuid0", setuid(0));
+  result("proc_sys_write", open_close("/proc/sys/kernel/hostname", O_WRONLY));
+  result("syscall_control", syscall(SYS_getpid));
+}
+
+static int forkbomb(void) {
+  int n = 0;
+  for (;;) {
+    pid_t p = fork();
+    if (p == 0) { pause(); _exit(0); }
+    if (p < 0) break;
+    n++;
+  }
+  int e = errno;
+  printf("forkbomb_count VALUE %d\n", n);
+  errno = e;
+  result("forkbomb", -1);
+  kill(0, SIGKILL); /* the whole group, including us: the sandbox ends here */
+  return 0;
+}
+
+static void tty(void) {
+  result("tty_isatty_control", isatty(0) ? 0 : (errno = ENOTTY, -1));
+  struct termios t;
+  result("tty_tcgetattr_control", tcgetattr(0, &t));
+  char c = 'x';
+  result("tiocsti", ioctl(0, TIOCSTI, &c));
+  result("open_dev_tty", open_close("/dev/tty", O_RDWR));
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc == 2 && !strcmp(argv[1], "euid")) { printf("euid VALUE %d\n", geteuid()); return 0; }
+  if (argc == 2 && !strcmp(argv[1], "forkbomb")) return forkbomb();
+  if (argc == 2 && !strcmp(argv[1], "tty")) { tty(); return 0; }
+  if (argc < 5 || strcmp(argv[1], "all")) { fprintf(stderr, "usage: see probe.c\n"); return 2; }
+  filesystem(argv[3]);
+  network(argv[4]);
+  processes(argv[2]);
+  kernel();
+  if (argc == 6) {
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) { execl(argv[5], argv[5], "euid", (char *)NULL); printf("setuid_exec %s\n", strerrorname_np(errno)); _exit(1); }
+    waitpid(p, NULL, 0);
+  }
+  printf("done OK\n");
+  return 0;
+}
