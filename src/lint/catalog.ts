@@ -35,7 +35,7 @@ export const RULES = {
   'host-ip-literal': lint('error', 'A host is an IP address; name the host and use allowed_ips for internal ranges.'),
   'host-invalid': lint('error', 'A host is not a valid DNS name.'),
   'port-range': lint('error', 'A port is outside 1–65535.'),
-  'https-method-path-filter': lint('error', 'methods/paths on an https endpoint, which the gateway matches by host and port only.'),
+  'https-method-path-filter': lint('error', 'An https endpoint has methods or paths, but the gateway matches HTTPS only by host and port.'),
   'egress-rule-duplicate-name': lint('error', 'Two egress rules of a sandbox have the same name.'),
   'endpoint-duplicate': lint('warning', 'An endpoint repeats another endpoint of the same sandbox.'),
   'endpoint-shadowed': lint('warning', 'An endpoint is already allowed by a broader endpoint of the same sandbox.'),
