@@ -56,8 +56,8 @@ export const RULES = {
   // Process
   'user-root': lint('error', 'The agent runs as root (`user: 0` or `user: root`).'),
   'group-root': lint('warning', 'The agent runs with group 0 (root).'),
-  'seccomp-dangerous-allow': lint('error', 'seccomp.allow adds a dangerous system call.'),
-  'seccomp-unknown-syscall': lint('error', 'seccomp.allow or seccomp.deny names an unknown system call.'),
+  'seccomp-dangerous-allow': lint('error', '`seccomp.allow` adds a dangerous system call.'),
+  'seccomp-unknown-syscall': lint('error', '`seccomp.allow` or `seccomp.deny` names an unknown system call.'),
 
   // Runtime and image
   'docker-image-missing': lint('error', 'A docker sandbox has no image.'),
