@@ -1,7 +1,7 @@
 // The compiler: a validated config plus its gathered inputs → per-sandbox artifacts and digests.
 // Pure: no file system, no clock, no randomness. Same CompileInput → same bytes.
 import {
-  ARTIFACT_FILES, type CompiledIndex, type CompiledSandbox, type ManifestArtifact, type SandboxArtifacts,
+  ARTIFACT_FILES, type SeccompProfile, type CompiledIndex, type CompiledSandbox, type ManifestArtifact, type SandboxArtifacts,
 } from './artifacts.js';
 import { canonicalJson, sha256 } from './canonical.js';
 import { compileEgress } from './egress.js';
@@ -19,12 +19,16 @@ export interface CompileOutput {
 
 export function compileConfig(input: CompileInput): CompileOutput {
   const names = Object.keys(input.config.sandboxes).sort();
-  const sandboxes = names.map((name) => compileOne(name, input));
+  // Many sandboxes share a seccomp spec; its profile and canonical text are computed once.
+  const seccompCache = new Map<string, { profile: SeccompProfile; text: string }>();
+  const sandboxes = names.map((name) => compileOne(name, input, seccompCache));
   const index: CompiledIndex = { format_version: 1, sandboxes: Object.fromEntries(sandboxes.map((s) => [s.name, s.digest])) };
   return { sandboxes, index, indexFile: canonicalJson(index) };
 }
 
-export function compileOne(name: string, input: CompileInput): CompiledSandbox {
+export function compileOne(
+  name: string, input: CompileInput, seccompCache = new Map<string, { profile: SeccompProfile; text: string }>(),
+): CompiledSandbox {
   const entry = input.config.sandboxes[name];
   if (!entry) throw new CompileError(name, 'no such sandbox');
   const blueprintName = entry.blueprint?.split('@')[0];
@@ -37,13 +41,20 @@ export function compileOne(name: string, input: CompileInput): CompiledSandbox {
   const mounts = compileMounts(name, s);
   const sandbox = compileSandbox(name, s, mounts, networked, resolveImage(name, s, input.lockedImages));
   const landlock = compileLandlock(s, mounts, networked ? sandbox.network.proxy_port : null);
-  const seccomp = compileSeccomp(s.process.seccomp);
+  const seccompKey = JSON.stringify(s.process.seccomp);
+  let sc = seccompCache.get(seccompKey);
+  if (!sc) {
+    const profile = compileSeccomp(s.process.seccomp);
+    sc = { profile, text: canonicalJson(profile) };
+    seccompCache.set(seccompKey, sc);
+  }
+  const seccomp = sc.profile;
 
   const bodies = {
     'egress.json': canonicalJson(egress),
     'landlock.json': canonicalJson(landlock),
     'sandbox.json': canonicalJson(sandbox),
-    'seccomp.json': canonicalJson(seccomp),
+    'seccomp.json': sc.text,
   };
   const presets = s.network.presets.map((p) => input.presets[p]!).sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((p) => ({ name: p.name, version: p.version, digest: p.digest }));

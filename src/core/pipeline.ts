@@ -31,19 +31,20 @@ export interface Checked {
 }
 
 /** Read and check a config file. Throws UserError (exit 2) only when the file cannot be read. */
-export function loadAndCheck(file: string, catalog: Catalog = loadCatalog()): Checked {
+export function loadAndCheck(file: string, catalog: Catalog = loadCatalog(), maxBytes = MAX_FILE_BYTES): Checked {
   const path = resolve(file);
   let source: string;
   try {
     const st = statSync(path);
     if (!st.isFile()) throw new UserError(`${file}: not a file`, [], 2);
-    source = st.size > MAX_FILE_BYTES ? 'x'.repeat(MAX_FILE_BYTES + 1) : readFileSync(path, 'utf8');
+    // Never read an oversized file into memory: a placeholder of the right size gets the error.
+    source = st.size > maxBytes ? ' '.repeat(maxBytes + 1) : readFileSync(path, 'utf8');
   } catch (e) {
     if (e instanceof UserError) throw e;
     throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, [], 2);
   }
   const shown = displayPath(path);
-  const doc = loadDocument(shown, source);
+  const doc = loadDocument(shown, source, maxBytes);
   const lockPath = lockPathFor(path);
   const lock = readLock(lockPath);
   const diagnostics = [...doc.diagnostics];

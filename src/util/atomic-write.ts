@@ -3,14 +3,25 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+export interface WriteOptions {
+  mode?: number;
+  /**
+   * fsync the file and its directory (default). Rebuildable output (compile's artifact directory)
+   * turns it off: rename still guarantees readers never see a partial file, and thousands of
+   * fsyncs would dominate a large compile.
+   */
+  durable?: boolean;
+}
+
+export function writeFileAtomic(path: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
+  const { mode = 0o644, durable = true } = opts;
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
     rmSync(tmp, { force: true });
@@ -23,6 +34,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     rmSync(tmp, { force: true });
     throw e;
   }
+  if (!durable) return;
   // Persist the rename itself.
   const dfd = openSync(dir, 'r');
   try { fsyncSync(dfd); } finally { closeSync(dfd); }
