@@ -37,6 +37,17 @@ export function lintConfig(doc: LoadedDocument, config: NemoclawConfig, ctx: Lin
 }
 
 /**
+ * Only the credential scan, on any parsed document (even one that failed the schema, when
+ * lintConfig does not run): a pasted key should be reported whatever else is wrong with the file.
+ * Do not combine with lintConfig's result, which already includes these findings.
+ */
+export function secretDiagnostics(doc: LoadedDocument): Diagnostic[] {
+  const r = new Reporter(doc);
+  lintSecrets(r, doc.value);
+  return r.diagnostics.map(redactDiagnostic).sort(compareDiagnostics);
+}
+
+/**
  * Replaces credential-looking text in what a diagnostic shows (message, hint, pointer), so no
  * output format can leak a secret that some rule quoted. Safe to apply to any diagnostic.
  */

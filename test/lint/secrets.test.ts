@@ -114,3 +114,14 @@ describe('secrets never reach any output', () => {
     assert.equal(diagnosticsJson(diags).summary.errors, diags.filter((d) => d.severity === 'error').length);
   });
 });
+
+describe('secretDiagnostics', () => {
+  it('scans a document that would fail the schema', async () => {
+    const { loadDocument } = await import('../../src/config/load.js');
+    const { secretDiagnostics } = await import('../../src/lint/rules.js');
+    const doc = loadDocument('n.yaml', `version: 2\nsurprise:\n  key: "${SAMPLES.huggingface}"\n`);
+    const d = secretDiagnostics(doc);
+    assert.deepEqual(d.map((x) => [x.rule, x.line, x.pointer]), [['secret-in-config', 3, '/surprise/key']]);
+    assert.ok(!JSON.stringify(d).includes(SAMPLES.huggingface!.slice(3)));
+  });
+});
