@@ -47,7 +47,7 @@ export const RULES = {
   'allowed-ips-private': lint('warning', 'An allowed_ips entry opens a private range (RFC 1918, CGNAT or IPv6 ULA).'),
 
   // Secrets and environment
-  'secret-in-config': lint('error', 'A value looks like a credential; reference it with env:NAME or file:PATH instead.'),
+  'secret-in-config': lint('error', 'A value, key or comment looks like a credential; reference it with env:NAME or file:PATH instead.'),
   'credential-format': lint('error', 'A provider credential is not `env:NAME` or `file:/absolute/path`.'),
   'env-reserved': lint('error', 'The env sets a proxy variable that nemoclaw sets itself.'),
   'env-dangerous': lint('error', 'The env sets a dynamic-loader variable (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH).'),

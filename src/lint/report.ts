@@ -27,6 +27,11 @@ export class Reporter {
   report(rule: RuleId, path: readonly (string | number)[], message: string, hint?: string, opts: ReportOptions = {}): void {
     const pointer = pointerOf(path);
     const pos = this.doc.positionOf(opts.at ? pointerOf(opts.at) : pointer, opts.key ?? false);
+    this.reportAt(rule, pos, pointer, message, hint);
+  }
+
+  /** A finding located by source position rather than by a value (e.g. in a comment). */
+  reportAt(rule: RuleId, pos: { line: number; column: number }, pointer: string, message: string, hint?: string): void {
     this.diagnostics.push({
       rule, severity: RULES[rule].severity, file: this.doc.file, line: pos.line, column: pos.column, pointer, message,
       ...(hint === undefined ? {} : { hint }),

@@ -12,7 +12,7 @@ import { lintProviders, lintSandboxInference } from './rules/inference.js';
 import { lintNetwork } from './rules/network.js';
 import { lintProcess } from './rules/process.js';
 import { lintRuntime } from './rules/runtime.js';
-import { lintSecrets } from './rules/secrets.js';
+import { lintSecretComments, lintSecrets } from './rules/secrets.js';
 import { applySuppressions, lintSuppress } from './rules/suppress.js';
 
 export { RULES, isRuleId, type RuleId, type RuleMeta } from './catalog.js';
@@ -32,6 +32,7 @@ export function lintConfig(doc: LoadedDocument, config: NemoclawConfig, ctx: Lin
   }
   lintProviders(r, config);
   lintSecrets(r, config);
+  lintSecretComments(r, doc.source);
   const suppressed = lintSuppress(r, config);
   return applySuppressions(r.diagnostics, suppressed).map(redactDiagnostic).sort(compareDiagnostics);
 }
@@ -44,6 +45,7 @@ export function lintConfig(doc: LoadedDocument, config: NemoclawConfig, ctx: Lin
 export function secretDiagnostics(doc: LoadedDocument): Diagnostic[] {
   const r = new Reporter(doc);
   lintSecrets(r, doc.value);
+  lintSecretComments(r, doc.source);
   return r.diagnostics.map(redactDiagnostic).sort(compareDiagnostics);
 }
 

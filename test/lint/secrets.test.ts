@@ -77,7 +77,7 @@ describe('secrets never reach any output', () => {
           endpoint: "${SAMPLES.urlPassword}"
           model: m
           credential: "${SAMPLES.anthropic}"
-          # a key pasted in a comment is not data; the lint only sees values
+          # old key: ${SAMPLES.anthropic} (comments are committed too)
         q: { api: openai, endpoint: "https://x.example/v1", model: ${JSON.stringify(pem)}, credential: "env:K" }
   `);
 
@@ -91,8 +91,11 @@ describe('secrets never reach any output', () => {
 
   it('reports each secret, at its line', () => {
     const lines = ofRule(diags, 'secret-in-config').map((d) => d.line);
-    // 3: the sandbox name (a key), 6: env value, 7: env key, 11: host, 16: endpoint, 18: credential, 20: pem in model
-    assert.deepEqual(lines, [3, 6, 7, 11, 16, 18, 20]);
+    // 3: the sandbox name (a key), 6: env value, 7: env key, 11: host, 16: endpoint, 18: credential, 19: comment, 20: pem in model
+    assert.deepEqual(lines, [3, 6, 7, 11, 16, 18, 19, 20]);
+    const comment = ofRule(diags, 'secret-in-config').find((d) => d.line === 19)!;
+    assert.equal(comment.column, src.split('\n')[18]!.indexOf('sk-ant-') + 1);
+    assert.match(comment.message, /comment/);
   });
 
   for (const [format, out] of Object.entries(outputs)) {
@@ -119,9 +122,9 @@ describe('secretDiagnostics', () => {
   it('scans a document that would fail the schema', async () => {
     const { loadDocument } = await import('../../src/config/load.js');
     const { secretDiagnostics } = await import('../../src/lint/rules.js');
-    const doc = loadDocument('n.yaml', `version: 2\nsurprise:\n  key: "${SAMPLES.huggingface}"\n`);
+    const doc = loadDocument('n.yaml', `version: 2\nsurprise:\n  key: "${SAMPLES.huggingface}"\n  quoted: "# ${SAMPLES.npm} is a value, not a comment"\n`);
     const d = secretDiagnostics(doc);
-    assert.deepEqual(d.map((x) => [x.rule, x.line, x.pointer]), [['secret-in-config', 3, '/surprise/key']]);
+    assert.deepEqual(d.map((x) => [x.rule, x.line, x.pointer]), [['secret-in-config', 3, '/surprise/key'], ['secret-in-config', 4, '/surprise/quoted']]);
     assert.ok(!JSON.stringify(d).includes(SAMPLES.huggingface!.slice(3)));
   });
 });

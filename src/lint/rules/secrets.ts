@@ -1,5 +1,6 @@
 // Credentials must never be written into nemoclaw.yaml: it is committed, compiled into artifacts
 // and shown in diffs. Every key and string value anywhere in the file is checked.
+import { Parser } from 'yaml';
 import { findSecrets } from '../secrets.js';
 import type { Reporter } from '../report.js';
 
@@ -23,4 +24,32 @@ export function lintSecrets(r: Reporter, value: unknown, path: Path = []): void 
       lintSecrets(r, v, [...path, k]);
     }
   }
+}
+
+/**
+ * Comments are committed too. They are not data, so they are read from the YAML syntax tree:
+ * a `#` inside a quoted string is not a comment, and scanning raw lines would double-report values.
+ */
+export function lintSecretComments(r: Reporter, source: string): void {
+  const comments = new Map<number, string>();
+  const walk = (n: unknown): void => {
+    if (Array.isArray(n)) { n.forEach(walk); return; }
+    if (typeof n !== 'object' || n === null) return;
+    const t = n as { type?: unknown; offset?: unknown; source?: unknown };
+    if (t.type === 'comment' && typeof t.offset === 'number' && typeof t.source === 'string') comments.set(t.offset, t.source);
+    for (const v of Object.values(n)) walk(v);
+  };
+  for (const token of new Parser().parse(source)) walk(token);
+  for (const [offset, text] of [...comments].sort(([a], [b]) => a - b)) {
+    for (const f of findSecrets(text)) {
+      r.reportAt('secret-in-config', positionAt(source, offset + f.index), '',
+        `a comment contains what looks like a credential (${f.what}, ${f.shown}); comments are committed like everything else`, HINT);
+    }
+  }
+}
+
+function positionAt(source: string, offset: number): { line: number; column: number } {
+  const before = source.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
 }
