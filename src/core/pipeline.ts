@@ -6,6 +6,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { NemoclawConfig } from '../generated/config.js';
 import { loadCatalog, type Catalog } from '../catalog/catalog.js';
+import { resolveImageDigests, unpinnedImages } from './resolve-images.js';
 import { compileConfig, type CompileOutput } from '../compiler/compile.js';
 import { CompileError, type CompileFacts, type CompileInput } from '../compiler/inputs.js';
 import { knownSyscallNames } from '../compiler/seccomp.js';
@@ -31,7 +32,9 @@ export interface Checked {
 }
 
 /** Read and check a config file. Throws UserError (exit 2) only when the file cannot be read. */
-export function loadAndCheck(file: string, catalog: Catalog = loadCatalog(), maxBytes = MAX_FILE_BYTES): Checked {
+export function loadAndCheck(
+  file: string, catalog: Catalog = loadCatalog(), maxBytes = MAX_FILE_BYTES, extraImages: Record<string, string> = {},
+): Checked {
   const path = resolve(file);
   let source: string;
   try {
@@ -57,7 +60,7 @@ export function loadAndCheck(file: string, catalog: Catalog = loadCatalog(), max
       diagnostics.push(...lintConfig(doc, config, {
         knownPresets: Object.keys(catalog.presets),
         knownBlueprints: Object.keys(catalog.blueprintVersions),
-        lockedImages: lock?.images ?? {},
+        lockedImages: { ...lock?.images, ...extraImages },
         knownSyscalls: knownSyscallNames(),
       }));
     }
@@ -78,7 +81,12 @@ export interface Compiled extends Checked {
 
 /** Check, then compile. Errors in the file or a stale lock (in check mode) throw UserError. */
 export async function loadCompile(file: string, mode: LockMode = 'check'): Promise<Compiled> {
-  const checked = loadAndCheck(file);
+  let checked = loadAndCheck(file);
+  let newImages: Record<string, string> = {};
+  if (mode === 'update' && checked.config) {
+    newImages = await resolveImageDigests(unpinnedImages(checked.config, checked.lock?.images ?? {}));
+    if (Object.keys(newImages).length > 0) checked = loadAndCheck(file, checked.catalog, MAX_FILE_BYTES, newImages);
+  }
   const errors = checked.diagnostics.filter((d) => d.severity === 'error');
   if (!checked.config || errors.length > 0) {
     throw new UserError(`${checked.doc.file} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'})`, errors, 1);
@@ -86,7 +94,7 @@ export async function loadCompile(file: string, mode: LockMode = 'check'): Promi
   const config = checked.config;
   const versions = resolveBlueprintVersions(config, checked.catalog, checked.lock, mode === 'update');
   const facts = await gatherFacts(usedPresets(config, checked.catalog, versions));
-  const neededLock = computeLock(config, checked.catalog, versions, facts, checked.lock);
+  const neededLock = computeLock(config, checked.catalog, versions, facts, checked.lock, newImages);
   const lockStale = checked.lock ? lockDifferences(checked.lock, neededLock) : ['nemoclaw.lock does not exist'];
   if (mode === 'check' && lockStale.length > 0) {
     throw new UserError(

@@ -71,7 +71,10 @@ export function resolveBlueprintVersions(config: NemoclawConfig, catalog: Catalo
 }
 
 /** The lock this config needs now. Images are carried over: they are pinned by the operator or --update-lock. */
-export function computeLock(config: NemoclawConfig, catalog: Catalog, versions: ResolvedVersions, facts: CompileFacts, previous: Lock | undefined): Lock {
+export function computeLock(
+  config: NemoclawConfig, catalog: Catalog, versions: ResolvedVersions, facts: CompileFacts, previous: Lock | undefined,
+  newImages: Record<string, string> = {},
+): Lock {
   const blueprints: Lock['blueprints'] = {};
   for (const [name, version] of Object.entries(versions.blueprints)) {
     blueprints[name] = { version, digest: catalog.loadBlueprint(name, version).digest };
@@ -81,7 +84,7 @@ export function computeLock(config: NemoclawConfig, catalog: Catalog, versions: 
     const p = catalog.presets[name];
     if (p) presets[name] = { version: p.version, digest: p.digest };
   }
-  return { lock_version: 1, blueprints, presets, facts, images: previous?.images ?? {} };
+  return { lock_version: 1, blueprints, presets, facts, images: { ...previous?.images, ...newImages } };
 }
 
 /** Presets used directly or through a blueprint. */
@@ -111,6 +114,9 @@ export function lockDifferences(existing: Lock, needed: Lock): string[] {
   };
   compare('blueprint', existing.blueprints, needed.blueprints);
   compare('preset', existing.presets, needed.presets);
+  for (const [ref, digest] of Object.entries(needed.images)) {
+    if (existing.images[ref] !== digest) out.push(`image ${ref} ${existing.images[ref] ? 'now resolves to' : 'pinned to'} ${digest}`);
+  }
   if ((existing.facts.npm_registry ?? null) !== (needed.facts.npm_registry ?? null)) {
     out.push(needed.facts.npm_registry ? 'the npm registry differs from the one pinned' : 'the pinned npm registry is no longer used');
   }
