@@ -12,7 +12,7 @@ const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as { $id: string };
 let cached: { strictAjv: InstanceType<typeof Ajv2020>; config: ValidateFunction; sandboxDefaults: ValidateFunction } | undefined;
 function validators() {
   if (!cached) {
-    const strictAjv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+    const strictAjv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
     const defaultsAjv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, useDefaults: true });
     defaultsAjv.addSchema(schema);
     cached = {

@@ -13,7 +13,7 @@ import { knownSyscallNames } from '../compiler/seccomp.js';
 import { compareDiagnostics, UserError, type Diagnostic } from '../config/diagnostics.js';
 import { loadDocument, MAX_FILE_BYTES, type LoadedDocument } from '../config/load.js';
 import { schemaDiagnostics } from '../config/validate.js';
-import { lintConfig } from '../lint/rules.js';
+import { lintConfig, redactDiagnostic, secretDiagnostics } from '../lint/rules.js';
 import {
   computeLock, lockDifferences, lockPathFor, readLock, resolveBlueprintVersions, usedPresets, type Lock,
 } from '../lock/lock.js';
@@ -55,7 +55,10 @@ export function loadAndCheck(
   if (doc.value !== undefined && diagnostics.length === 0) {
     const schema = schemaDiagnostics(doc);
     diagnostics.push(...schema);
-    if (schema.length === 0) {
+    if (schema.length > 0) {
+      // The linter does not run on a file that fails the schema; a pasted key must still be reported.
+      diagnostics.push(...secretDiagnostics(doc));
+    } else {
       config = doc.value as NemoclawConfig;
       diagnostics.push(...lintConfig(doc, config, {
         knownPresets: Object.keys(catalog.presets),
@@ -65,8 +68,9 @@ export function loadAndCheck(
       }));
     }
   }
-  diagnostics.sort(compareDiagnostics);
-  return { file: path, doc, config, diagnostics, catalog, lock, lockPath };
+  // Schema messages can quote keys, and a key can be a secret: redact every finding.
+  const redacted = diagnostics.map(redactDiagnostic).sort(compareDiagnostics);
+  return { file: path, doc, config, diagnostics: redacted, catalog, lock, lockPath };
 }
 
 export type LockMode = 'check' | 'update';
