@@ -12,9 +12,10 @@ import * as doctor from './commands/doctor.js';
 import * as gateway from './commands/gateway.js';
 import * as audit from './commands/audit.js';
 import * as approvals from './commands/approvals.js';
+import * as reconciler from './commands/reconciler.js';
 
 const cli = cac('nemoclaw');
-for (const mod of [validate, lint, compile, explain, run, doctor, gateway, audit, approvals]) mod.register(cli);
+for (const mod of [validate, lint, compile, explain, run, doctor, gateway, audit, approvals, reconciler]) mod.register(cli);
 cli.help();
 cli.version(packageVersion);
 

@@ -42,7 +42,10 @@ const str = (v: unknown, what: string): string => {
   return v;
 };
 
-export function createControlServer(gw: Gateway, onShutdown: () => void): Server {
+/** Routes other modules mount on the control API (the supervisor's /v1/supervisor/...); undefined = not mine. */
+export type ExtraRoutes = (req: IncomingMessage, parts: string[]) => Promise<[number, unknown] | undefined>;
+
+export function createControlServer(gw: Gateway, onShutdown: () => void, extra?: ExtraRoutes): Server {
   const route = async (req: IncomingMessage): Promise<[number, unknown]> => {
     const url = new URL(req.url ?? '/', 'http://control');
     const parts = url.pathname.split('/').filter(Boolean);
@@ -80,6 +83,8 @@ export function createControlServer(gw: Gateway, onShutdown: () => void): Server
       setImmediate(onShutdown);
       return [200, { stopping: true }];
     }
+    const mounted = await extra?.(req, parts);
+    if (mounted) return mounted;
     throw new HttpError(404, 'unknown endpoint');
   };
 

@@ -8,6 +8,8 @@ import { writeFileAtomic } from './atomic.js';
 import { createControlServer, listenControl } from './control.js';
 import { Gateway } from './gateway.js';
 import type { TestHooks } from './ssrf.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { supervisorRoutes } from '../supervisor/routes.js';
 
 export const TEST_ALLOW_LOOPBACK_ENV = 'NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK';
 
@@ -68,11 +70,15 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   let stopping: Promise<void> | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => { resolveDone = r; });
-  const control = createControlServer(gw, () => void stop());
+  // Embedded sandboxes live under the daemon (restart with backoff, logs); the runtime is loaded
+  // on first use so a gateway without process sandboxes starts as fast as before.
+  const supervisor = new Supervisor({ stateDir, log, start: async (so) => (await import('../runtime/process/start.js')).startSandbox(so) });
+  const control = createControlServer(gw, () => void stop(), supervisorRoutes(supervisor));
   const stop = () => {
     stopping ??= (async () => {
       control.close();
       control.closeAllConnections();
+      await supervisor.stopAll();
       await gw.stop();
       rmSync(layout.controlSocket, { force: true });
       rmSync(pidFile(stateDir), { force: true });
@@ -90,6 +96,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     log(`gateway: internal error: ${e.stack ?? e.message}`);
     gw.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'start', action: 'info', detail: `internal error: ${e.message}` });
   });
+  void supervisor.restore();
   log(`gateway: ready (pid ${process.pid}, control ${layout.controlSocket})`);
   await done;
 }

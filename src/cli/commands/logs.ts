@@ -1,0 +1,55 @@
+// nemoclaw logs: the agent's output, as the supervisor keeps it (STATE/sandboxes/<name>/logs).
+import type { CAC } from 'cac';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { UserError } from '../../config/diagnostics.js';
+import { command } from '../run-command.js';
+import { openStore } from '../reconcile-ui.js';
+
+interface Opts { follow?: boolean; tail?: number | string; stateDir?: string }
+
+function readRange(path: string, from: number, to: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(to - from);
+    const n = readSync(fd, buf, 0, buf.length, from);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function register(cli: CAC): void {
+  cli.command('logs <sandbox>', "A sandbox's output (stdout and stderr of its agent)")
+    .option('--follow', 'Keep printing new output (Ctrl-C to stop)')
+    .option('-n, --tail <lines>', 'Only the last N lines', { default: 200 })
+    .option('--state-dir <dir>', 'State directory')
+    .action(command(async (name: string, opts: Opts) => {
+      const store = openStore(opts.stateDir);
+      if (!store.readInventory().sandboxes[name]) throw new UserError(`no sandbox "${name}" in the inventory`, [], 1);
+      const path = store.layout.logFile(name);
+      const size = existsSync(path) ? statSync(path).size : 0;
+      const tail = Number(opts.tail);
+      // The tail of a large log only needs its last bytes: read at most 1 MiB back.
+      const from = Math.max(0, size - 1024 * 1024);
+      if (size > 0) {
+        const lines = readRange(path, from, size).toString('utf8').split('\n');
+        if (lines.at(-1) === '') lines.pop();
+        process.stdout.write(lines.slice(Number.isFinite(tail) && tail >= 0 ? -tail || lines.length : 0).join('\n') + (lines.length ? '\n' : ''));
+      }
+      if (!opts.follow) return 0;
+      let pos = size;
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          const now = existsSync(path) ? statSync(path).size : 0;
+          if (now < pos) pos = 0; // rotated at a restart
+          if (now > pos) {
+            process.stdout.write(readRange(path, pos, now));
+            pos = now;
+          }
+        }, 200);
+        process.once('SIGINT', () => { clearInterval(timer); resolve(); });
+        process.once('SIGTERM', () => { clearInterval(timer); resolve(); });
+      });
+      return 0;
+    }));
+}

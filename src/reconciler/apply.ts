@@ -1,0 +1,179 @@
+// apply: the only place with side effects. Turns a plan's actions into journaled, idempotent
+// steps, runs them, records a generation, then verifies that what runs is what was planned.
+import { rmSync } from 'node:fs';
+import { sha256 } from '../compiler/canonical.js';
+import { UserError } from '../config/diagnostics.js';
+import { ensureGateway, reloadPolicy, unregisterSandbox } from '../gateway/client.js';
+import { driversFor, observe } from './observe.js';
+import type { Driver } from './drivers/driver.js';
+import { enforcementGaps } from './enforcement.js';
+import { Journal } from './journal.js';
+import { policyVersionOf } from './plan.js';
+import type { StateStore } from './state.js';
+import { BLUEPRINT_FILES, type Action, type BlueprintFile, type Desired, type DesiredSandbox, type Generation, type InventoryEntry, type Plan } from './types.js';
+
+export interface ApplyContext {
+  store: StateStore;
+  progress: (line: string) => void;
+}
+
+export interface ApplyResult { generation: Generation | null; problems: string[]; steps: number }
+
+interface Step { sandbox: string | null; description: string; run: () => Promise<void> }
+
+function entryFor(sb: DesiredSandbox, desired: Desired, prev: InventoryEntry | undefined, status: InventoryEntry['status']): InventoryEntry {
+  const now = new Date().toISOString();
+  return {
+    name: sb.name,
+    runtime: sb.artifacts.sandbox.runtime,
+    blueprint_digest: sb.digest,
+    artifacts: Object.fromEntries(BLUEPRINT_FILES.map((f) => [f, sha256(sb.files[f])])) as Record<BlueprintFile, string>,
+    config_path: desired.configPath ?? prev?.config_path ?? null,
+    git_commit: desired.gitCommit ?? prev?.git_commit ?? null,
+    driver: prev?.driver ?? { kind: sb.artifacts.sandbox.runtime, id: null },
+    gateway_socket: prev?.gateway_socket ?? null,
+    protect: sb.artifacts.sandbox.protect,
+    status,
+    created_at: prev?.created_at ?? now,
+    updated_at: now,
+  };
+}
+
+function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: 'process' | 'docker') => Driver): Step[] {
+  const { store } = ctx;
+  const stateDir = store.root;
+  const sb = desired.sandboxes.find((s) => s.name === a.sandbox);
+  const name = a.sandbox;
+  const dctx = { stateDir };
+  const record = (status: InventoryEntry['status'], patch: Partial<InventoryEntry> = {}) =>
+    store.updateEntry(name, (prev) => ({ ...entryFor(sb!, desired, prev, status), ...patch }));
+  const registerOrUnregister = async () => {
+    if (sb!.artifacts.sandbox.network.mode === 'gateway') {
+      const r = await reloadPolicy(stateDir, name, Buffer.from(sb!.files['egress.json']));
+      store.updateEntry(name, (prev) => prev && { ...prev, gateway_socket: r.socketPath });
+    } else {
+      await unregisterSandbox(stateDir, name);
+    }
+  };
+  const inv = () => store.readInventory().sandboxes[name];
+  switch (a.kind) {
+    case 'create':
+    case 'replace': {
+      const steps: Step[] = [
+        { sandbox: name, description: `record ${name} and store its blueprint`, run: async () => { store.storeBlueprint(sb!); record('creating'); } },
+      ];
+      if (a.kind === 'replace') {
+        steps.push({ sandbox: name, description: `stop ${name}`, run: () => driver(inv()?.runtime ?? a.runtime).destroy(dctx, name, inv()?.driver.id ?? null) });
+      }
+      steps.push(
+        { sandbox: name, description: `gateway policy for ${name}`, run: registerOrUnregister },
+        { sandbox: name, description: `start ${name}`, run: async () => {
+          const o = await driver(sb!.artifacts.sandbox.runtime).create(dctx, sb!);
+          store.updateEntry(name, (prev) => prev && { ...prev, driver: { kind: sb!.artifacts.sandbox.runtime, id: o.id } });
+        } },
+        { sandbox: name, description: `mark ${name} ready`, run: async () => record('ready') },
+      );
+      return steps;
+    }
+    case 'reload':
+      return [
+        { sandbox: name, description: `store the new blueprint of ${name}`, run: async () => { store.storeBlueprint(sb!); record('ready'); } },
+        { sandbox: name, description: `reload the gateway policy of ${name}`, run: registerOrUnregister },
+        { sandbox: name, description: `relabel ${name}`, run: async () => { await driver(sb!.artifacts.sandbox.runtime).reload(dctx, sb!); } },
+      ];
+    case 'delete': {
+      const known = inv();
+      const steps: Step[] = [];
+      if (known) steps.push({ sandbox: name, description: `mark ${name} for deletion`, run: async () => store.updateEntry(name, (prev) => prev && { ...prev, status: 'deleting' }) });
+      steps.push(
+        { sandbox: name, description: `stop ${name}`, run: () => driver(known?.runtime ?? a.runtime).destroy(dctx, name, known?.driver.id ?? null) },
+        { sandbox: name, description: `remove the gateway policy of ${name}`, run: async () => { await unregisterSandbox(stateDir, name); } },
+      );
+      if (known) {
+        steps.push(
+          // Only the directory the inventory says nemoclaw made for this sandbox: workspace, logs.
+          { sandbox: name, description: `remove ${name}'s files`, run: async () => rmSync(store.layout.sandboxDir(name), { recursive: true, force: true }) },
+          { sandbox: name, description: `forget ${name}`, run: async () => store.updateEntry(name, () => undefined) },
+        );
+      }
+      return steps;
+    }
+    case 'noop':
+      return [];
+  }
+}
+
+export async function applyPlan(ctx: ApplyContext, plan: Plan, desired: Desired, o: { allowDestroy: boolean; record: boolean; scope?: Set<string> }): Promise<ApplyResult> {
+  const blocked = plan.actions.filter((a) => a.kind !== 'noop' && a.blocked && !o.allowDestroy);
+  if (blocked.length) throw new UserError(`refusing to apply:\n  - ${blocked.map((a) => a.blocked).join('\n  - ')}`, [], 1);
+  const { store } = ctx;
+  store.ensureRoot();
+  const drivers = new Map<string, Driver>();
+  const driver = (k: 'process' | 'docker') => {
+    if (!drivers.has(k)) drivers.set(k, driversFor([k]).find((d) => d.kind === k)!);
+    return drivers.get(k)!;
+  };
+  const work = plan.actions.filter((a) => a.kind !== 'noop');
+  const steps: Step[] = [];
+  if (work.length) steps.push({ sandbox: null, description: 'start the gateway daemon if needed', run: () => ensureGateway(store.root) });
+  // Deletes first (free names and resources), then replaces, creates, reloads.
+  const order = { delete: 0, replace: 1, create: 2, reload: 3, noop: 4 } as const;
+  for (const a of [...work].sort((x, y) => order[x.kind] - order[y.kind] || x.sandbox.localeCompare(y.sandbox))) steps.push(...stepsFor(a, desired, ctx, driver));
+  let generation: Generation | null = null;
+  if (work.length && o.record) {
+    steps.push({ sandbox: null, description: 'record the generation', run: async () => {
+      generation = store.recordGeneration({
+        config_path: desired.configPath, git_commit: desired.gitCommit,
+        // What the inventory now records, which is what this apply made true.
+        sandboxes: Object.fromEntries(Object.values(store.readInventory().sandboxes).map((e) => [e.name, e.blueprint_digest]).sort()),
+        rollback_of: plan.rollback_to,
+      });
+    } });
+  }
+  if (steps.length === 0) return { generation: null, problems: await verify(ctx, desired, o.scope), steps: 0 };
+
+  const journal = new Journal(store.layout.journalFile, steps.map(({ sandbox, description }) => ({ sandbox, description })));
+  const width = String(steps.length).length;
+  try {
+    for (const [i, s] of steps.entries()) {
+      const t0 = Date.now();
+      await journal.run(i + 1, s.run);
+      ctx.progress(`[${String(i + 1).padStart(width)}/${steps.length}] ${s.description} (${Date.now() - t0} ms)`);
+    }
+  } catch (e) {
+    journal.finish(false);
+    throw new UserError(`apply failed at step ${journal.steps.find((s) => s.state === 'failed')?.n ?? '?'}: ${(e as Error).message}\n` +
+      'What already happened is recorded; run apply again to converge.', [], 1);
+  }
+  journal.finish(true);
+  return { generation, problems: await verify(ctx, desired, o.scope), steps: steps.length };
+}
+
+/** After apply: observed must equal desired, with the policy acknowledged and enforcement reported. */
+export async function verify(ctx: ApplyContext, desired: Desired, scope?: Set<string>): Promise<string[]> {
+  const inv = ctx.store.readInventory();
+  const kinds = new Set(desired.sandboxes.map((s) => s.artifacts.sandbox.runtime));
+  const { observed } = await observe(ctx.store, inv, driversFor(kinds));
+  const problems: string[] = [];
+  for (const sb of desired.sandboxes) {
+    if (scope && !scope.has(sb.name)) continue;
+    const o = observed.sandboxes[sb.name];
+    const e = inv.sandboxes[sb.name];
+    if (!e || e.blueprint_digest !== sb.digest || e.status !== 'ready') problems.push(`${sb.name}: the inventory does not record it as applied`);
+    if (!o || o.process.state !== 'running') { problems.push(`${sb.name}: not running (${o?.process.state ?? 'absent'}${o?.process.last_error ? `: ${o.process.last_error}` : ''})`); continue; }
+    if (o.process.digest !== sb.digest) problems.push(`${sb.name}: runs blueprint ${o.process.digest}, expected ${sb.digest}`);
+    if (sb.artifacts.sandbox.network.mode === 'gateway' && o.policy_version !== policyVersionOf(sb.files['egress.json'])) {
+      problems.push(`${sb.name}: the gateway enforces policy ${o.policy_version ?? 'none'}, expected ${policyVersionOf(sb.files['egress.json'])}`);
+    }
+    for (const g of enforcementGaps(sb.artifacts, o.process.report, o.process.seccomp_digest)) problems.push(`${sb.name}: enforcement weaker than required: ${g}`);
+    if (o.edited_files.length) problems.push(`${sb.name}: stored blueprint files differ: ${o.edited_files.join(', ')}`);
+  }
+  const want = new Set(desired.sandboxes.map((s) => s.name));
+  for (const [name, o] of Object.entries(observed.sandboxes)) {
+    if (want.has(name) || (scope && !scope.has(name))) continue;
+    if (o.process.state !== 'absent') problems.push(`${name}: still known to the supervisor (${o.process.state})`);
+    if (o.policy_version) problems.push(`${name}: still registered with the gateway`);
+    if (inv.sandboxes[name]) problems.push(`${name}: still in the inventory`);
+  }
+  return problems;
+}

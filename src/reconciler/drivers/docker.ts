@@ -1,0 +1,217 @@
+// The docker driver: one container per sandbox, through dockerode.
+// Docker creates the namespaces and loads seccomp.json itself (HostConfig.SecurityOpt); the static
+// nemoclaw-init, bind-mounted read-only as the entrypoint, does the rest in "container mode":
+// relay to the gateway, exact env, rlimits, no_new_privs, Landlock, then exec the agent.
+// Containers are found by label for observation, but removed only by the id the inventory holds.
+import Docker from 'dockerode';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { initBinary } from '../../paths.js';
+import { buildInitSpec } from '../../runtime/process/spec.js';
+import { sandboxPaths } from '../../runtime/process/layout.js';
+import { parseReport, type EnforcementReport } from '../../runtime/process/report.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import type { DesiredSandbox, ProcessState } from '../types.js';
+import type { Driver, DriverContext, DriverObservation } from './driver.js';
+
+const LABEL_SANDBOX = 'dev.nemoclaw.sandbox';
+const LABEL_STATE = 'dev.nemoclaw.state';
+/** Inside the container: the init, its run directory (spec in, report out) and the gateway socket dir. */
+const IN_INIT = '/.nemoclaw/init';
+const IN_RUN = '/.nemoclaw/run';
+const IN_GATEWAY = '/.nemoclaw/gateway';
+const REPORT_TIMEOUT_MS = 30_000;
+
+const docker = () => new Docker();
+
+/** Containers of different state directories (e.g. tests) never see each other. */
+function stateLabel(stateDir: string): string {
+  return createHash('sha256').update(stateDir).digest('hex').slice(0, 16);
+}
+
+function runDir(stateDir: string, name: string): string {
+  return join(sandboxPaths(stateDir, name).dir, 'docker');
+}
+
+function readReport(stateDir: string, name: string): EnforcementReport | null {
+  try {
+    const r = parseReport(readFileSync(join(runDir(stateDir, name), 'report.json'), 'utf8').trim());
+    return r.ok ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+function appliedDigest(stateDir: string, name: string): string | null {
+  try {
+    return readFileSync(join(runDir(stateDir, name), 'digest'), 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+function stateOf(s: Docker.ContainerInspectInfo['State']): ProcessState {
+  if (s.Restarting) return 'backoff';
+  if (s.Running) return 'running';
+  return s.ExitCode === 0 ? 'stopped' : 'failed';
+}
+
+/** `repo@sha256:x` for registry digests; an image id pinned by the lock is found as `sha256:x`. */
+async function resolveImage(ref: string): Promise<string> {
+  try {
+    await docker().getImage(ref).inspect();
+    return ref;
+  } catch {
+    const digest = /@(sha256:[0-9a-f]{64})$/.exec(ref)?.[1];
+    if (digest) {
+      try {
+        await docker().getImage(digest).inspect();
+        return digest;
+      } catch { /* fall through */ }
+    }
+    throw new Error(`image ${ref} is not available to the Docker engine (pull it, or load it, first)`);
+  }
+}
+
+async function observeOne(stateDir: string, info: Docker.ContainerInspectInfo): Promise<[string, DriverObservation]> {
+  const name = info.Config.Labels[LABEL_SANDBOX]!;
+  return [name, {
+    state: stateOf(info.State),
+    digest: appliedDigest(stateDir, name),
+    pid: info.State.Pid || null,
+    restarts: info.RestartCount,
+    report: readReport(stateDir, name),
+    seccomp_digest: null, // Docker loads the filter; the init checks one is active (report.seccomp)
+    last_error: info.State.Error || (info.State.Running ? null : `exited with ${info.State.ExitCode}`),
+    id: info.Id,
+  }];
+}
+
+export function containerSpec(stateDir: string, sb: DesiredSandbox, image: string): Docker.ContainerCreateOptions {
+  const { sandbox, seccomp } = sb.artifacts;
+  const paths = sandboxPaths(stateDir, sb.name);
+  const binds = [`${initBinary}:${IN_INIT}:ro`, `${runDir(stateDir, sb.name)}:${IN_RUN}:rw`];
+  for (const m of sandbox.mounts) if (m.mode === 'rw') binds.push(`${paths.rwDir(m.target)}:${m.target}:rw`);
+  if (sandbox.network.mode === 'gateway') binds.push(`${dirname(paths.gatewaySocket)}:${IN_GATEWAY}:ro`);
+  return {
+    name: `nemoclaw-${sb.name}-${stateLabel(stateDir).slice(0, 8)}`,
+    Image: image,
+    Entrypoint: [IN_INIT, '--container', IN_RUN],
+    Cmd: [],
+    User: `${sandbox.user.uid}:${sandbox.user.gid}`,
+    WorkingDir: sandbox.workdir,
+    Env: [],
+    Labels: { [LABEL_SANDBOX]: sb.name, [LABEL_STATE]: stateLabel(stateDir) },
+    NetworkDisabled: false,
+    HostConfig: {
+      Binds: binds,
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges:true', `seccomp=${JSON.stringify(seccomp)}`],
+      PidsLimit: sandbox.limits.pids,
+      Memory: sandbox.limits.memory_bytes,
+      Ulimits: [{ Name: 'nofile', Soft: sandbox.limits.nofile, Hard: sandbox.limits.nofile }, { Name: 'core', Soft: 0, Hard: 0 }],
+      IpcMode: 'private',
+      RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
+    },
+  };
+}
+
+async function waitForReport(stateDir: string, name: string, id: string): Promise<void> {
+  const deadline = Date.now() + REPORT_TIMEOUT_MS;
+  const file = join(runDir(stateDir, name), 'report.json');
+  for (;;) {
+    if (existsSync(file)) {
+      const text = readFileSync(file, 'utf8').trim();
+      if (text) {
+        const r = parseReport(text);
+        if (!r.ok) throw new Error(`sandbox ${name}: the init refused to start the agent at ${r.step}: ${r.error}`);
+        return;
+      }
+    }
+    const info = await docker().getContainer(id).inspect();
+    if (!info.State.Running && !info.State.Restarting && Date.now() > deadline - REPORT_TIMEOUT_MS + 2000) {
+      const logs = (await docker().getContainer(id).logs({ stdout: true, stderr: true, tail: 20 })).toString('utf8');
+      throw new Error(`sandbox ${name}: container exited (${info.State.ExitCode}) before the init reported enforcement:\n${logs}`);
+    }
+    if (Date.now() > deadline) throw new Error(`sandbox ${name}: no enforcement report within ${REPORT_TIMEOUT_MS / 1000}s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const dockerDriver: Driver = {
+  kind: 'docker',
+
+  async observe(ctx: DriverContext) {
+    const out = new Map<string, DriverObservation>();
+    let list: Docker.ContainerInfo[];
+    try {
+      list = await docker().listContainers({ all: true, filters: { label: [`${LABEL_STATE}=${stateLabel(ctx.stateDir)}`] } });
+    } catch {
+      return out; // no engine: nothing of ours runs there
+    }
+    for (const c of list) {
+      const [name, obs] = await observeOne(ctx.stateDir, await docker().getContainer(c.Id).inspect());
+      out.set(name, obs);
+    }
+    return out;
+  },
+
+  async create(ctx, sb) {
+    const { sandbox, landlock } = sb.artifacts;
+    if (!sandbox.image) throw new Error(`sandbox ${sb.name}: runtime docker needs an image`);
+    const image = await resolveImage(sandbox.image);
+    const paths = sandboxPaths(ctx.stateDir, sb.name);
+    const run = runDir(ctx.stateDir, sb.name);
+    mkdirSync(run, { recursive: true, mode: 0o700 });
+    rmSync(join(run, 'report.json'), { force: true });
+    const rwDirs: Record<string, string> = {};
+    for (const m of sandbox.mounts) {
+      if (m.mode !== 'rw') continue;
+      rwDirs[m.target] = paths.rwDir(m.target);
+      mkdirSync(rwDirs[m.target]!, { recursive: true, mode: 0o700 });
+    }
+    // The agent runs as the sandbox uid inside the container; its own directories must be its own.
+    const { chownSync } = await import('node:fs');
+    for (const d of [run, ...Object.values(rwDirs)]) chownSync(d, sandbox.user.uid, sandbox.user.gid);
+    const spec = buildInitSpec({
+      sandbox, landlock, rootDir: '-', rwDirs, cgroups: {},
+      gatewaySocket: sandbox.network.mode === 'gateway' ? `${IN_GATEWAY}/${paths.gatewaySocket.split('/').pop()}` : null,
+    });
+    writeFileAtomic(join(run, 'spec'), spec, { mode: 0o600 });
+    chownSync(join(run, 'spec'), sandbox.user.uid, sandbox.user.gid);
+    writeFileAtomic(join(run, 'digest'), sb.digest + '\n');
+
+    const container = await docker().createContainer(containerSpec(ctx.stateDir, sb, image));
+    try {
+      await container.start();
+      await waitForReport(ctx.stateDir, sb.name, container.id);
+    } catch (e) {
+      await container.remove({ force: true }).catch(() => undefined);
+      throw e;
+    }
+    const [, obs] = await observeOne(ctx.stateDir, await container.inspect());
+    return obs;
+  },
+
+  async destroy(ctx, name, id) {
+    if (id) {
+      try {
+        await docker().getContainer(id).remove({ force: true });
+      } catch (e) {
+        if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+      }
+    }
+    rmSync(join(runDir(ctx.stateDir, name), 'report.json'), { force: true });
+  },
+
+  async reload(ctx, sb) {
+    // Live parts (egress) are the gateway's; the container only learns its new digest.
+    writeFileAtomic(join(runDir(ctx.stateDir, sb.name), 'digest'), sb.digest + '\n');
+    const obs = (await this.observe(ctx)).get(sb.name);
+    if (!obs) throw new Error(`sandbox ${sb.name}: its container is gone`);
+    return obs;
+  },
+};

@@ -1,0 +1,73 @@
+// observe: ask the drivers and the gateway what really runs, and check the blueprint store
+// against the digests the inventory recorded. Read-only.
+import { gatewayStatus, isGatewayRunning } from '../gateway/client.js';
+import type { CompiledSandbox } from '../compiler/artifacts.js';
+import type { Driver, DriverObservation } from './drivers/driver.js';
+import { processDriver } from './drivers/process.js';
+import { LOCKED_FILES, type Inventory, type Observed, type ObservedSandbox } from './types.js';
+import type { StateStore } from './state.js';
+
+export function driversFor(kinds: Iterable<'process' | 'docker'>): Driver[] {
+  const out: Driver[] = [processDriver];
+  for (const k of kinds) if (k === 'docker' && !out.some((d) => d.kind === 'docker')) out.push(dockerDriverOrThrow());
+  return out;
+}
+
+function dockerDriverOrThrow(): Driver {
+  // See docs/reconciler.md: the docker driver is not implemented yet; fail closed rather than
+  // pretend a docker sandbox is absent (which would plan a create on every run).
+  return {
+    kind: 'docker',
+    observe: () => Promise.reject(new Error('runtime docker: the docker driver is not available in this version')),
+    create: () => Promise.reject(new Error('runtime docker: the docker driver is not available in this version')),
+    destroy: () => Promise.reject(new Error('runtime docker: the docker driver is not available in this version')),
+    reload: () => Promise.reject(new Error('runtime docker: the docker driver is not available in this version')),
+  };
+}
+
+export interface Observation {
+  observed: Observed;
+  /** Stored blueprint per inventory entry; null when it is missing or was edited. */
+  current: Record<string, CompiledSandbox | null>;
+}
+
+export async function observe(store: StateStore, inventory: Inventory, drivers: Driver[]): Promise<Observation> {
+  const stateDir = store.root;
+  const running = await isGatewayRunning(stateDir);
+  const gw = running ? await gatewayStatus(stateDir) : null;
+  const byDriver = new Map<string, DriverObservation>();
+  for (const d of drivers) for (const [n, o] of await d.observe({ stateDir })) byDriver.set(n, o);
+
+  const current: Record<string, CompiledSandbox | null> = {};
+  for (const [name, e] of Object.entries(inventory.sandboxes)) {
+    try { current[name] = store.loadBlueprint(name, e.blueprint_digest); } catch { current[name] = null; }
+  }
+  const names = new Set([...Object.keys(inventory.sandboxes), ...byDriver.keys(), ...(gw?.sandboxes.map((s) => s.name) ?? [])]);
+  const sandboxes: Record<string, ObservedSandbox> = {};
+  for (const name of [...names].sort()) {
+    const p = byDriver.get(name);
+    const e = inventory.sandboxes[name];
+    let lockedSame: boolean | null = null;
+    if (p?.digest && e && p.digest !== e.blueprint_digest) {
+      try {
+        const runningBp = store.loadBlueprint(name, p.digest);
+        lockedSame = LOCKED_FILES.every((f) => runningBp.artifacts.manifest.artifacts[f] === e.artifacts[f]);
+      } catch {
+        lockedSame = false;
+      }
+    }
+    sandboxes[name] = {
+      name,
+      process: {
+        state: p?.state ?? 'absent', digest: p?.digest ?? null, pid: p?.pid ?? null, restarts: p?.restarts ?? 0,
+        report: p?.report ?? null, seccomp_digest: p?.seccomp_digest ?? null, last_error: p?.last_error ?? null, locked_same: lockedSame,
+      },
+      policy_version: gw?.sandboxes.find((s) => s.name === name)?.policy_version ?? null,
+      edited_files: e ? store.editedFiles(e) : [],
+    };
+  }
+  return {
+    observed: { gateway: { running, pid: gw?.pid ?? null, test_hooks: gw?.test_hooks ?? [] }, sandboxes },
+    current,
+  };
+}

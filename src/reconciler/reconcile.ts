@@ -1,0 +1,124 @@
+// The entry points the commands use: where desired state comes from (a config file, a saved
+// plan, a generation), making a plan from an observation, and checking a saved plan is current.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { canonicalJson, sha256 } from '../compiler/canonical.js';
+import type { CompiledSandbox, SandboxArtifacts } from '../compiler/artifacts.js';
+import { UserError } from '../config/diagnostics.js';
+import { displayPath, loadCompile } from '../core/pipeline.js';
+import { driversFor, observe, type Observation } from './observe.js';
+import { desiredDigest, observedDigest, plan } from './plan.js';
+import type { StateStore } from './state.js';
+import { BLUEPRINT_FILES, PLAN_FORMAT_VERSION, type BlueprintFile, type Desired, type Inventory, type Plan } from './types.js';
+
+export async function desiredFromFile(file: string): Promise<Desired> {
+  const c = await loadCompile(file, 'check');
+  const bytes = readFileSync(resolve(file));
+  const commit = c.output.sandboxes[0]?.artifacts.manifest.source.git_commit ?? null;
+  return { configPath: displayPath(resolve(file)), configDigest: sha256(bytes), gitCommit: commit, sandboxes: c.output.sandboxes };
+}
+
+/** Rebuild a compiled sandbox from its files, checking every digest (saved plans may be edited). */
+export function sandboxFromFiles(name: string, files: Record<BlueprintFile, string>): CompiledSandbox {
+  for (const f of BLUEPRINT_FILES) if (typeof files?.[f] !== 'string') throw new UserError(`blueprint of ${name} lacks ${f}`, [], 1);
+  let manifest: SandboxArtifacts['manifest'];
+  try {
+    manifest = JSON.parse(files['manifest.json']);
+  } catch {
+    throw new UserError(`manifest.json of ${name} is not JSON`, [], 1);
+  }
+  const { source: _s, digest, ...rest } = manifest;
+  if (sha256(canonicalJson(rest)) !== digest) throw new UserError(`manifest.json of ${name} does not match its digest`, [], 1);
+  for (const f of BLUEPRINT_FILES) {
+    if (f !== 'manifest.json' && sha256(files[f]) !== manifest.artifacts[f]) throw new UserError(`${f} of ${name} does not match its manifest digest`, [], 1);
+  }
+  const artifacts: SandboxArtifacts = {
+    sandbox: JSON.parse(files['sandbox.json']), landlock: JSON.parse(files['landlock.json']), seccomp: JSON.parse(files['seccomp.json']),
+    egress: JSON.parse(files['egress.json']), manifest,
+  };
+  if (artifacts.sandbox.name !== name) throw new UserError(`blueprint for ${name} names sandbox ${artifacts.sandbox.name}`, [], 1);
+  return { name, artifacts, files, digest };
+}
+
+export function readSavedPlan(path: string): Plan {
+  let p: Plan;
+  try {
+    p = JSON.parse(readFileSync(path, 'utf8')) as Plan;
+  } catch (e) {
+    throw new UserError(`cannot read plan ${path}: ${(e as Error).message}`, [], 1);
+  }
+  if (p?.format_version !== PLAN_FORMAT_VERSION || !Array.isArray(p.actions) || typeof p.blueprints !== 'object') {
+    throw new UserError(`${path} is not a nemoclaw plan (format_version ${PLAN_FORMAT_VERSION})`, [], 1);
+  }
+  if (p.refresh_only) throw new UserError(`${path} is a refresh-only plan: it proposes nothing to apply`, [], 1);
+  return p;
+}
+
+export function desiredFromPlan(p: Plan): Desired {
+  const sandboxes = Object.entries(p.blueprints).map(([n, files]) => sandboxFromFiles(n, files));
+  const d: Desired = { configPath: p.config.path, configDigest: p.config.digest, gitCommit: p.config.git_commit, sandboxes };
+  if (desiredDigest(d) !== p.desired_digest) throw new UserError('the plan\'s blueprints do not match its desired_digest', [], 1);
+  return d;
+}
+
+export function desiredFromGeneration(store: StateStore, n: number): Desired {
+  const g = store.readGeneration(n);
+  return {
+    configPath: g.config_path, configDigest: null, gitCommit: g.git_commit,
+    sandboxes: Object.entries(g.sandboxes).map(([name, digest]) => store.loadBlueprint(name, digest)),
+  };
+}
+
+export async function observeAll(store: StateStore, inventory: Inventory, desired: Desired | null): Promise<Observation> {
+  const kinds = new Set<'process' | 'docker'>([
+    ...Object.values(inventory.sandboxes).map((e) => e.runtime), ...(desired?.sandboxes.map((s) => s.artifacts.sandbox.runtime) ?? []),
+  ]);
+  return observe(store, inventory, driversFor(kinds));
+}
+
+export interface MakePlanOptions { refreshOnly?: boolean; allowDestroy?: boolean; rollbackTo?: number | null }
+
+export async function makePlan(store: StateStore, desired: Desired, o: MakePlanOptions = {}): Promise<Plan> {
+  const inventory = store.readInventory();
+  const { observed, current } = await observeAll(store, inventory, desired);
+  return plan({ desired, inventory, observed, current, refreshOnly: o.refreshOnly, allowDestroy: o.allowDestroy, now: new Date().toISOString(), rollbackTo: o.rollbackTo });
+}
+
+/** A saved plan applies only to the config and the host it was made from. */
+export async function checkSavedPlan(store: StateStore, p: Plan): Promise<void> {
+  const stale: string[] = [];
+  if (p.config.path && p.rollback_to === null) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(resolve(p.config.path));
+    } catch {
+      throw new UserError(`the plan was made from ${p.config.path}, which cannot be read now`, [], 1);
+    }
+    if (sha256(bytes) !== p.config.digest) stale.push(`${p.config.path} changed since the plan was made`);
+    else {
+      const now = await desiredFromFile(p.config.path);
+      if (desiredDigest(now) !== p.desired_digest) stale.push(`${p.config.path} now compiles to different blueprints (lock or catalog changed)`);
+    }
+  }
+  const inventory = store.readInventory();
+  const { observed } = await observeAll(store, inventory, null);
+  if (observedDigest(observed, inventory) !== p.observed_digest) stale.push('the host changed since the plan was made (run plan again)');
+  if (stale.length) throw new UserError(`the saved plan is stale:\n  - ${stale.join('\n  - ')}`, [], 1);
+}
+
+/**
+ * destroy/uninstall: delete exactly the named inventory entries. The other sandboxes stay as
+ * they are (their actions are noops), so nothing else is touched.
+ */
+export async function destroyPlan(store: StateStore, names: string[], allowDestroy: boolean): Promise<{ plan: Plan; desired: Desired }> {
+  const inventory = store.readInventory();
+  const { observed, current } = await observeAll(store, inventory, null);
+  const keep: CompiledSandbox[] = [];
+  for (const [n] of Object.entries(inventory.sandboxes)) if (!names.includes(n) && current[n]) keep.push(current[n]!);
+  const desired: Desired = { configPath: null, configDigest: null, gitCommit: null, sandboxes: keep };
+  const p = plan({ desired, inventory, observed, current, allowDestroy, now: new Date().toISOString() });
+  p.actions = p.actions.map((a) => (names.includes(a.sandbox) ? a : { ...a, kind: 'noop', reasons: ['not selected'], changes: [], blocked: null }));
+  p.actions = p.actions.filter((a) => names.includes(a.sandbox) || inventory.sandboxes[a.sandbox]);
+  p.changes = p.actions.some((a) => a.kind !== 'noop');
+  return { plan: p, desired };
+}

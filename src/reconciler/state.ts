@@ -1,0 +1,149 @@
+// The reconciler's persistent state: the inventory (what nemoclaw created), the content-addressed
+// blueprint store (exact bytes of every applied blueprint, so status can spot hand edits and
+// rollback can re-apply an old generation), and the numbered generations. Every write is atomic.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { sha256 } from '../compiler/canonical.js';
+import type { CompiledSandbox, SandboxArtifacts } from '../compiler/artifacts.js';
+import { UserError } from '../config/diagnostics.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { reconcilerLayout, type ReconcilerLayout } from './layout.js';
+import { BLUEPRINT_FILES, type BlueprintFile, type DesiredSandbox, type Generation, type Inventory, type InventoryEntry } from './types.js';
+
+const EMPTY: Inventory = { format_version: 1, sandboxes: {} };
+
+function readJson<T>(path: string, what: string): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UserError(`cannot read ${what} ${path}: ${(e as Error).message}`, [], 1);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    // Fail closed: a corrupt inventory must not be mistaken for "nothing was created".
+    throw new UserError(`${what} ${path} is not valid JSON; restore it or remove it by hand`, [], 1);
+  }
+}
+
+export class StateStore {
+  readonly layout: ReconcilerLayout;
+  constructor(readonly root: string) {
+    this.layout = reconcilerLayout(root);
+  }
+
+  ensureRoot(): void {
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+  }
+
+  readInventory(): Inventory {
+    const inv = readJson<Inventory>(this.layout.inventory, 'inventory');
+    if (!inv) return structuredClone(EMPTY);
+    if (inv.format_version !== 1 || typeof inv.sandboxes !== 'object') throw new UserError(`inventory ${this.layout.inventory} has an unknown format`, [], 1);
+    return inv;
+  }
+
+  writeInventory(inv: Inventory): void {
+    this.ensureRoot();
+    writeFileAtomic(this.layout.inventory, JSON.stringify(inv, null, 2) + '\n', { mode: 0o600 });
+  }
+
+  /** Read-modify-write of one entry (callers hold the apply lock). */
+  updateEntry(name: string, f: (e: InventoryEntry | undefined) => InventoryEntry | undefined): void {
+    const inv = this.readInventory();
+    const next = f(inv.sandboxes[name]);
+    if (next) inv.sandboxes[name] = next;
+    else delete inv.sandboxes[name];
+    this.writeInventory(inv);
+  }
+
+  /** Store a blueprint's exact bytes under its digest (idempotent). */
+  storeBlueprint(sb: DesiredSandbox): string {
+    const dir = this.layout.blueprintDir(sb.digest);
+    for (const f of BLUEPRINT_FILES) {
+      const path = join(dir, f);
+      if (existsSync(path) && readFileSync(path, 'utf8') === sb.files[f]) continue;
+      writeFileAtomic(path, sb.files[f], { mode: 0o600 });
+    }
+    return dir;
+  }
+
+  /** Which stored files differ from the digests recorded for them (hand edits, deletions). */
+  editedFiles(entry: Pick<InventoryEntry, 'blueprint_digest' | 'artifacts'>): BlueprintFile[] {
+    const dir = this.layout.blueprintDir(entry.blueprint_digest);
+    return BLUEPRINT_FILES.filter((f) => {
+      try {
+        return sha256(readFileSync(join(dir, f))) !== entry.artifacts[f];
+      } catch {
+        return true;
+      }
+    });
+  }
+
+  /** Load a stored blueprint back into the compiled form (rollback). Verifies every digest. */
+  loadBlueprint(name: string, digest: string): CompiledSandbox {
+    const dir = this.layout.blueprintDir(digest);
+    const files = {} as Record<BlueprintFile, string>;
+    for (const f of BLUEPRINT_FILES) {
+      try {
+        files[f] = readFileSync(join(dir, f), 'utf8');
+      } catch {
+        throw new UserError(`blueprint ${digest} of ${name} is missing ${f} in ${dir}`, [], 1);
+      }
+    }
+    const manifest = JSON.parse(files['manifest.json']) as SandboxArtifacts['manifest'];
+    if (manifest.digest !== digest) throw new UserError(`blueprint store ${dir} holds ${manifest.digest}, not ${digest}`, [], 1);
+    for (const f of BLUEPRINT_FILES) {
+      if (f === 'manifest.json') continue;
+      if (sha256(files[f]) !== manifest.artifacts[f]) throw new UserError(`${join(dir, f)} was modified (digest mismatch)`, [], 1);
+    }
+    const artifacts: SandboxArtifacts = {
+      sandbox: JSON.parse(files['sandbox.json']), landlock: JSON.parse(files['landlock.json']),
+      seccomp: JSON.parse(files['seccomp.json']), egress: JSON.parse(files['egress.json']), manifest,
+    };
+    return { name, artifacts, files, digest };
+  }
+
+  /** Remove stored blueprints no generation and no inventory entry refers to. */
+  pruneBlueprints(): void {
+    const keep = new Set<string>();
+    for (const e of Object.values(this.readInventory().sandboxes)) keep.add(e.blueprint_digest.replace(/^sha256:/, ''));
+    for (const g of this.listGenerations()) for (const d of Object.values(g.sandboxes)) keep.add(d.replace(/^sha256:/, ''));
+    const dir = join(this.root, 'blueprints');
+    if (!existsSync(dir)) return;
+    for (const d of readdirSync(dir)) if (/^[0-9a-f]{64}$/.test(d) && !keep.has(d)) rmSync(join(dir, d), { recursive: true, force: true });
+  }
+
+  listGenerations(): Generation[] {
+    if (!existsSync(this.layout.generationsDir)) return [];
+    return readdirSync(this.layout.generationsDir)
+      .filter((f) => /^\d{6}\.json$/.test(f))
+      .sort()
+      .map((f) => readJson<Generation>(join(this.layout.generationsDir, f), 'generation')!)
+      .filter(Boolean);
+  }
+
+  readGeneration(n: number): Generation {
+    const g = readJson<Generation>(this.layout.generationFile(n), 'generation');
+    if (!g) throw new UserError(`no generation ${n} in ${this.layout.generationsDir}`, [], 1);
+    return g;
+  }
+
+  recordGeneration(g: Omit<Generation, 'number' | 'format_version' | 'time' | 'user'>): Generation {
+    const last = this.listGenerations().at(-1)?.number ?? 0;
+    const gen: Generation = { format_version: 1, number: last + 1, time: new Date().toISOString(), user: osUser(), ...g };
+    writeFileAtomic(this.layout.generationFile(gen.number), JSON.stringify(gen, null, 2) + '\n', { mode: 0o600 });
+    return gen;
+  }
+}
+
+export function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
+  }
+}

@@ -1,0 +1,303 @@
+// Keeps embedded sandboxes running inside the gateway daemon: starts them through the process
+// runtime from the verified blueprint store, restarts them with exponential backoff when they
+// exit, appends their output to a log file, and remembers what should run so a restarted daemon
+// brings the same sandboxes back. The reconciler drives it through the control API (routes.ts).
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { reconcilerLayout } from '../reconciler/layout.js';
+import { StateStore } from '../reconciler/state.js';
+import type { ProcessState } from '../reconciler/types.js';
+import type { EnforcementReport } from '../runtime/process/report.js';
+import type { RunningSandbox, StartOptions } from '../runtime/process/start.js';
+
+export interface SupervisedStatus {
+  name: string;
+  digest: string;
+  state: ProcessState;
+  pid: number | null;
+  restarts: number;
+  started_at: string | null;
+  report: EnforcementReport | null;
+  seccomp_digest: string | null;
+  last_exit: { code: number; at: string } | null;
+  last_error: string | null;
+  log: string;
+  warnings: string[];
+}
+
+export interface Backoff { initialMs: number; maxMs: number; /** a run this long resets the backoff */ resetAfterMs: number }
+
+export interface SupervisorOptions {
+  stateDir: string;
+  /** The process runtime's startSandbox; injectable for tests. */
+  start: (o: StartOptions) => Promise<RunningSandbox>;
+  backoff?: Backoff;
+  log?: (line: string) => void;
+  /** Rotate agent.log to agent.log.1 when it is larger than this at a (re)start. */
+  maxLogBytes?: number;
+}
+
+interface Entry {
+  name: string;
+  digest: string;
+  running: RunningSandbox | null;
+  status: SupervisedStatus;
+  timer: NodeJS.Timeout | null;
+  failures: number;
+  /** Bumped on every stop/replace so exit handlers of an old run do nothing. */
+  epoch: number;
+}
+
+export type EnsureResult = 'started' | 'retagged' | 'unchanged' | 'restarted';
+
+const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 };
+const LOCKED = ['landlock.json', 'sandbox.json', 'seccomp.json'] as const;
+
+/** /proc/PID/stat field 22 (start time in ticks): tells a live process from a reused pid. */
+export function procStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export class Supervisor {
+  private readonly entries = new Map<string, Entry>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly store: StateStore;
+  private readonly backoff: Backoff;
+  private readonly log: (line: string) => void;
+  private readonly desiredFile: string;
+  private readonly pidsFile: string;
+  private stopping = false;
+  private restoring: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: SupervisorOptions) {
+    this.store = new StateStore(o.stateDir);
+    this.backoff = o.backoff ?? DEFAULT_BACKOFF;
+    this.log = o.log ?? (() => {});
+    const dir = reconcilerLayout(o.stateDir).supervisorDir;
+    this.desiredFile = join(dir, 'desired.json');
+    this.pidsFile = join(dir, 'pids.json');
+  }
+
+  /** One operation per sandbox at a time; different sandboxes proceed in parallel. */
+  private serial<T>(name: string, f: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(name) ?? Promise.resolve();
+    const next = prev.then(f, f);
+    this.queues.set(name, next.catch(() => {}));
+    return next;
+  }
+
+  /**
+   * After a daemon restart: kill sandboxes a previous daemon left (their init normally dies with
+   * it through PDEATHSIG; this covers the rest), then start what should run. Runs in the
+   * background; `ready()` resolves when it is done.
+   */
+  restore(): Promise<void> {
+    this.restoring = (async () => {
+      for (const [name, p] of Object.entries(this.readJson<Record<string, { pid: number; start: string }>>(this.pidsFile) ?? {})) {
+        if (procStartTime(p.pid) === p.start) {
+          this.log(`supervisor: killing ${name} (pid ${p.pid}) left by a previous daemon`);
+          try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+        }
+      }
+      this.savePids();
+      const desired = this.readJson<Record<string, string>>(this.desiredFile) ?? {};
+      await Promise.all(Object.entries(desired).map(([name, digest]) =>
+        this.ensure(name, digest).catch((e) => this.log(`supervisor: cannot restore ${name}: ${(e as Error).message}`))));
+    })();
+    return this.restoring;
+  }
+
+  ready(): Promise<void> {
+    return this.restoring;
+  }
+
+  list(): SupervisedStatus[] {
+    return [...this.entries.values()].map((e) => ({ ...e.status })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  get(name: string): SupervisedStatus | undefined {
+    const e = this.entries.get(name);
+    return e ? { ...e.status } : undefined;
+  }
+
+  /**
+   * Make NAME run blueprint DIGEST. If it already runs a blueprint whose locked parts are the
+   * same (only egress or metadata differ), it keeps running and is just re-labelled; otherwise it
+   * is (re)started. Resolves once the init reported its enforcement; rejects if it refused.
+   */
+  ensure(name: string, digest: string): Promise<{ result: EnsureResult; status: SupervisedStatus }> {
+    return this.serial(name, async () => {
+      const bp = this.store.loadBlueprint(name, digest); // verifies every digest: fails closed on edits
+      if (bp.artifacts.sandbox.runtime !== 'process') throw new Error(`${name} uses runtime ${bp.artifacts.sandbox.runtime}; the supervisor runs process sandboxes`);
+      let e = this.entries.get(name);
+      let result: EnsureResult = 'started';
+      if (e && e.running && e.status.state === 'running') {
+        if (e.digest === digest) return { result: 'unchanged' as const, status: { ...e.status } };
+        const old = this.tryLoad(name, e.digest);
+        if (old && LOCKED.every((f) => old.files[f] === bp.files[f])) {
+          e.digest = e.status.digest = digest;
+          this.saveDesired();
+          return { result: 'retagged' as const, status: { ...e.status } };
+        }
+      }
+      if (e) {
+        await this.halt(e);
+        result = 'restarted';
+      } else {
+        e = this.newEntry(name, digest);
+        this.entries.set(name, e);
+      }
+      e.digest = e.status.digest = digest;
+      e.failures = 0;
+      this.saveDesired();
+      await this.launch(e);
+      return { result, status: { ...e.status } };
+    });
+  }
+
+  /** Stop NAME and forget it. Resolves when all its processes are gone. */
+  stop(name: string): Promise<boolean> {
+    return this.serial(name, async () => {
+      const e = this.entries.get(name);
+      if (!e) {
+        this.saveDesired();
+        return false;
+      }
+      await this.halt(e);
+      this.entries.delete(name);
+      this.saveDesired();
+      this.savePids();
+      return true;
+    });
+  }
+
+  /** Daemon shutdown: stop every sandbox but keep desired.json, so the next daemon restores them. */
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.entries.values()].map((e) => this.serial(e.name, () => this.halt(e))));
+    this.savePids();
+  }
+
+  private newEntry(name: string, digest: string): Entry {
+    const log = reconcilerLayout(this.o.stateDir).logFile(name);
+    return {
+      name, digest, running: null, timer: null, failures: 0, epoch: 0,
+      status: {
+        name, digest, state: 'stopped', pid: null, restarts: 0, started_at: null, report: null, seccomp_digest: null,
+        last_exit: null, last_error: null, log, warnings: [],
+      },
+    };
+  }
+
+  private tryLoad(name: string, digest: string) {
+    try { return this.store.loadBlueprint(name, digest); } catch { return null; }
+  }
+
+  private async halt(e: Entry): Promise<void> {
+    e.epoch++;
+    if (e.timer) clearTimeout(e.timer);
+    e.timer = null;
+    const r = e.running;
+    e.running = null;
+    if (r) {
+      const st = await r.stop(5000);
+      e.status.last_exit = { code: st.code, at: new Date().toISOString() };
+    }
+    e.status.state = 'stopped';
+    e.status.pid = null;
+  }
+
+  private openLog(path: string): number {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      if (existsSync(path) && statSync(path).size > (this.o.maxLogBytes ?? 8 * 1024 * 1024)) renameSync(path, `${path}.1`);
+    } catch { /* keep appending */ }
+    return openSync(path, 'a', 0o600);
+  }
+
+  /** Start one run; on failure records the error and rethrows. */
+  private async launch(e: Entry): Promise<void> {
+    const epoch = e.epoch;
+    const bp = this.store.loadBlueprint(e.name, e.digest);
+    const fd = this.openLog(e.status.log);
+    let r: RunningSandbox;
+    try {
+      r = await this.o.start({ artifacts: bp.artifacts, stateDir: this.o.stateDir, stdio: ['ignore', fd, fd] });
+    } catch (err) {
+      e.status.state = 'failed';
+      e.status.last_error = (err as Error).message;
+      e.status.pid = null;
+      throw err;
+    } finally {
+      closeSync(fd);
+    }
+    if (epoch !== e.epoch || this.stopping) {
+      await r.stop(1000); // stopped or replaced while it was starting
+      return;
+    }
+    const startedAt = Date.now();
+    e.running = r;
+    Object.assign(e.status, {
+      state: 'running', pid: r.pid, started_at: new Date(startedAt).toISOString(), report: r.report,
+      seccomp_digest: r.seccomp.digest, last_error: null, warnings: r.warnings,
+    });
+    this.savePids();
+    this.log(`supervisor: ${e.name} running (pid ${r.pid}, ${e.digest.slice(0, 19)}…)`);
+    void r.wait().then((st) => {
+      if (epoch !== e.epoch || this.stopping) return;
+      e.running = null;
+      e.status.pid = null;
+      e.status.last_exit = { code: st.code, at: new Date().toISOString() };
+      e.status.last_error = `exited with code ${st.code}`;
+      if (Date.now() - startedAt >= this.backoff.resetAfterMs) e.failures = 0;
+      this.scheduleRestart(e);
+    });
+  }
+
+  private scheduleRestart(e: Entry): void {
+    const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** e.failures);
+    e.failures++;
+    e.status.state = 'backoff';
+    this.savePids();
+    this.log(`supervisor: ${e.name} exited (${e.status.last_error}); restarting in ${delay} ms`);
+    const epoch = e.epoch;
+    e.timer = setTimeout(() => {
+      e.timer = null;
+      void this.serial(e.name, async () => {
+        if (epoch !== e.epoch || this.stopping || this.entries.get(e.name) !== e) return;
+        e.status.restarts++;
+        try {
+          await this.launch(e);
+        } catch (err) {
+          this.log(`supervisor: ${e.name} failed to restart: ${(err as Error).message}`);
+          if (epoch === e.epoch && !this.stopping) this.scheduleRestart(e);
+        }
+      });
+    }, delay);
+    e.timer.unref();
+  }
+
+  private readJson<T>(path: string): T | undefined {
+    try { return JSON.parse(readFileSync(path, 'utf8')) as T; } catch { return undefined; }
+  }
+
+  private saveDesired(): void {
+    const desired = Object.fromEntries([...this.entries.values()].map((e) => [e.name, e.digest]).sort());
+    writeFileAtomic(this.desiredFile, JSON.stringify(desired, null, 2) + '\n', { mode: 0o600 });
+  }
+
+  private savePids(): void {
+    const pids: Record<string, { pid: number; start: string }> = {};
+    for (const e of this.entries.values()) {
+      const start = e.running ? procStartTime(e.running.pid) : null;
+      if (e.running && start) pids[e.name] = { pid: e.running.pid, start };
+    }
+    writeFileAtomic(this.pidsFile, JSON.stringify(pids) + '\n', { mode: 0o600, durable: false });
+  }
+}
