@@ -33,6 +33,13 @@
  *   gateway SOCKET               gateway's unix socket for this sandbox (absent: no relay)
  *   proxy_port N                 relay listens on 127.0.0.1:N inside the sandbox
  *
+ * Container mode (`nemoclaw-init --container RUNDIR`, the docker driver's entrypoint): Docker has
+ * already created the namespaces, mounted the root, applied cgroup limits, dropped capabilities and
+ * loaded seccomp.json. The spec is RUNDIR/spec, the report goes to RUNDIR/report.json, and the
+ * init does the rest: relay -> (fork: agent) -> close fds -> env -> rlimits -> identity check ->
+ * capabilities -> no_new_privs -> Landlock -> check a seccomp filter is active -> report -> exec.
+ * RUNDIR is not in the agent's Landlock rules, so the agent cannot rewrite its own report.
+ *
  * Relay design (how 127.0.0.1:PORT reaches the gateway without the agent being able to):
  * before pivot_root, pid 1 opens the gateway socket's directory O_PATH. After pivot_root the
  * old root is detached, so no path inside the sandbox leads to any host socket. Only the relay
@@ -126,6 +133,7 @@ static struct {
 } done;
 
 static const char *step = "start";
+static int container_mode = 0;
 static int report_fd = -1;
 static struct sock_fprog bpf;
 
@@ -483,8 +491,11 @@ static void bring_up_loopback(void) {
 /* ---------- privilege drop, shared by pid 1, the relay and the agent ---------- */
 
 static void clear_bounding_set(void) {
+  /* Only capabilities still in the set are dropped: dropping needs CAP_SETPCAP, which a container
+     started with every capability dropped no longer has (and then has nothing left to drop). */
   for (int cap = 0; cap < 64; cap++)
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) die("drop bounding cap %d: %s", cap, strerror(errno));
+    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) > 0 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+      die("drop bounding cap %d: %s", cap, strerror(errno));
 }
 
 static void clear_capabilities(void) {
@@ -600,13 +611,24 @@ static void set_rlimits(void) {
   struct rlimit nproc = { (rlim_t)spec.pids, (rlim_t)spec.pids };
   CHECK(setrlimit(RLIMIT_NOFILE, &nofile), "RLIMIT_NOFILE %ld: %s", spec.nofile, strerror(errno));
   CHECK(setrlimit(RLIMIT_CORE, &zero), "RLIMIT_CORE: %s", strerror(errno));
-  if (!spec.pids_cg) CHECK(setrlimit(RLIMIT_NPROC, &nproc), "RLIMIT_NPROC %ld: %s", spec.pids, strerror(errno));
+  if (!spec.pids_cg && !container_mode) CHECK(setrlimit(RLIMIT_NPROC, &nproc), "RLIMIT_NPROC %ld: %s", spec.pids, strerror(errno));
 }
 
 /* The bounding set is cleared first because doing so needs CAP_SETPCAP, which the id switch may drop. */
 static void switch_identity(void) {
   step = "identity";
   clear_bounding_set();
+  if (container_mode) {
+    /* Docker started us as the sandbox user; check it, and that no supplementary group came along. */
+    gid_t groups[64];
+    int n = getgroups(64, groups);
+    CHECK(n, "getgroups: %s", strerror(errno));
+    for (int i = 0; i < n; i++)
+      if (groups[i] != (gid_t)spec.gid) die("unexpected supplementary group %u", (unsigned)groups[i]);
+    if (getuid() != (uid_t)spec.uid || geteuid() != (uid_t)spec.uid || getgid() != (gid_t)spec.gid || getegid() != (gid_t)spec.gid)
+      die("container runs as uid %u gid %u, the policy says %ld/%ld", (unsigned)getuid(), (unsigned)getgid(), spec.uid, spec.gid);
+    return;
+  }
   if (!done.userns) CHECK(setgroups(0, NULL), "setgroups: %s", strerror(errno));
   CHECK(setresgid((gid_t)spec.gid, (gid_t)spec.gid, (gid_t)spec.gid), "setresgid %ld: %s", spec.gid, strerror(errno));
   CHECK(setresuid((uid_t)spec.uid, (uid_t)spec.uid, (uid_t)spec.uid), "setresuid %ld: %s", spec.uid, strerror(errno));
@@ -680,7 +702,22 @@ static void apply_landlock(void) {
   done.ll_enforced = 1;
 }
 
+/* Container mode: Docker loaded seccomp.json before we ran; refuse to start the agent without a filter. */
+static void check_runtime_seccomp(void) {
+  step = "seccomp";
+  FILE *f = fopen("/proc/self/status", "re");
+  if (!f) die("read /proc/self/status: %s", strerror(errno));
+  char line[256];
+  int mode = -1;
+  while (fgets(line, sizeof line, f)) if (sscanf(line, "Seccomp: %d", &mode) == 1) break;
+  fclose(f);
+  if (mode != 2) die("no seccomp filter is active (Seccomp: %d): the runtime did not load seccomp.json", mode);
+  snprintf(done.bpf_sha, sizeof done.bpf_sha, "loaded-by-runtime");
+  done.bpf_len = 0;
+}
+
 static void load_seccomp(void) {
+  if (container_mode) { check_runtime_seccomp(); return; }
   step = "seccomp";
   sha256_hex((const unsigned char *)bpf.filter, bpf.len * sizeof(struct sock_filter), done.bpf_sha);
   done.bpf_len = bpf.len;
@@ -701,7 +738,8 @@ static void send_report(void) {
   r[0] = 0;
   cat(r, sizeof r, "{\"ok\":true,\"sandbox\":");
   json_str(r, sizeof r, spec.name);
-  cat(r, sizeof r, ",\"namespaces\":[%s\"mnt\",\"pid\",\"net\",\"ipc\",\"uts\",\"cgroup\"]", done.userns ? "\"user\"," : "");
+  if (container_mode) cat(r, sizeof r, ",\"namespaces\":[\"mnt\",\"pid\",\"net\",\"ipc\",\"uts\"]");
+  else cat(r, sizeof r, ",\"namespaces\":[%s\"mnt\",\"pid\",\"net\",\"ipc\",\"uts\",\"cgroup\"]", done.userns ? "\"user\"," : "");
   cat(r, sizeof r, ",\"uid\":%ld,\"gid\":%ld", spec.uid, spec.gid);
   cat(r, sizeof r, ",\"landlock\":{\"abi\":%d,\"floor\":%ld,\"enforced\":%s,\"handled_fs\":", done.abi, spec.floor, done.ll_enforced ? "true" : "false");
   names(r, sizeof r, FS_RIGHTS, done.fs);
@@ -713,7 +751,7 @@ static void send_report(void) {
   cat(r, sizeof r, ",\"seccomp\":{\"instructions\":%d,\"sha256\":\"%s\"}", done.bpf_len, done.bpf_sha);
   cat(r, sizeof r, ",\"no_new_privs\":true,\"capabilities\":\"none\",\"dumpable\":false");
   cat(r, sizeof r, ",\"limits\":{\"nofile\":%ld,\"core\":0,\"pids\":%ld,\"pids_via\":\"%s\",\"memory_via\":\"%s\"}",
-      spec.nofile, spec.pids, done.pids_via, spec.mem_cg ? "cgroup" : "none");
+      spec.nofile, spec.pids, container_mode ? "cgroup" : done.pids_via, container_mode || spec.mem_cg ? "cgroup" : "none");
   cat(r, sizeof r, ",\"network\":{\"loopback\":true,\"relay\":%s,\"proxy_port\":%ld}}\n", done.relay ? "true" : "false", done.relay ? spec.proxy_port : 0);
   write_all(report_fd, r, strlen(r));
   close(report_fd);
@@ -817,9 +855,39 @@ static int probe(void) {
   return 0;
 }
 
+/* The docker driver's entrypoint: we are pid 1 of a container Docker already confined. */
+__attribute__((noreturn)) static void container_main(const char *run_dir) {
+  char path[4096];
+  container_mode = 1;
+  step = "container";
+  snprintf(path, sizeof path, "%s/report.json", run_dir);
+  int r = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (r < 0) die("open %s: %s", path, strerror(errno));
+  if (r != REPORT_FD) { CHECK(dup3(r, REPORT_FD, O_CLOEXEC), "dup report: %s", strerror(errno)); close(r); }
+  report_fd = REPORT_FD;
+  snprintf(path, sizeof path, "%s/spec", run_dir);
+  int sp = open(path, O_RDONLY | O_CLOEXEC);
+  if (sp < 0) die("open %s: %s", path, strerror(errno));
+  if (sp != SPEC_FD) { CHECK(dup2(sp, SPEC_FD), "dup spec: %s", strerror(errno)); close(sp); }
+  parse_spec();
+  if (getpid() != 1) die("not pid 1 of its own pid namespace");
+  start_relay(open_gateway_dir());
+  step = "fork agent";
+  pid_t agent = fork();
+  CHECK(agent, "%s", strerror(errno));
+  if (agent == 0) run_agent();
+  forward_to = agent;
+  install_forwarders();
+  close(report_fd);
+  report_fd = -1;
+  drop_helper_privileges();
+  supervise(agent, 1);
+}
+
 int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "--probe")) return probe();
-  if (argc != 1) { dprintf(2, "usage: nemoclaw-init 3<spec 4<seccomp.bpf 5>report  |  nemoclaw-init --probe\n"); return 2; }
+  if (argc == 3 && !strcmp(argv[1], "--container")) container_main(argv[2]);
+  if (argc != 1) { dprintf(2, "usage: nemoclaw-init 3<spec 4<seccomp.bpf 5>report  |  nemoclaw-init --container RUNDIR  |  nemoclaw-init --probe\n"); return 2; }
   /* The supervisor's death takes the sandbox with it. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) == 0) report_fd = REPORT_FD;

@@ -124,9 +124,10 @@ async function waitForReport(stateDir: string, name: string, id: string): Promis
   const file = join(runDir(stateDir, name), 'report.json');
   for (;;) {
     if (existsSync(file)) {
-      const text = readFileSync(file, 'utf8').trim();
-      if (text) {
-        const r = parseReport(text);
+      const text = readFileSync(file, 'utf8');
+      // The init writes one line; until its newline is there, the line may be partial.
+      if (text.endsWith('\n')) {
+        const r = parseReport(text.trim());
         if (!r.ok) throw new Error(`sandbox ${name}: the init refused to start the agent at ${r.step}: ${r.error}`);
         return;
       }

@@ -1,0 +1,78 @@
+// The docker driver against a real Docker engine: Docker loads seccomp.json, the bind-mounted
+// init applies Landlock in container mode and reports; the agent's own output shows enforcement.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadCompile } from '../../src/core/pipeline.js';
+import { dockerDriver } from '../../src/reconciler/drivers/docker.js';
+import { ensureBusyboxImage } from '../helpers/busybox-image.js';
+import { requireCapability } from '../helpers/capability.js';
+import { tempDir, tempFiles } from '../helpers/tmp.js';
+
+const PROBE = [
+  'cat /.nemoclaw/run/spec >/dev/null 2>&1 && echo READ-RUN-SPEC || echo denied-run-spec',
+  'echo hello > /sandbox/ok && echo wrote-sandbox',
+  'cp /bin/busybox /sandbox/bb && /sandbox/bb true 2>/dev/null && echo EXEC-SANDBOX || echo denied-exec-sandbox',
+  'touch /bin/x 2>/dev/null && echo WROTE-BIN || echo denied-write-bin',
+  'unshare -U true 2>/dev/null && echo UNSHARE || echo denied-unshare',
+  'echo uid=$(id -u) pid=$$',
+  "echo env=$(env | grep -E '^(PATH|HOSTNAME|GREETING)=' | tr '\\n' ,)",
+  'echo done; sleep 600',
+].join('; ');
+
+async function waitForLog(id: string, needle: string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const logs = execFileSync('docker', ['logs', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    if (logs.includes(needle)) return logs;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`"${needle}" never appeared in the container's output`);
+}
+
+test('docker driver: create reports enforcement; Landlock and seccomp hold inside; destroy removes by id', async (t) => {
+  const probe = ensureBusyboxImage();
+  if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason) || !probe.ok) return;
+  const id = execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', probe.image], { encoding: 'utf8' }).trim();
+  const config = `version: 1
+sandboxes:
+  boxed:
+    runtime: docker
+    image: nemoclaw-test/busybox@${id}
+    command: [/bin/sh, -c, ${JSON.stringify(PROBE)}]
+    filesystem:
+      read_only: [/bin]
+    env: { GREETING: hi }
+`;
+  const dir = tempFiles(t, { 'nemoclaw.yaml': config });
+  const compiled = await loadCompile(join(dir, 'nemoclaw.yaml'), 'update');
+  const sb = compiled.output.sandboxes[0]!;
+  const ctx = { stateDir: tempDir(t) };
+
+  const obs = await dockerDriver.create(ctx, sb);
+  t.after(() => dockerDriver.destroy(ctx, 'boxed', obs.id));
+  assert.equal(obs.state, 'running');
+  assert.equal(obs.digest, sb.digest);
+  assert.ok(obs.report, 'the init reported');
+  assert.equal(obs.report!.landlock.enforced, true);
+  assert.ok(obs.report!.landlock.abi >= 4);
+  assert.equal(obs.report!.uid, 1000);
+  assert.equal(obs.report!.seccomp.sha256, 'loaded-by-runtime');
+
+  const logs = await waitForLog(obs.id!, 'done');
+  assert.match(logs, /denied-run-spec/, 'Landlock: the run directory is outside the policy');
+  assert.match(logs, /wrote-sandbox/, 'positive control: the workdir is writable');
+  assert.match(logs, /denied-exec-sandbox/, 'Landlock: read_write paths are not executable');
+  assert.match(logs, /denied-write-bin/);
+  assert.match(logs, /denied-unshare/, 'seccomp.json loaded by Docker');
+  assert.match(logs, /uid=1000 pid=\d+/);
+  // Docker would set HOSTNAME and PATH=/usr/local/sbin:…; busybox sh sets its own PATH when none is given.
+  const env = /env=(.*)\n/.exec(logs)![1]!;
+  assert.match(env, /GREETING=hi,/);
+  assert.doesNotMatch(env, /HOSTNAME|\/usr\/local/, 'exactly the spec env: nothing Docker set');
+
+  const seen = await dockerDriver.observe(ctx);
+  assert.equal(seen.get('boxed')?.id, obs.id);
+  await dockerDriver.destroy(ctx, 'boxed', obs.id);
+  assert.equal((await dockerDriver.observe(ctx)).has('boxed'), false);
+});
