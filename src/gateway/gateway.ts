@@ -10,7 +10,7 @@ import { AuditLog, type AuditRecord } from './audit.js';
 import type { Denial } from './deny.js';
 import { PolicyIndex, matchablePath, type DenyReason, type RequestKind } from './matcher.js';
 import { parsePolicy, PolicyError, type LoadedPolicy } from './policy.js';
-import { createProxyServer, type Authz, type Flow, type ProxyContext } from './proxy.js';
+import { acceptedSockets, createProxyServer, type Authz, type Flow, type ProxyContext } from './proxy.js';
 import { checkAddress, guard, systemResolver, type TestHooks } from './ssrf.js';
 import type { Target } from './target.js';
 
@@ -335,5 +335,6 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();
+    for (const s of acceptedSockets.get(server) ?? []) s.destroy();
   });
 }

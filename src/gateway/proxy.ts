@@ -53,6 +53,9 @@ function forwardHeaders(raw: string[], extraDrop: Set<string>): string[] {
 
 const pathOnly = (p: string) => p.split(/[?#]/, 1)[0]!;
 
+/** Every socket a proxy server accepted, so shutdown can end them all (tunnels included). */
+export const acceptedSockets = new WeakMap<Server, Set<Socket>>();
+
 export function createProxyServer(ctx: ProxyContext, sandbox: string): Server {
   const L = ctx.limits;
   const server = createServer({
@@ -65,7 +68,11 @@ export function createProxyServer(ctx: ProxyContext, sandbox: string): Server {
     noDelay: true,
   });
 
+  const sockets = new Set<Socket>();
+  acceptedSockets.set(server, sockets);
   server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     if (!ctx.connectionOpened(sandbox)) {
       const d: Denial = { sandbox, host: '', port: 0, reason: 'connection_limit', detail: `more than ${L.maxConnections} connections from sandbox ${sandbox}` };
