@@ -15,5 +15,7 @@ const files = [];
     else if (name.endsWith('.test.js') && (filters.length === 0 || filters.some((f) => p.includes(f)))) files.push(p);
   }
 })(join(root, 'dist/test'));
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+// One file at a time (enforcement tests share the kernel, Docker and loopback ports); a test that
+// hangs fails after 5 minutes instead of holding CI until its deadline.
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', '--test-force-exit', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
