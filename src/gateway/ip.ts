@@ -54,7 +54,7 @@ export function inCidr(ip: ParsedIp, c: Cidr): boolean {
 /** Categories of addresses a sandbox must not reach by default. */
 export type IpCategory =
   | 'loopback' | 'link_local' | 'metadata' | 'unspecified' | 'multicast' | 'broadcast'
-  | 'private' | 'cgnat' | 'unique_local' | 'reserved' | 'documentation';
+  | 'private' | 'cgnat' | 'unique_local' | 'reserved';
 
 /** Never reachable, whatever allowed_ips says. */
 export const NEVER_ALLOWED: ReadonlySet<IpCategory> = new Set(['loopback', 'link_local', 'metadata', 'unspecified', 'multicast', 'broadcast']);
@@ -68,12 +68,14 @@ const V4 = table([
   ['10.0.0.0/8', 'private'], ['172.16.0.0/12', 'private'], ['192.168.0.0/16', 'private'],
   ['100.64.0.0/10', 'cgnat'], ['224.0.0.0/4', 'multicast'], ['240.0.0.0/4', 'reserved'],
   ['192.0.0.0/24', 'reserved'], ['198.18.0.0/15', 'reserved'],
-  ['192.0.2.0/24', 'documentation'], ['198.51.100.0/24', 'documentation'], ['203.0.113.0/24', 'documentation'],
+  // Documentation ranges (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32) are not
+  // blocked: they name nothing internal, and lab networks (this project's CI among them) route
+  // real services through them.
 ]);
 const V6 = table([
   ['fd00:ec2::254/128', 'metadata'], ['::/128', 'unspecified'], ['::1/128', 'loopback'],
   ['fe80::/10', 'link_local'], ['fec0::/10', 'private'], ['fc00::/7', 'unique_local'], ['ff00::/8', 'multicast'],
-  ['2001:db8::/32', 'documentation'], ['100::/64', 'reserved'],
+  ['100::/64', 'reserved'],
 ]);
 
 /** IPv4 carried inside an IPv6 address that would route to that IPv4 host. */
