@@ -1,0 +1,282 @@
+// Gateway speed against direct loopback and tinyproxy, all in one run on the same machine.
+// Usage: node dist/bench/proxy.js [--quick]
+// Figures: (1) new-tunnel latency, (2) keep-alive latency inside a tunnel, (3) 1 GiB throughput,
+// (4) 10 vs 10,000 rules, (5) RSS with 100 (and 1,000) idle tunnels, (6) reload latency.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gatewayStatus, listenTcp, reloadPolicy, registerSandbox, stopGateway, isGatewayRunning } from '../src/gateway/client.js';
+import { PolicyIndex } from '../src/gateway/matcher.js';
+import { parsePolicy } from '../src/gateway/policy.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = join(here, '..', '..', 'bin', 'nemoclaw.js');
+const quick = process.argv.includes('--quick');
+const N_TUNNELS = quick ? 200 : 1000;
+const N_PINGS = quick ? 2000 : 10000;
+const STREAM_BYTES = quick ? 128 * 2 ** 20 : 2 ** 30;
+
+type Via = { kind: 'direct' } | { kind: 'proxy'; path?: string; port?: number };
+
+function dial(via: Via, port: number): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    if (via.kind === 'direct') {
+      const s = connect({ host: '127.0.0.1', port, noDelay: true });
+      s.once('connect', () => resolve(s));
+      s.once('error', reject);
+      return;
+    }
+    const s = via.path ? connect(via.path) : connect({ host: '127.0.0.1', port: via.port!, noDelay: true });
+    s.on('error', () => {}); // after the handshake, failures surface as timeouts in the measure
+    s.setNoDelay?.(true);
+    s.once('error', reject);
+    s.once('connect', () => s.write(`CONNECT localhost:${port} HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`));
+    let buf = Buffer.alloc(0);
+    const onData = (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      s.off('data', onData);
+      if (!/^HTTP\/1\.[01] 200/.test(buf.toString('latin1'))) return reject(new Error(`proxy refused: ${buf.toString('latin1').split('\r\n')[0]}`));
+      if (buf.length > end + 4) s.unshift(buf.subarray(end + 4));
+      resolve(s);
+    };
+    s.on('data', onData);
+  });
+}
+
+function pingPong(s: Socket, msg: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    const onData = (c: Buffer) => { got += c.length; if (got >= msg.length) { s.off('data', onData); resolve(); } };
+    s.on('data', onData);
+    s.write(msg);
+  });
+}
+
+const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!; };
+const ms = (x: number) => `${x.toFixed(3)} ms`;
+
+async function newTunnels(via: Via, port: number, n: number): Promise<number[]> {
+  const one = Buffer.from('x');
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const s = await dial(via, port);
+    await pingPong(s, one);
+    out.push(performance.now() - t0);
+    s.destroy();
+  }
+  return out;
+}
+
+async function keepAlive(via: Via, port: number, n: number): Promise<number[]> {
+  const s = await dial(via, port);
+  const msg = Buffer.alloc(64, 7);
+  for (let i = 0; i < 200; i++) await pingPong(s, msg); // warm-up
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await pingPong(s, msg);
+    out.push(performance.now() - t0);
+  }
+  s.destroy();
+  return out;
+}
+
+async function stream(via: Via, port: number, bytes: number): Promise<number> {
+  const s = await dial(via, port);
+  const chunk = Buffer.alloc(256 * 1024, 1);
+  const t0 = performance.now();
+  const done = new Promise<string>((resolve, reject) => {
+    let reply = '';
+    s.on('data', (c) => { reply += c; if (reply.endsWith('\n')) resolve(reply.trim()); });
+    s.on('error', reject);
+  });
+  const header = Buffer.alloc(8);
+  header.writeBigUInt64BE(BigInt(Math.ceil(bytes / chunk.length) * chunk.length));
+  s.write(header);
+  let sent = 0;
+  while (sent < bytes) {
+    if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
+    sent += chunk.length;
+  }
+  const reply = await done;
+  const secs = (performance.now() - t0) / 1000;
+  if (Number(reply) !== sent) throw new Error(`sink got ${reply} of ${sent}`);
+  s.destroy();
+  return sent / secs / 2 ** 20;
+}
+
+function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function policy(ports: number[], fillers: number, version = 0): Buffer {
+  const rules = [{ name: 'bench', source: 'config', endpoints: ports.map((port) => ({ host: 'localhost', methods: null, paths: null, port, protocol: 'https', wildcard: false })) }];
+  for (let i = 0; i < fillers; i++) {
+    rules.push({ name: `filler-${String(i).padStart(5, '0')}`, source: 'config', endpoints: [{ host: `h${i}.example${i % 97}.com`, methods: null, paths: null, port: 443, protocol: 'https', wildcard: i % 2 === 0 }] });
+  }
+  rules.sort((a, b) => a.name.localeCompare(b.name));
+  return Buffer.from(JSON.stringify({ allowed_ips: [], default: 'deny', format_version: 1, inference: null, on_deny: 'deny', rules, sandbox: 'bench', v: version }) + '\n');
+}
+
+function waitLine(p: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    p.stdout!.on('data', (c) => { buf += c; const i = buf.indexOf('\n'); if (i >= 0) resolve(buf.slice(0, i)); });
+    p.once('exit', (code) => reject(new Error(`exited ${code}`)));
+  });
+}
+
+async function startTinyproxy(dir: string): Promise<{ proc: ChildProcess; port: number } | undefined> {
+  if (spawnSync('sh', ['-c', 'command -v tinyproxy']).status !== 0) return undefined;
+  const port = await new Promise<number>((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
+  const conf = join(dir, 'tinyproxy.conf');
+  writeFileSync(conf, [`Port ${port}`, 'Listen 127.0.0.1', 'Timeout 600', 'MaxClients 4096', 'Allow 127.0.0.1', 'LogLevel Critical', `PidFile "${join(dir, 'tinyproxy.pid')}"`, `LogFile "${join(dir, 'tinyproxy.log')}"`, ...(process.getuid?.() === 0 ? ['User nobody', 'Group nogroup'] : [])].join('\n') + '\n');
+  const proc = spawn('tinyproxy', ['-d', '-c', conf], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => { const s = connect(port, '127.0.0.1'); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(false)); });
+    if (ok) return { proc, port };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  proc.kill();
+  return undefined;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'nemoclaw-bench-'));
+  const servers = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { echo, sink } = JSON.parse(await waitLine(servers)) as { echo: number; sink: number };
+  // The bench's servers are on loopback, so the gateway runs with the (loudly reported) test hook.
+  const gwProc = spawn(process.execPath, [bin, 'gateway', '--state-dir', dir], { stdio: 'ignore', env: { ...process.env, NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' } });
+  for (let i = 0; i < 200 && !(await isGatewayRunning(dir)); i++) await new Promise((r) => setTimeout(r, 25));
+  const tiny = await startTinyproxy(dir);
+  try {
+    const reg = await registerSandbox(dir, 'bench', policy([echo, sink], 10));
+    const tcpPort = await listenTcp(dir, 'bench', '127.0.0.1', 0);
+    const gwPid = (await gatewayStatus(dir)).pid;
+    const targets: [string, Via][] = [
+      ['direct', { kind: 'direct' }],
+      ['gateway (unix socket)', { kind: 'proxy', path: reg.socketPath }],
+      ['gateway (tcp)', { kind: 'proxy', port: tcpPort }],
+      ...(tiny ? [['tinyproxy (tcp)', { kind: 'proxy', port: tiny.port }] as [string, Via]] : []),
+    ];
+    console.log(`node ${process.version}; ${N_TUNNELS} tunnels, ${N_PINGS} pings, ${STREAM_BYTES / 2 ** 20} MiB stream${tiny ? '' : '; tinyproxy NOT available'}`);
+
+    console.log(`\n(1) ${N_TUNNELS} sequential new tunnels (connect + CONNECT + 1-byte echo + close)`);
+    const base1 = await newTunnels({ kind: 'direct' }, echo, N_TUNNELS);
+    for (const [name, via] of targets) {
+      const xs = name === 'direct' ? base1 : await newTunnels(via, echo, N_TUNNELS);
+      const add50 = pct(xs, 50) - pct(base1, 50);
+      const add99 = pct(xs, 99) - pct(base1, 99);
+      console.log(`  ${name.padEnd(22)} p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}` + (name === 'direct' ? '' : `  added p50 ${ms(add50)}  p99 ${ms(add99)}`));
+    }
+
+    console.log(`\n(2) keep-alive latency inside one tunnel (${N_PINGS} × 64-byte round trips)`);
+    const base2 = await keepAlive({ kind: 'direct' }, echo, N_PINGS);
+    for (const [name, via] of targets) {
+      const xs = name === 'direct' ? base2 : await keepAlive(via, echo, N_PINGS);
+      console.log(`  ${name.padEnd(22)} p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}` + (name === 'direct' ? '' : `  added p50 ${ms(pct(xs, 50) - pct(base2, 50))} (target ≤ 0.5 ms)`));
+    }
+
+    console.log(`\n(3) ${STREAM_BYTES / 2 ** 20} MiB one-way stream`);
+    const base3 = await stream({ kind: 'direct' }, sink, STREAM_BYTES);
+    for (const [name, via] of targets) {
+      const x = name === 'direct' ? base3 : await stream(via, sink, STREAM_BYTES);
+      console.log(`  ${name.padEnd(22)} ${x.toFixed(0)} MiB/s` + (name === 'direct' ? '' : `  ${((x / base3) * 100).toFixed(0)}% of direct (target ≥ 80%)`));
+    }
+
+    console.log('\n(4) 10 vs 10,000 rules');
+    const p10 = parsePolicy(policy([echo, sink], 10));
+    const p10k = parsePolicy(policy([echo, sink], 10_000));
+    const matchRate = (idx: PolicyIndex) => {
+      const hosts = ['localhost', 'a.b.h3.example3.com', 'nothing.example.org', 'h5.example5.com'];
+      const n = 1_000_000;
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) idx.match({ host: hosts[i & 3]!, port: 443, kind: 'tunnel' });
+      return n / ((performance.now() - t0) / 1000);
+    };
+    const r10 = matchRate(new PolicyIndex(p10.policy));
+    const r10k = matchRate(new PolicyIndex(p10k.policy));
+    console.log(`  matcher: 10 rules ${(r10 / 1e6).toFixed(2)} M/s, 10,000 rules ${(r10k / 1e6).toFixed(2)} M/s (ratio ${(r10k / r10).toFixed(2)})`);
+    const gw: Via = { kind: 'proxy', path: reg.socketPath };
+    const lat10 = await newTunnels(gw, echo, 300);
+    await reloadPolicy(dir, 'bench', policy([echo, sink], 10_000));
+    const lat10k = await newTunnels(gw, echo, 300);
+    console.log(`  new tunnel p50: 10 rules ${ms(pct(lat10, 50))}, 10,000 rules ${ms(pct(lat10k, 50))} (ratio ${(pct(lat10k, 50) / pct(lat10, 50)).toFixed(2)})`);
+
+    console.log('\n(6) reload: call → new version active (reloadPolicy with wait)');
+    for (const fillers of [10, 10_000]) {
+      const times: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const t0 = performance.now();
+        await reloadPolicy(dir, 'bench', policy([echo, sink], fillers, i + 1));
+        times.push(performance.now() - t0);
+      }
+      console.log(`  ${String(fillers).padStart(6)} rules: p50 ${ms(pct(times, 50))}  max ${ms(Math.max(...times))} (target ≤ 100 ms)`);
+    }
+
+    console.log('\n(5) gateway RSS with idle tunnels');
+    await reloadPolicy(dir, 'bench', policy([echo, sink], 10, 99));
+    const before = rss(gwPid);
+    const idle: Socket[] = [];
+    for (let i = 0; i < 100; i++) idle.push(await dial(gw, echo));
+    await new Promise((r) => setTimeout(r, 200));
+    const at100 = rss(gwPid);
+    for (let i = 0; i < 900; i++) idle.push(await dial(gw, echo));
+    await new Promise((r) => setTimeout(r, 200));
+    const at1000 = rss(gwPid);
+    let tinyLine = '';
+    if (tiny) {
+      const tpid = Number(readFileSync(join(dir, 'tinyproxy.pid'), 'utf8'));
+      const tIdle: Socket[] = [];
+      const tb = rss(tpid);
+      for (let i = 0; i < 100; i++) tIdle.push(await dial({ kind: 'proxy', port: tiny.port }, echo));
+      await new Promise((r) => setTimeout(r, 200));
+      tinyLine = `; tinyproxy main process ${tb.toFixed(1)} → ${rss(tpid).toFixed(1)} MiB (it forks per client, so this undercounts it)`;
+      for (const s of tIdle) s.destroy();
+    }
+    console.log(`  gateway: ${before.toFixed(1)} MiB idle, ${at100.toFixed(1)} MiB with 100 tunnels (+${((at100 - before) * 1024 / 100).toFixed(1)} KiB each), ${at1000.toFixed(1)} MiB with 1,000${tinyLine}`);
+    for (const s of idle) s.destroy();
+  } finally {
+    await stopGateway(dir).catch(() => gwProc.kill());
+    tiny?.proc.kill();
+    servers.kill();
+    await new Promise((r) => setTimeout(r, 200));
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  }
+}
+
+// ── servers (child process, so the bench client's event loop does not serve them) ─────────────
+function serve(): void {
+  const echo = createServer((s) => { s.setNoDelay(true); s.on('error', () => {}); s.pipe(s); });
+  // Sink: the first 8 bytes give the length; it answers once it has that many bytes, so the
+  // measure does not depend on a proxy carrying half-closes (tinyproxy does not).
+  const sink = createServer((s) => {
+    let want = -1;
+    let n = 0;
+    let head = Buffer.alloc(0);
+    s.on('error', () => {});
+    s.on('data', (c: Buffer) => {
+      if (want < 0) {
+        head = Buffer.concat([head, c]);
+        if (head.length < 8) return;
+        want = Number(head.readBigUInt64BE(0));
+        n = head.length - 8;
+      } else n += c.length;
+      if (n >= want) s.end(`${n}\n`);
+    });
+  });
+  echo.listen(0, '127.0.0.1', () => sink.listen(0, '127.0.0.1', () => {
+    process.stdout.write(JSON.stringify({ echo: (echo.address() as { port: number }).port, sink: (sink.address() as { port: number }).port }) + '\n');
+  }));
+}
+
+
+if (process.argv.includes('--serve')) serve();
+else await main();
