@@ -27,6 +27,13 @@ export function connectChecked(addresses: readonly string[], port: number, timeo
   });
 }
 
+/** One direction with backpressure; a plain data/drain pair does less per chunk than pipe(). */
+function relay(from: Socket, to: Socket): void {
+  from.on('data', (c: Buffer) => { if (!to.write(c)) from.pause(); });
+  to.on('drain', () => from.resume());
+  from.once('end', () => to.end()); // carry the half-close
+}
+
 /**
  * Pipe both ways. `pipe` ends the destination when the source ends, which carries a half-close
  * (FIN) across while the other direction keeps flowing; an error on either side tears down both.
@@ -43,7 +50,7 @@ export function splice(client: Socket, upstream: Socket, onClose: () => void, id
     client.setTimeout(idleMs, kill);
     upstream.setTimeout(idleMs, kill);
   }
-  client.pipe(upstream);
-  upstream.pipe(client);
+  relay(client, upstream);
+  relay(upstream, client);
   client.resume();
 }
