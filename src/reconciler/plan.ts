@@ -122,7 +122,10 @@ function decide(name: string, input: PlanInput): Action {
   const editedLocked = (o?.edited_files ?? []).filter((f) => LOCKED.includes(f) || f === 'manifest.json');
 
   if (lockedChanges.length > 0) {
-    const reasons = lockedChanges.map((c) => `${c.fields.join(', ')} changed (${c.file} is locked at creation)`);
+    // One line per config field, naming every locked artifact it touched.
+    const byField = new Map<string, string[]>();
+    for (const c of lockedChanges) for (const f of c.fields) byField.set(f, [...(byField.get(f) ?? []), c.file]);
+    const reasons = [...byField].map(([f, files]) => `${f} changed (${files.join(', ')}: locked at creation)`);
     return act('replace', reasons, { changes, drift, summary });
   }
   const heal = drift.filter((x) => HEAL_BY_REPLACE.has(x.kind));
