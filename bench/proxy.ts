@@ -160,6 +160,7 @@ async function main(): Promise<void> {
     const reg = await registerSandbox(dir, 'bench', policy([echo, sink], 10));
     const tcpPort = await listenTcp(dir, 'bench', '127.0.0.1', 0);
     const gwPid = (await gatewayStatus(dir)).pid;
+    const gw: Via = { kind: 'proxy', path: reg.socketPath };
     const targets: [string, Via][] = [
       ['direct', { kind: 'direct' }],
       ['gateway (unix socket)', { kind: 'proxy', path: reg.socketPath }],
@@ -168,6 +169,28 @@ async function main(): Promise<void> {
     ];
     console.log(`node ${process.version}; ${N_TUNNELS} tunnels, ${N_PINGS} pings, ${STREAM_BYTES / 2 ** 20} MiB stream${tiny ? '' : '; tinyproxy NOT available'}`);
 
+    console.log('\n(5) RSS with idle tunnels (measured first, on a fresh gateway)');
+    const before = rss(gwPid);
+    const idle: Socket[] = [];
+    for (let i = 0; i < 100; i++) idle.push(await dial(gw, echo));
+    await new Promise((r) => setTimeout(r, 200));
+    const at100 = rss(gwPid);
+    for (let i = 0; i < 900; i++) idle.push(await dial(gw, echo));
+    await new Promise((r) => setTimeout(r, 200));
+    const at1000 = rss(gwPid);
+    let tinyLine = '';
+    if (tiny) {
+      const tpid = Number(readFileSync(join(dir, 'tinyproxy.pid'), 'utf8'));
+      const tIdle: Socket[] = [];
+      const tb = rss(tpid);
+      for (let i = 0; i < 100; i++) tIdle.push(await dial({ kind: 'proxy', port: tiny.port }, echo));
+      await new Promise((r) => setTimeout(r, 200));
+      tinyLine = `; tinyproxy main process ${tb.toFixed(1)} → ${rss(tpid).toFixed(1)} MiB (it forks per client, so this undercounts it)`;
+      for (const s of tIdle) s.destroy();
+    }
+    console.log(`  gateway: ${before.toFixed(1)} MiB idle, ${at100.toFixed(1)} MiB with 100 tunnels (+${((at100 - before) * 1024 / 100).toFixed(1)} KiB each), ${at1000.toFixed(1)} MiB with 1,000${tinyLine}`);
+    for (const s of idle) s.destroy();
+    await new Promise((r) => setTimeout(r, 300));
     console.log(`\n(1) ${N_TUNNELS} sequential new tunnels (connect + CONNECT + 1-byte echo + close)`);
     const base1 = await newTunnels({ kind: 'direct' }, echo, N_TUNNELS);
     for (const [name, via] of targets) {
@@ -204,7 +227,6 @@ async function main(): Promise<void> {
     const r10 = matchRate(new PolicyIndex(p10.policy));
     const r10k = matchRate(new PolicyIndex(p10k.policy));
     console.log(`  matcher: 10 rules ${(r10 / 1e6).toFixed(2)} M/s, 10,000 rules ${(r10k / 1e6).toFixed(2)} M/s (ratio ${(r10k / r10).toFixed(2)})`);
-    const gw: Via = { kind: 'proxy', path: reg.socketPath };
     const lat10 = await newTunnels(gw, echo, 300);
     await reloadPolicy(dir, 'bench', policy([echo, sink], 10_000));
     const lat10k = await newTunnels(gw, echo, 300);
@@ -221,28 +243,6 @@ async function main(): Promise<void> {
       console.log(`  ${String(fillers).padStart(6)} rules: p50 ${ms(pct(times, 50))}  max ${ms(Math.max(...times))} (target ≤ 100 ms)`);
     }
 
-    console.log('\n(5) gateway RSS with idle tunnels');
-    await reloadPolicy(dir, 'bench', policy([echo, sink], 10, 99));
-    const before = rss(gwPid);
-    const idle: Socket[] = [];
-    for (let i = 0; i < 100; i++) idle.push(await dial(gw, echo));
-    await new Promise((r) => setTimeout(r, 200));
-    const at100 = rss(gwPid);
-    for (let i = 0; i < 900; i++) idle.push(await dial(gw, echo));
-    await new Promise((r) => setTimeout(r, 200));
-    const at1000 = rss(gwPid);
-    let tinyLine = '';
-    if (tiny) {
-      const tpid = Number(readFileSync(join(dir, 'tinyproxy.pid'), 'utf8'));
-      const tIdle: Socket[] = [];
-      const tb = rss(tpid);
-      for (let i = 0; i < 100; i++) tIdle.push(await dial({ kind: 'proxy', port: tiny.port }, echo));
-      await new Promise((r) => setTimeout(r, 200));
-      tinyLine = `; tinyproxy main process ${tb.toFixed(1)} → ${rss(tpid).toFixed(1)} MiB (it forks per client, so this undercounts it)`;
-      for (const s of tIdle) s.destroy();
-    }
-    console.log(`  gateway: ${before.toFixed(1)} MiB idle, ${at100.toFixed(1)} MiB with 100 tunnels (+${((at100 - before) * 1024 / 100).toFixed(1)} KiB each), ${at1000.toFixed(1)} MiB with 1,000${tinyLine}`);
-    for (const s of idle) s.destroy();
   } finally {
     await stopGateway(dir).catch(() => gwProc.kill());
     tiny?.proc.kill();
