@@ -41,10 +41,10 @@ export async function isGatewayRunning(stateDir: string): Promise<boolean> {
 }
 
 /** Start the daemon detached unless it already answers; resolves when it is ready. */
-export async function ensureGateway(stateDir: string, timeoutMs = 10_000): Promise<void> {
+export async function ensureGateway(stateDir: string, timeoutMs = 10_000, extraArgs: string[] = []): Promise<void> {
   const dir = resolveStateDir(stateDir);
   if (await isGatewayRunning(dir)) return;
-  spawnDetached(dir);
+  spawnDetached(dir, extraArgs);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await isGatewayRunning(dir)) return;

@@ -1,10 +1,9 @@
 // The gateway as a process: pid file, control socket, signals, detaching, the test-hook switch.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { resolveStateDir, stateLayout } from '../state/paths.js';
-import { writeFileAtomic } from './atomic.js';
 import { createControlServer, listenControl } from './control.js';
 import { Gateway } from './gateway.js';
 import type { TestHooks } from './ssrf.js';
@@ -47,14 +46,35 @@ export function runningPid(stateDir: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
 }
 
+/**
+ * Create the pid file exclusively (O_EXCL): of two daemons started at once for one state dir,
+ * exactly one wins. A pid file left by a dead process is taken over.
+ */
+function claimPidFile(stateDir: string): void {
+  const f = pidFile(stateDir);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(f, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const other = runningPid(stateDir);
+      if (other !== undefined) throw new Error(`a gateway is already running for ${stateDir} (pid ${other})`);
+      rmSync(f, { force: true });
+    }
+  }
+  throw new Error(`cannot claim ${f}`);
+}
+
 /** Run in the foreground until SIGTERM/SIGINT or a shutdown call; resolves when stopped. */
 export async function runDaemon(o: DaemonOptions): Promise<void> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const stateDir = resolveStateDir(o.stateDir);
   const layout = stateLayout(stateDir);
   mkdirSync(layout.gatewayDir, { recursive: true, mode: 0o700 });
-  const other = runningPid(stateDir);
-  if (other !== undefined && other !== process.pid) throw new Error(`a gateway is already running for ${stateDir} (pid ${other})`);
+  claimPidFile(stateDir); // before anything else: two daemons racing for one state dir must not both run
 
   const testHooks = testHooksFromEnv(stateDir);
   if (testHooks) {
@@ -88,7 +108,6 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     return stopping;
   };
   await listenControl(control, layout.controlSocket);
-  writeFileAtomic(pidFile(stateDir), `${process.pid}\n`, 0o600);
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
   // A proxy must not die on one bad connection; anything that escapes is logged and audited.

@@ -88,9 +88,7 @@ async function run(stateDir: string, opts: Opts): Promise<number> {
       return 0;
     }
     const extra = listen ? ['--listen-tcp', opts.listenTcp!, '--sandbox', opts.sandbox!] : [];
-    const { spawnDetached } = await import('../../gateway/daemon.js');
-    spawnDetached(stateDir, extra);
-    await asUser(ensureGateway(stateDir));
+    await asUser(ensureGateway(stateDir, 10_000, extra));
     const s = await gatewayStatus(stateDir);
     process.stdout.write(`gateway running (pid ${s.pid}), state ${stateDir}\n`);
     return 0;
