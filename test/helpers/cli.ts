@@ -11,9 +11,9 @@ export interface CliResult { status: number; stdout: string; stderr: string }
 export function runCli(args: string[], opts: SpawnSyncOptions = {}): CliResult {
   const r = spawnSync(process.execPath, [nemoclawBin, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', ...(opts.env ?? {}) },
     timeout: 120_000,
     ...opts,
+    env: { ...process.env, NO_COLOR: '1', ...(opts.env ?? {}) },
   });
   return { status: r.status ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }

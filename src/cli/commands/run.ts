@@ -4,6 +4,7 @@ import { loadCompile } from '../../core/pipeline.js';
 import { UserError } from '../../config/diagnostics.js';
 import { formatSummary, startSandbox } from '../../runtime/process/index.js';
 import { resolveStateDir } from '../../state/paths.js';
+import { isGatewayRunning, registerSandbox } from '../../gateway/client.js';
 import { command } from '../run-command.js';
 import { bold, yellow } from '../output.js';
 
@@ -23,15 +24,23 @@ export function register(cli: CAC): void {
       if (compiled.artifacts.sandbox.runtime !== 'process') {
         throw new UserError(`sandbox "${name}" uses runtime ${compiled.artifacts.sandbox.runtime}; nemoclaw run starts process sandboxes only`);
       }
+      const stateDir = resolveStateDir(opts.stateDir);
+      // With a gateway running, register this sandbox's policy first: that creates its socket
+      // before the init starts. Without one, the sandbox has no network (said below), never direct network.
+      let policy: string | null = null;
+      if (compiled.artifacts.sandbox.network.mode === 'gateway' && (await isGatewayRunning(stateDir))) {
+        policy = (await registerSandbox(stateDir, name, Buffer.from(compiled.files['egress.json']))).policyVersion;
+      }
       const sb = await startSandbox({
         artifacts: compiled.artifacts,
-        stateDir: resolveStateDir(opts.stateDir),
+        stateDir,
         command: opts['--']?.length ? opts['--'].map(String) : undefined,
       });
       const err = process.stderr;
       err.write(bold(formatSummary(sb.report, sb.seccomp.ruleCount), err) + '\n');
       for (const w of sb.warnings) err.write(yellow(`${name}: warning: ${w}`, err) + '\n');
       if (!sb.gateway) err.write(`${name}: network: none (no egress rules)\n`);
+      else if (policy) err.write(`${name}: egress through the gateway, policy ${policy.slice(0, 19)}…\n`);
       else if (!sb.gateway.running) {
         err.write(yellow(`${name}: gateway not running (no socket at ${sb.gateway.socket}): the sandbox has NO network until it starts`, err) + '\n');
       }
