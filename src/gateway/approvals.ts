@@ -3,7 +3,7 @@
 // until the next policy reload (after --persist, the reloaded policy carries the rule itself).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import type { RequestKind } from './matcher.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
@@ -180,6 +180,6 @@ export class ApprovalStore {
   saveSync(): void {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
-    writeFileAtomic(this.opts.file, JSON.stringify({ format_version: 1, approvals: this.list() }, null, 1) + '\n');
+    writeFileAtomic(this.opts.file, JSON.stringify({ format_version: 1, approvals: this.list() }, null, 1) + '\n', { mode: 0o600 });
   }
 }

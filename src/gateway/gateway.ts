@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { stateLayout, type StateLayout } from '../state/paths.js';
 import { ApprovalStore, type Approval } from './approvals.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { AuditLog, type AuditRecord } from './audit.js';
 import type { Denial } from './deny.js';
 import { PolicyIndex, matchablePath, type DenyReason, type RequestKind } from './matcher.js';
@@ -121,7 +121,7 @@ export class Gateway implements ProxyContext {
     const loaded = parsePolicy(bytes); // throws PolicyError: the old policy stays in force
     const state: PolicyState = { loaded, index: new PolicyIndex(loaded.policy) };
     const name = loaded.policy.sandbox;
-    if (save) writeFileAtomic(join(this.policiesDir, `${name}.json`), bytes);
+    if (save) writeFileAtomic(join(this.policiesDir, `${name}.json`), bytes, { mode: 0o600 });
     let entry = this.sandboxes.get(name);
     if (!entry) {
       const socketPath = this.layout.sandboxSocket(name);

@@ -9,7 +9,7 @@ import { simpleGit } from 'simple-git';
 import { UserError } from '../config/diagnostics.js';
 import { loadDocument } from '../config/load.js';
 import { schemaDiagnostics } from '../config/validate.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Approval } from './approvals.js';
 
 export interface PersistedRule { name: string; endpoints: { host: string; port: number; protocol?: 'https' | 'http' }[] }
@@ -136,7 +136,7 @@ export function persistApproval(file: string, a: Approval): PersistResult {
     throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const r = addRuleToConfig(file, src, a.sandbox, a);
-  writeFileAtomic(file, r.text, 0o644);
+  writeFileAtomic(file, r.text, { mode: 0o644 });
   return r;
 }
 

@@ -805,15 +805,8 @@ __attribute__((noreturn)) static void supervise(pid_t main_child, int reap_all) 
   }
 }
 
-__attribute__((noreturn)) static void sandbox_pid1(void) {
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die("pdeathsig: %s", strerror(errno));
-  int gw_dir = open_gateway_dir();
-  build_root();
-  pivot_into_root();
-  step = "hostname";
-  CHECK(sethostname(spec.name, strlen(spec.name)), "%s", strerror(errno));
-  bring_up_loopback();
-  start_relay(gw_dir);
+/* pid 1 of the sandbox: fork the agent, then only reap and forward signals, without privileges. */
+__attribute__((noreturn)) static void fork_agent_and_supervise(void) {
   step = "fork agent";
   pid_t agent = fork();
   CHECK(agent, "%s", strerror(errno));
@@ -824,6 +817,18 @@ __attribute__((noreturn)) static void sandbox_pid1(void) {
   report_fd = -1;
   drop_helper_privileges();
   supervise(agent, 1);
+}
+
+__attribute__((noreturn)) static void sandbox_pid1(void) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die("pdeathsig: %s", strerror(errno));
+  int gw_dir = open_gateway_dir();
+  build_root();
+  pivot_into_root();
+  step = "hostname";
+  CHECK(sethostname(spec.name, strlen(spec.name)), "%s", strerror(errno));
+  bring_up_loopback();
+  start_relay(gw_dir);
+  fork_agent_and_supervise();
 }
 
 /* ---------- --probe: what this kernel can enforce, as one JSON line (used by `nemoclaw doctor`) ---------- */
@@ -872,16 +877,7 @@ __attribute__((noreturn)) static void container_main(const char *run_dir) {
   parse_spec();
   if (getpid() != 1) die("not pid 1 of its own pid namespace");
   start_relay(open_gateway_dir());
-  step = "fork agent";
-  pid_t agent = fork();
-  CHECK(agent, "%s", strerror(errno));
-  if (agent == 0) run_agent();
-  forward_to = agent;
-  install_forwarders();
-  close(report_fd);
-  report_fd = -1;
-  drop_helper_privileges();
-  supervise(agent, 1);
+  fork_agent_and_supervise();
 }
 
 int main(int argc, char **argv) {
