@@ -19,7 +19,24 @@ export interface ApplyContext {
 
 export interface ApplyResult { generation: Generation | null; problems: string[]; steps: number }
 
-interface Step { sandbox: string | null; description: string; run: () => Promise<void> }
+interface Step { sandbox: string | null; description: string; run: () => Promise<void>; phase?: string }
+
+/** How many sandboxes an apply works on at once. */
+const PARALLEL = 8;
+
+/** Run f over items, at most `limit` at a time; the first failure rejects after running ones settle. */
+async function pool<T>(items: T[], limit: number, f: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (next < items.length && failure === undefined) {
+      const x = items[next++]!;
+      try { await f(x); } catch (e) { failure ??= e; }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure;
+}
 
 function entryFor(sb: DesiredSandbox, desired: Desired, prev: InventoryEntry | undefined, status: InventoryEntry['status']): InventoryEntry {
   const now = new Date().toISOString();
@@ -118,7 +135,9 @@ export async function applyPlan(ctx: ApplyContext, plan: Plan, desired: Desired,
   if (work.length) steps.push({ sandbox: null, description: 'start the gateway daemon if needed', run: () => ensureGateway(store.root) });
   // Deletes first (free names and resources), then replaces, creates, reloads.
   const order = { delete: 0, replace: 1, create: 2, reload: 3, noop: 4 } as const;
-  for (const a of [...work].sort((x, y) => order[x.kind] - order[y.kind] || x.sandbox.localeCompare(y.sandbox))) steps.push(...stepsFor(a, desired, ctx, driver));
+  for (const a of [...work].sort((x, y) => order[x.kind] - order[y.kind] || x.sandbox.localeCompare(y.sandbox))) {
+    steps.push(...stepsFor(a, desired, ctx, driver).map((st) => ({ ...st, phase: a.kind })));
+  }
   let generation: Generation | null = null;
   if (work.length && o.record) {
     steps.push({ sandbox: null, description: 'record the generation', run: async () => {
@@ -134,11 +153,26 @@ export async function applyPlan(ctx: ApplyContext, plan: Plan, desired: Desired,
 
   const journal = new Journal(store.layout.journalFile, steps.map(({ sandbox, description }) => ({ sandbox, description })));
   const width = String(steps.length).length;
+  let done = 0;
+  const runOne = async (i: number) => {
+    const t0 = Date.now();
+    await journal.run(i + 1, steps[i]!.run);
+    ctx.progress(`[${String(++done).padStart(width)}/${steps.length}] ${steps[i]!.description} (${Date.now() - t0} ms)`);
+  };
   try {
-    for (const [i, s] of steps.entries()) {
-      const t0 = Date.now();
-      await journal.run(i + 1, s.run);
-      ctx.progress(`[${String(i + 1).padStart(width)}/${steps.length}] ${s.description} (${Date.now() - t0} ms)`);
+    // Steps of one sandbox run in order; different sandboxes of the same kind of action run
+    // side by side (stopping 50 sandboxes one after the other would take minutes). Steps that
+    // belong to no sandbox (gateway, generation) are barriers.
+    let i = 0;
+    while (i < steps.length) {
+      if (steps[i]!.sandbox === null) { await runOne(i++); continue; }
+      const chains = new Map<string, number[]>();
+      const phase = steps[i]!.phase;
+      while (i < steps.length && steps[i]!.sandbox !== null && steps[i]!.phase === phase) {
+        const k = steps[i]!.sandbox!;
+        chains.set(k, [...(chains.get(k) ?? []), i++]);
+      }
+      await pool([...chains.values()], PARALLEL, async (chain) => { for (const j of chain) await runOne(j); });
     }
   } catch (e) {
     journal.finish(false);

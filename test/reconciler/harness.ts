@@ -2,14 +2,14 @@
 // asynchronously (the loopback servers live in this process and must keep answering), status
 // as JSON, and an orphan check over /proc.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { stopGateway } from '../../src/gateway/client.js';
 import { runningPid } from '../../src/gateway/daemon.js';
 import { nemoclawBin } from '../helpers/cli.js';
-import { tempDir } from '../helpers/tmp.js';
 
 export interface CliResult { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
@@ -30,13 +30,15 @@ export interface Env { dir: string; file: string; state: string; run: (...args: 
 
 /** A temp dir with nemoclaw.yaml and a state dir; the gateway daemon is stopped afterwards. */
 export function env(t: TestContext): Env {
-  const dir = tempDir(t, 'nemoclaw-rec-');
+  // One hook, in this order: the daemon must be stopped while its socket and pid file still exist.
+  const dir = mkdtempSync(join(tmpdir(), 'nemoclaw-rec-'));
   const file = join(dir, 'nemoclaw.yaml');
   const state = join(dir, 'state');
   t.after(async () => {
-    await stopGateway(state).catch(() => {});
     const pid = runningPid(state);
-    if (pid) process.kill(pid, 'SIGKILL');
+    await stopGateway(state).catch(() => {});
+    if (pid && existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   });
   return {
     dir, file, state,

@@ -3,7 +3,7 @@
 // nemoclaw-init, bind-mounted read-only as the entrypoint, does the rest in "container mode":
 // relay to the gateway, exact env, rlimits, no_new_privs, Landlock, then exec the agent.
 // Containers are found by label for observation, but removed only by the id the inventory holds.
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,7 +23,19 @@ const IN_RUN = '/.nemoclaw/run';
 const IN_GATEWAY = '/.nemoclaw/gateway';
 const REPORT_TIMEOUT_MS = 30_000;
 
-const docker = () => new Docker();
+// dockerode takes ~130 ms to import; load it only when a docker sandbox is handled.
+let engine: Docker | undefined;
+async function loadEngine(): Promise<Docker> {
+  if (!engine) {
+    const { default: DockerCtor } = await import('dockerode');
+    engine = new DockerCtor();
+  }
+  return engine;
+}
+const docker = (): Docker => {
+  if (!engine) throw new Error('docker engine client used before loadEngine()');
+  return engine;
+};
 
 /** Containers of different state directories (e.g. tests) never see each other. */
 function stateLabel(stateDir: string): string {
@@ -149,6 +161,7 @@ export const dockerDriver: Driver = {
     const out = new Map<string, DriverObservation>();
     let list: Docker.ContainerInfo[];
     try {
+      await loadEngine();
       list = await docker().listContainers({ all: true, filters: { label: [`${LABEL_STATE}=${stateLabel(ctx.stateDir)}`] } });
     } catch {
       return out; // no engine: nothing of ours runs there
@@ -163,6 +176,7 @@ export const dockerDriver: Driver = {
   async create(ctx, sb) {
     const { sandbox, landlock } = sb.artifacts;
     if (!sandbox.image) throw new Error(`sandbox ${sb.name}: runtime docker needs an image`);
+    await loadEngine();
     const image = await resolveImage(sandbox.image);
     const paths = sandboxPaths(ctx.stateDir, sb.name);
     const run = runDir(ctx.stateDir, sb.name);
@@ -199,6 +213,7 @@ export const dockerDriver: Driver = {
 
   async destroy(ctx, name, id) {
     if (id) {
+      await loadEngine();
       try {
         await docker().getContainer(id).remove({ force: true });
       } catch (e) {
