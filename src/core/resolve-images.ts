@@ -1,6 +1,5 @@
 // `compile --update-lock` pins docker images written without a digest: it asks the local Docker
 // engine what the reference points at now (its registry digest, else its image id).
-import Docker from 'dockerode';
 import type { NemoclawConfig } from '../generated/config.js';
 
 const DIGEST_REF = /@sha256:[0-9a-f]{64}$/;
@@ -15,6 +14,8 @@ export function unpinnedImages(config: NemoclawConfig, pinned: Record<string, st
 /** ref → sha256 digest for each image the local engine has; missing ones are left out. */
 export async function resolveImageDigests(refs: string[]): Promise<Record<string, string>> {
   if (refs.length === 0) return {};
+  // dockerode takes ~130 ms to import: only when there is an image to resolve.
+  const { default: Docker } = await import('dockerode');
   const docker = new Docker();
   const out: Record<string, string> = {};
   for (const ref of refs) {
