@@ -56,6 +56,15 @@ function entryFor(sb: DesiredSandbox, desired: Desired, prev: InventoryEntry | u
   };
 }
 
+/**
+ * Stop by the id the inventory recorded; when a crash came before the id was recorded, by the id
+ * the driver reports for this state directory's sandbox of that name (never by a name pattern).
+ */
+async function destroyWith(d: Driver, ctx: { stateDir: string }, name: string, id: string | null): Promise<void> {
+  const known = id ?? (await d.observe(ctx)).get(name)?.id ?? null;
+  await d.destroy(ctx, name, known);
+}
+
 function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: 'process' | 'docker') => Driver): Step[] {
   const { store } = ctx;
   const stateDir = store.root;
@@ -80,7 +89,7 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: 'p
         { sandbox: name, description: `record ${name} and store its blueprint`, run: async () => { store.storeBlueprint(sb!); record('creating'); } },
       ];
       if (a.kind === 'replace') {
-        steps.push({ sandbox: name, description: `stop ${name}`, run: () => driver(inv()?.runtime ?? a.runtime).destroy(dctx, name, inv()?.driver.id ?? null) });
+        steps.push({ sandbox: name, description: `stop ${name}`, run: () => destroyWith(driver(inv()?.runtime ?? a.runtime), dctx, name, inv()?.driver.id ?? null) });
       }
       steps.push(
         { sandbox: name, description: `gateway policy for ${name}`, run: registerOrUnregister },
@@ -103,7 +112,7 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: 'p
       const steps: Step[] = [];
       if (known) steps.push({ sandbox: name, description: `mark ${name} for deletion`, run: async () => store.updateEntry(name, (prev) => prev && { ...prev, status: 'deleting' }) });
       steps.push(
-        { sandbox: name, description: `stop ${name}`, run: () => driver(known?.runtime ?? a.runtime).destroy(dctx, name, known?.driver.id ?? null) },
+        { sandbox: name, description: `stop ${name}`, run: () => destroyWith(driver(known?.runtime ?? a.runtime), dctx, name, known?.driver.id ?? null) },
         { sandbox: name, description: `remove the gateway policy of ${name}`, run: async () => { await unregisterSandbox(stateDir, name); } },
       );
       if (known) {

@@ -3,26 +3,15 @@
 import { gatewayStatus, isGatewayRunning } from '../gateway/client.js';
 import type { CompiledSandbox } from '../compiler/artifacts.js';
 import type { Driver, DriverObservation } from './drivers/driver.js';
+import { dockerDriver } from './drivers/docker.js';
 import { processDriver } from './drivers/process.js';
 import { LOCKED_FILES, type Inventory, type Observed, type ObservedSandbox } from './types.js';
 import type { StateStore } from './state.js';
 
 export function driversFor(kinds: Iterable<'process' | 'docker'>): Driver[] {
   const out: Driver[] = [processDriver];
-  for (const k of kinds) if (k === 'docker' && !out.some((d) => d.kind === 'docker')) out.push(dockerDriverOrThrow());
+  if ([...kinds].includes('docker')) out.push(dockerDriver);
   return out;
-}
-
-function dockerDriverOrThrow(): Driver {
-  // See docs/reconciler.md: the docker driver is not implemented yet; fail closed rather than
-  // pretend a docker sandbox is absent (which would plan a create on every run).
-  return {
-    kind: 'docker',
-    observe: () => Promise.reject(new Error('runtime docker: the docker driver is not available in this version')),
-    create: () => Promise.reject(new Error('runtime docker: the docker driver is not available in this version')),
-    destroy: () => Promise.reject(new Error('runtime docker: the docker driver is not available in this version')),
-    reload: () => Promise.reject(new Error('runtime docker: the docker driver is not available in this version')),
-  };
 }
 
 export interface Observation {

@@ -1,6 +1,7 @@
 // nemoclaw logs: the agent's output, as the supervisor keeps it (STATE/sandboxes/<name>/logs).
 import type { CAC } from 'cac';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { PassThrough, Readable } from 'node:stream';
 import { UserError } from '../../config/diagnostics.js';
 import { command } from '../run-command.js';
 import { openStore } from '../reconcile-ui.js';
@@ -25,7 +26,9 @@ export function register(cli: CAC): void {
     .option('--state-dir <dir>', 'State directory')
     .action(command(async (name: string, opts: Opts) => {
       const store = openStore(opts.stateDir);
-      if (!store.readInventory().sandboxes[name]) throw new UserError(`no sandbox "${name}" in the inventory`, [], 1);
+      const entry = store.readInventory().sandboxes[name];
+      if (!entry) throw new UserError(`no sandbox "${name}" in the inventory`, [], 1);
+      if (entry.runtime === 'docker') return dockerLogs(entry.driver.id, Number(opts.tail), opts.follow === true);
       const path = store.layout.logFile(name);
       const size = existsSync(path) ? statSync(path).size : 0;
       const tail = Number(opts.tail);
@@ -52,4 +55,27 @@ export function register(cli: CAC): void {
       });
       return 0;
     }));
+}
+
+/** Docker keeps a container's output itself: stream it from the engine by the recorded id. */
+async function dockerLogs(id: string | null, tail: number, follow: boolean): Promise<number> {
+  if (!id) throw new UserError('no container id recorded for this sandbox (run apply)', [], 1);
+  const { default: Docker } = await import('dockerode');
+  const docker = new Docker();
+  const c = docker.getContainer(id);
+  const opts = { stdout: true, stderr: true, tail: Number.isFinite(tail) ? tail : 200 };
+  if (!follow) {
+    const buf = await c.logs({ ...opts, follow: false });
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.pipe(process.stdout);
+    err.pipe(process.stderr);
+    docker.modem.demuxStream(Readable.from([buf]), out, err);
+    await new Promise((r) => setImmediate(r));
+    return 0;
+  }
+  const stream = await c.logs({ ...opts, follow: true });
+  docker.modem.demuxStream(stream, process.stdout, process.stderr);
+  await new Promise<void>((resolve) => { stream.on('end', () => resolve()); process.once('SIGINT', () => resolve()); });
+  return 0;
 }
