@@ -215,7 +215,7 @@ export async function verify(ctx: ApplyContext, desired: Desired, scope?: Set<st
   for (const [name, o] of Object.entries(observed.sandboxes)) {
     if (want.has(name) || (scope && !scope.has(name))) continue;
     if (o.process.state !== 'absent') problems.push(`${name}: still known to the supervisor (${o.process.state})`);
-    if (o.policy_version) problems.push(`${name}: still registered with the gateway`);
+    if (o.policy_version && (inv.sandboxes[name] || o.process.state !== 'absent')) problems.push(`${name}: still registered with the gateway`);
     if (inv.sandboxes[name]) problems.push(`${name}: still in the inventory`);
   }
   return problems;

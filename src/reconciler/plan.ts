@@ -93,9 +93,16 @@ function decide(name: string, input: PlanInput): Action {
   };
 
   if (!e && !d) {
-    // Known to the gateway or supervisor but recorded nowhere: a leftover of an interrupted
-    // apply (they only run what nemoclaw asked), so it is ours to remove.
-    return act('delete', ['not in the inventory, but the gateway or supervisor still runs it'], {
+    if (!o || o.process.state === 'absent') {
+      // Only a gateway registration: `nemoclaw run` registers its foreground sandbox there too,
+      // so it is not necessarily ours. Reported, left alone.
+      return act('noop', ['registered with the gateway but not in the inventory (e.g. `nemoclaw run`); left alone'], {
+        drift: [{ kind: 'unmanaged', detail: 'a gateway registration nemoclaw apply did not make' }],
+      });
+    }
+    // Run by the supervisor or a container of this state directory, recorded nowhere: a leftover
+    // of an interrupted apply (they only run what apply asked for), so it is ours to remove.
+    return act('delete', ['not in the inventory, but the supervisor or the container engine still runs it'], {
       drift: [{ kind: 'unmanaged', detail: 'running without an inventory entry' }],
       summary: { gains: [], losses: [`${name} stops running`] },
     });

@@ -125,11 +125,16 @@ test('an interrupted create is re-done even for a protected sandbox', async (t) 
   assert.equal(act.blocked, null);
 });
 
-test('running but recorded nowhere (leftover): delete', async (t) => {
+test('running but recorded nowhere (leftover): delete; only a gateway registration (nemoclaw run): left alone', async (t) => {
   const { a, base } = await steady(t);
   const p = plan({ ...base, desired: desiredOf([]), inventory: { format_version: 1, sandboxes: {} }, current: {} });
   assert.equal(only(p, a.name).kind, 'delete');
   assert.equal(only(p, a.name).drift[0]!.kind, 'unmanaged');
+  const gatewayOnly = { ...base.observed, sandboxes: { a: observedSandbox(a, { state: 'absent', digest: null, report: null }) } };
+  const q = plan({ ...base, observed: gatewayOnly, desired: desiredOf([]), inventory: { format_version: 1, sandboxes: {} }, current: {} });
+  assert.equal(only(q, a.name).kind, 'noop');
+  assert.equal(only(q, a.name).drift[0]!.kind, 'unmanaged');
+  assert.equal(q.changes, false);
 });
 
 test('refresh-only reports drift, proposes nothing, and still says something differs', async (t) => {
