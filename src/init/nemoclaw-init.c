@@ -805,7 +805,11 @@ __attribute__((noreturn)) static void supervise(pid_t main_child, int reap_all) 
   }
 }
 
-/* pid 1 of the sandbox: fork the agent, then only reap and forward signals, without privileges. */
+/*
+ * pid 1 of the sandbox: fork the agent, then only reap and forward signals, without privileges.
+ * It takes the agent's uid first: with no capabilities left, signalling a process needs the same
+ * uid, so a root pid 1 without CAP_KILL could not forward SIGTERM to the agent.
+ */
 __attribute__((noreturn)) static void fork_agent_and_supervise(void) {
   step = "fork agent";
   pid_t agent = fork();
@@ -815,6 +819,14 @@ __attribute__((noreturn)) static void fork_agent_and_supervise(void) {
   install_forwarders();
   close(report_fd);
   report_fd = -1;
+  pid_t parent = getppid();
+  switch_identity();
+  if (!container_mode) {
+    /* A credential change clears the parent-death signal: set it again, then make sure the outer
+       init did not die in between (the sandbox must not outlive its supervisor). */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die("pdeathsig: %s", strerror(errno));
+    if (getppid() != parent) _exit(FAIL);
+  }
   drop_helper_privileges();
   supervise(agent, 1);
 }
