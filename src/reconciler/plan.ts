@@ -122,6 +122,9 @@ function decide(name: string, input: PlanInput): Action {
   let changedFiles = BLUEPRINT_FILES.filter((f) => e.artifacts[f] !== sha256(desired.files[f]));
   // The manifest lists the other digests: its diff only repeats theirs unless it is all that changed.
   if (changedFiles.some((f) => f !== 'manifest.json')) changedFiles = changedFiles.filter((f) => f !== 'manifest.json');
+  // Same blueprint digest, other manifest bytes: only provenance (source file, git commit) moved.
+  // A commit that changes nothing about a sandbox must not touch it.
+  if (changedFiles.length === 1 && changedFiles[0] === 'manifest.json' && e.blueprint_digest === desired.digest) changedFiles = [];
   const changes = fileChanges(before, desired.files, changedFiles);
   const summary = semanticSummary(name, cur, desired);
   const lockedChanges = changes.filter((c) => LOCKED.includes(c.file));

@@ -166,3 +166,12 @@ test('semantic summary: losses, user change, limits', async (t) => {
   assert.ok(s.losses.includes('a may no longer write /data'));
   assert.ok(s.gains.some((g) => /^a now runs as uid \d+, gid \d+ \(was uid 1000, gid 1000\)$/.test(g)), s.gains.join('\n'));
 });
+
+test('a new commit that changes nothing about a sandbox is a noop (only the manifest provenance moved)', async (t) => {
+  const { a, base } = await steady(t);
+  const manifest = { ...a.artifacts.manifest, source: { ...a.artifacts.manifest.source, git_commit: 'f'.repeat(40) } };
+  const moved = { ...a, artifacts: { ...a.artifacts, manifest }, files: { ...a.files, 'manifest.json': JSON.stringify(manifest) + '\n' } };
+  const act = only(plan({ ...base, desired: desiredOf([moved]) }), 'a');
+  assert.equal(act.kind, 'noop');
+  assert.deepEqual(act.changes, []);
+});
