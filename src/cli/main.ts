@@ -1,25 +1,41 @@
 // The nemoclaw CLI: parses arguments and hands over to the core. Each command lives in
 // src/cli/commands/<name>.ts and exports `register(cli)`.
-import { cac } from 'cac';
+//
+// Only the module of the command being run is imported (all of them for --help or an unknown
+// word): the core behind some commands (Docker, git, libseccomp) is slow to load, and every
+// command would pay for it at start-up otherwise.
+import { cac, type CAC } from 'cac';
 import { reportError } from './run-command.js';
 import { packageVersion } from '../paths.js';
-import * as validate from './commands/validate.js';
-import * as lint from './commands/lint.js';
-import * as compile from './commands/compile.js';
-import * as explain from './commands/explain.js';
-import * as run from './commands/run.js';
-import * as doctor from './commands/doctor.js';
-import * as gateway from './commands/gateway.js';
-import * as audit from './commands/audit.js';
-import * as approvals from './commands/approvals.js';
-import * as reconciler from './commands/reconciler.js';
 
-const cli = cac('nemoclaw');
-for (const mod of [validate, lint, compile, explain, run, doctor, gateway, audit, approvals, reconciler]) mod.register(cli);
-cli.help();
-cli.version(packageVersion);
+type CommandModule = { register(cli: CAC): void };
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  validate: () => import('./commands/validate.js'),
+  lint: () => import('./commands/lint.js'),
+  compile: () => import('./commands/compile.js'),
+  explain: () => import('./commands/explain.js'),
+  run: () => import('./commands/run.js'),
+  doctor: () => import('./commands/doctor.js'),
+  gateway: () => import('./commands/gateway.js'),
+  audit: () => import('./commands/audit.js'),
+  approvals: () => import('./commands/approvals.js'),
+  plan: () => import('./commands/plan.js'),
+  apply: () => import('./commands/apply.js'),
+  status: () => import('./commands/status.js'),
+  rollback: () => import('./commands/rollback.js'),
+  destroy: () => import('./commands/destroy.js'),
+  logs: () => import('./commands/logs.js'),
+  uninstall: () => import('./commands/uninstall.js'),
+};
 
-try {
+async function main(): Promise<void> {
+  const cli = cac('nemoclaw');
+  const word = process.argv[2] ?? '';
+  const wanted = Object.hasOwn(COMMANDS, word) ? [COMMANDS[word]!] : Object.values(COMMANDS);
+  for (const mod of await Promise.all(wanted.map((load) => load()))) mod.register(cli);
+  cli.help();
+  cli.version(packageVersion);
+
   cli.parse(process.argv, { run: false });
   if (!cli.matchedCommand) {
     if (cli.args.length > 0) {
@@ -31,6 +47,10 @@ try {
   } else {
     await cli.runMatchedCommand();
   }
+}
+
+try {
+  await main();
 } catch (e) {
   // cac throws CACError for unknown options and missing arguments: a usage error.
   if ((e as Error)?.name === 'CACError') {

@@ -8,7 +8,12 @@
 // `yaml` path from the start: any parse error (located by `yaml`), anchors or aliases (bounded by
 // `yaml`'s alias limit), and the two scalar forms the two resolve differently (0b… and +.…).
 import jsyaml from 'js-yaml';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, Node } from 'yaml';
+
+// `yaml` is loaded on first use (synchronously; it ships CommonJS): a valid file never needs it.
+let yamlModule: typeof import('yaml') | undefined;
+const YAML = (): typeof import('yaml') => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 import { pointerOf, type Diagnostic } from './diagnostics.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -28,11 +33,6 @@ export interface LoadedDocument {
 }
 
 export function loadDocument(file: string, source: string, maxBytes = MAX_FILE_BYTES): LoadedDocument {
-  const lines = new LineCounter();
-  const at = (offset: number): Position => {
-    const p = lines.linePos(offset);
-    return { line: p.line, column: p.col };
-  };
   const diagnostics: Diagnostic[] = [];
   const positionFallback: Position = { line: 1, column: 1 };
 
@@ -59,6 +59,12 @@ export function loadDocument(file: string, source: string, maxBytes = MAX_FILE_B
     };
   }
 
+  const { LineCounter, parseDocument } = YAML();
+  const lines = new LineCounter();
+  const at = (offset: number): Position => {
+    const p = lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
   const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
   for (const e of [...doc.errors, ...doc.warnings]) {
     const p = at(e.pos[0]);
@@ -104,6 +110,7 @@ function fastParse(source: string): { ok: true; value: unknown } | { ok: false }
 
 /** Positions for a document already known to be valid YAML: parsed by `yaml` on first use. */
 function locator(source: string): (pointer: string, preferKey: boolean) => Position {
+  const { LineCounter, parseDocument } = YAML();
   const lines = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true });
   return (pointer, preferKey) => {
@@ -120,6 +127,7 @@ function firstLine(s: string): string {
 
 /** Offset of the node at `pointer`; falls back to the deepest existing ancestor. */
 function locate(doc: Document, pointer: string, preferKey: boolean): number | undefined {
+  const { isMap, isPair, isScalar, isSeq } = YAML();
   const parts = pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   let node: unknown = doc.contents;
   let offset: number | undefined = rangeStart(node);

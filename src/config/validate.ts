@@ -1,43 +1,32 @@
 // JSON-Schema validation of a loaded document, with every error located in the source.
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+// The validators are generated from schemas/nemoclaw.schema.json at build time (ajv standalone,
+// scripts/build.mjs): compiling the schema on every CLI call cost more than the rest of a validate.
+import type { ErrorObject } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { schemaPath } from '../paths.js';
 import type { NemoclawConfig, SandboxSpec } from '../generated/config.js';
+import { validateConfig, validateEndpoint, validateSandbox, type StandaloneValidator } from '../generated/validators.js';
+import { validateSandbox as fillSandboxDefaults } from '../generated/validators-defaults.js';
 import { type Diagnostic } from './diagnostics.js';
 import type { LoadedDocument } from './load.js';
 
-// Read at run time from schemas/ (the single source of truth), not bundled into dist.
-const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as { $id: string };
-
-let cached: { strictAjv: InstanceType<typeof Ajv2020>; config: ValidateFunction; sandboxDefaults: ValidateFunction } | undefined;
-function validators() {
-  if (!cached) {
-    const strictAjv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-    const defaultsAjv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, useDefaults: true });
-    defaultsAjv.addSchema(schema);
-    cached = {
-      strictAjv,
-      config: strictAjv.compile(schema),
-      sandboxDefaults: defaultsAjv.getSchema(`${schema.$id}#/$defs/Sandbox`)!,
-    };
-  }
-  return cached;
-}
+// The schema itself, for the hints (allowed fields, anyOf branches) that errors point into.
+let schemaCache: unknown;
+const schema = (): unknown => (schemaCache ??= JSON.parse(readFileSync(schemaPath, 'utf8')));
 
 /** Schema errors of a document as diagnostics (empty when valid). */
 export function schemaDiagnostics(doc: LoadedDocument): Diagnostic[] {
-  const validate = validators().config;
-  if (validate(doc.value)) return [];
-  return collapse(validate.errors ?? []).map((e) => toDiagnostic(doc, e));
+  if (validateConfig(doc.value)) return [];
+  return collapse(validateConfig.errors ?? []).map((e) => toDiagnostic(doc, e));
 }
 
 export function isValidConfig(value: unknown): value is NemoclawConfig {
-  return validators().config(value) as boolean;
+  return validateConfig(value);
 }
 
 /** Errors of a value against one definition of the schema (e.g. `Sandbox`, `Endpoint`), as text. */
 export function definitionErrors(def: 'Sandbox' | 'Endpoint', value: unknown): string[] {
-  const v = validators().strictAjv.getSchema(`${schema.$id}#/$defs/${def}`)!;
+  const v: StandaloneValidator = def === 'Sandbox' ? validateSandbox : validateEndpoint;
   return v(value) ? [] : (v.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message}`);
 }
 
@@ -51,11 +40,30 @@ export function withSandboxDefaults(spec: SandboxSpec): SandboxSpec {
   for (const key of ['filesystem', 'process', 'network'] as const) copy[key] ??= {};
   copy.process!.seccomp ??= {};
   copy.process!.limits ??= {};
-  if (!validators().sandboxDefaults(copy)) {
-    const msg = (validators().sandboxDefaults.errors ?? []).map((e) => `${e.instancePath} ${e.message}`).join('; ');
+  if (!fillSandboxDefaults(copy)) {
+    const msg = (fillSandboxDefaults.errors ?? []).map((e) => `${e.instancePath} ${e.message}`).join('; ');
     throw new Error(`merged sandbox does not match the schema: ${msg}`);
   }
   return copy;
+}
+
+type SchemaNode = { $ref?: string; properties?: Record<string, SchemaNode>; additionalProperties?: SchemaNode | boolean; items?: SchemaNode; anyOf?: SchemaNode[] };
+
+/**
+ * The schema node that describes the value at an instance path. Errors inside a `$ref` carry a
+ * schemaPath relative to the referenced definition, so the walk follows the instance instead.
+ */
+function schemaFor(instancePath: string): SchemaNode | undefined {
+  const root = schema() as SchemaNode & { $defs: Record<string, SchemaNode> };
+  const deref = (n: SchemaNode | undefined) => (n?.$ref ? root.$defs[n.$ref.split('/').pop()!] : n);
+  let node: SchemaNode | undefined = root;
+  for (const raw of instancePath.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    node = deref(node);
+    if (!node) return undefined;
+    node = node.properties?.[seg] ?? (typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined) ?? node.items;
+  }
+  return deref(node);
 }
 
 /** anyOf/oneOf branches produce one error each; keep one readable error per location. */
@@ -119,12 +127,12 @@ function toDiagnostic(doc: LoadedDocument, e: ErrorObject): Diagnostic {
 }
 
 function allowedKeys(e: ErrorObject): string[] {
-  const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
-  return props ? Object.keys(props) : [];
+  const node = schemaFor(e.instancePath);
+  return node?.properties ? Object.keys(node.properties) : [];
 }
 
 function describeAnyOf(e: ErrorObject): string {
-  const branches = ((e.schema as unknown[]) ?? []).map((b) => {
+  const branches = (schemaFor(e.instancePath)?.anyOf ?? []).map((b) => {
     const s = b as { type?: string; enum?: unknown[]; pattern?: string; minimum?: number };
     if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(' or ');
     if (s.pattern) return `${s.type} matching ${s.pattern}`;

@@ -1,6 +1,6 @@
 // Credentials must never be written into nemoclaw.yaml: it is committed, compiled into artifacts
 // and shown in diffs. Every key and string value anywhere in the file is checked.
-import { Parser } from 'yaml';
+import { createRequire } from 'node:module';
 import { findSecrets } from '../secrets.js';
 import type { Reporter } from '../report.js';
 
@@ -42,6 +42,8 @@ export function lintSecretComments(r: Reporter, source: string): void {
     if (t.type === 'comment' && typeof t.offset === 'number' && typeof t.source === 'string') comments.set(t.offset, t.source);
     for (const v of Object.values(n)) walk(v);
   };
+  // `yaml` only now (it is slow to load), synchronously: it ships CommonJS.
+  const { Parser } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   for (const token of new Parser().parse(source)) walk(token);
   for (const [offset, text] of [...comments].sort(([a], [b]) => a - b)) {
     for (const f of findSecrets(text)) {
