@@ -31,6 +31,10 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
 async function main(): Promise<void> {
   const cli = cac('nemoclaw');
   const word = process.argv[2] ?? '';
+  if (process.argv.length === 3 && (word === '--version' || word === '-v')) {
+    process.stdout.write(`nemoclaw/${packageVersion} ${process.platform}-${process.arch} node-${process.version}\n`);
+    return;
+  }
   const wanted = Object.hasOwn(COMMANDS, word) ? [COMMANDS[word]!] : Object.values(COMMANDS);
   for (const mod of await Promise.all(wanted.map((load) => load()))) mod.register(cli);
   cli.help();
