@@ -1,8 +1,8 @@
 // The gateway core: sandboxes (policy + listener), authorization, live reload, approvals, audit.
 // No process concerns (pid file, signals, control socket): see daemon.ts and control.ts.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stateLayout, type StateLayout } from '../state/paths.js';
 import { ApprovalStore, type Approval } from './approvals.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -127,9 +127,14 @@ export class Gateway implements ProxyContext {
       const socketPath = this.layout.sandboxSocket(name);
       entry = { name, socketPath, servers: [], state, active: 0, total: 0, denied: 0, flows: new Set() };
       const server = createProxyServer(this, name);
+      mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
       if (existsSync(socketPath)) unlinkSync(socketPath);
       await listen(server, { path: socketPath });
       chmodSync(socketPath, 0o600);
+      // Whoever owns the sandbox's socket directory may connect: root for the embedded runtime's
+      // relay, the sandbox uid when a driver handed the directory to a container.
+      const owner = statSync(dirname(socketPath));
+      chownSync(socketPath, owner.uid, owner.gid);
       entry.servers.push(server);
       this.sandboxes.set(name, entry);
       this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'register', action: 'info', sandbox: name, policy_version: loaded.version });

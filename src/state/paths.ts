@@ -27,7 +27,9 @@ export function stateLayout(root: string): StateLayout {
     root,
     gatewayDir,
     controlSocket: join(gatewayDir, 'control.sock'),
-    sandboxSocket: (name) => join(gatewayDir, 'sandboxes', `${name}.sock`),
+    // One directory per sandbox: a relay is handed only its own sandbox's socket directory, and
+    // the socket takes the owner of that directory (a docker sandbox's relay runs as its uid).
+    sandboxSocket: (name) => join(gatewayDir, 'sandboxes', name, 'proxy.sock'),
     sandboxDir: (name) => join(root, 'sandboxes', name),
   };
 }

@@ -2,10 +2,14 @@
 // init applies Landlock in container mode and reports; the agent's own output shows enforcement.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCompile } from '../../src/core/pipeline.js';
 import { dockerDriver } from '../../src/reconciler/drivers/docker.js';
+import { registerSandbox } from '../../src/gateway/client.js';
+import { runCli } from '../helpers/cli.js';
 import { ensureBusyboxImage } from '../helpers/busybox-image.js';
 import { requireCapability } from '../helpers/capability.js';
 import { tempDir, tempFiles } from '../helpers/tmp.js';
@@ -75,4 +79,48 @@ sandboxes:
   assert.equal(seen.get('boxed')?.id, obs.id);
   await dockerDriver.destroy(ctx, 'boxed', obs.id);
   assert.equal((await dockerDriver.observe(ctx)).has('boxed'), false);
+});
+
+test('docker driver: the relay inside the container reaches the gateway; allowed host works, others get the 403', async (t) => {
+  const probe = ensureBusyboxImage();
+  if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason) || !probe.ok) return;
+  const id = execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', probe.image], { encoding: 'utf8' }).trim();
+  // An upstream on the host's loopback: reachable only because the daemon runs with the loudly
+  // reported test hook that lets the gateway dial loopback.
+  const server = createServer((_req, res) => res.end('hello-from-upstream'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  const agent = [
+    `wget -q -O - http://localhost:${port}/ && echo; echo allowed=$?`,
+    `wget -q -O - http://localhost:${port + 1}/ 2>&1; echo denied=$?`,
+    'echo done; sleep 600',
+  ].join('; ');
+  const config = `version: 1
+sandboxes:
+  netbox:
+    runtime: docker
+    image: nemoclaw-test/busybox@${id}
+    command: [/bin/sh, -c, ${JSON.stringify(agent)}]
+    filesystem: { read_only: [/bin] }
+    network:
+      egress:
+        - name: upstream
+          endpoints: [{ host: localhost, port: ${port}, protocol: http }]
+`;
+  const dir = tempFiles(t, { 'nemoclaw.yaml': config });
+  const state = tempDir(t);
+  const hooks = { ...process.env, NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' };
+  assert.equal(runCli(['gateway', '--detach', '--state-dir', state], { env: hooks }).status, 0);
+  t.after(() => { runCli(['gateway', 'stop', '--state-dir', state]); });
+  const compiled = (await loadCompile(join(dir, 'nemoclaw.yaml'), 'update')).output.sandboxes[0]!;
+  await registerSandbox(state, 'netbox', Buffer.from(compiled.files['egress.json']));
+
+  const obs = await dockerDriver.create({ stateDir: state }, compiled);
+  t.after(() => dockerDriver.destroy({ stateDir: state }, 'netbox', obs.id));
+  assert.equal(obs.report?.network.relay, true);
+  const logs = await waitForLog(obs.id!, 'done');
+  assert.match(logs, /hello-from-upstream\nallowed=0/, 'through relay → gateway → upstream');
+  assert.match(logs, /denied=[1-9]/, 'a port without a rule is refused');
+  assert.doesNotMatch(logs, /denied=0/);
 });

@@ -2,12 +2,12 @@
 // a foreign policy in the gateway, a killed gateway daemon. status and plan --refresh-only
 // report each one; apply heals it.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runningPid } from '../../src/gateway/daemon.js';
 import { requireProcessRuntime } from '../runtime/process-fixture.js';
-import { env, fetchLoop, httpServer, orphans, status, until, yaml } from './harness.js';
+import { env, fetchLoop, httpServer, orphans, sandboxSockets, status, until, yaml } from './harness.js';
 
 test('drift: reported by status and plan --refresh-only, healed by apply', async (t) => {
   if (!(await requireProcessRuntime(t))) return;
@@ -76,5 +76,5 @@ test('drift: reported by status and plan --refresh-only, healed by apply', async
   assert.deepEqual(web().drift, []);
   assert.deepEqual(orphans(e.state, [web().pid!], s.gateway.pid), []);
   { const r = await e.run('plan', '-f', e.file, '--detailed-exitcode'); assert.equal(r.status, 0, r.stdout + r.stderr); }
-  assert.deepEqual(readdirSync(join(e.state, 'gateway', 'sandboxes')).filter((f) => f.endsWith('.sock')), ['web.sock']);
+  assert.deepEqual(sandboxSockets(e.state), ['web']);
 });

@@ -140,7 +140,7 @@ export function orphans(state: string, sandboxPids: number[], daemonPid: number 
 /** Sockets the gateway has for sandboxes (one per registered sandbox). */
 export function sandboxSockets(state: string): string[] {
   const dir = join(state, 'gateway', 'sandboxes');
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.sock')).map((f) => f.replace(/\.sock$/, '')).sort() : [];
+  return existsSync(dir) ? readdirSync(dir).filter((n) => existsSync(join(dir, n, 'proxy.sock'))).sort() : [];
 }
 
 export function inventoryNames(state: string): string[] {

@@ -5,7 +5,7 @@
 // Containers are found by label for observation, but removed only by the id the inventory holds.
 import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { initBinary } from '../../paths.js';
 import { buildInitSpec } from '../../runtime/process/spec.js';
@@ -189,8 +189,16 @@ export const dockerDriver: Driver = {
       mkdirSync(rwDirs[m.target]!, { recursive: true, mode: 0o700 });
     }
     // The agent runs as the sandbox uid inside the container; its own directories must be its own.
-    const { chownSync } = await import('node:fs');
-    for (const d of [run, ...Object.values(rwDirs)]) chownSync(d, sandbox.user.uid, sandbox.user.gid);
+    const owned = [run, ...Object.values(rwDirs)];
+    if (sandbox.network.mode === 'gateway') {
+      // The relay in the container runs as the sandbox uid too: it gets this sandbox's socket
+      // directory, and the gateway gives a socket the owner of its directory (also after a restart).
+      const gwDir = dirname(paths.gatewaySocket);
+      mkdirSync(gwDir, { recursive: true, mode: 0o700 });
+      owned.push(gwDir);
+      if (existsSync(paths.gatewaySocket)) owned.push(paths.gatewaySocket);
+    }
+    for (const d of owned) chownSync(d, sandbox.user.uid, sandbox.user.gid);
     const spec = buildInitSpec({
       sandbox, landlock, rootDir: '-', rwDirs, cgroups: {},
       gatewaySocket: sandbox.network.mode === 'gateway' ? `${IN_GATEWAY}/${paths.gatewaySocket.split('/').pop()}` : null,
