@@ -1,12 +1,16 @@
-// Temporary directories that clean up after the test.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Temporary directories that clean up after the test, including any gateway daemon (and the
+// sandboxes it supervises) whose state directory is inside: a test's daemons never outlive it.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 
 export function tempDir(t: TestContext, prefix = 'nemoclaw-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(async () => {
+    await stopDaemonsUnder(dir);
+    rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
@@ -15,4 +19,34 @@ export function tempFiles(t: TestContext, files: Record<string, string>): string
   const dir = tempDir(t);
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   return dir;
+}
+
+/** SIGTERM every daemon with a pid file at <state>/gateway/gateway.pid up to 3 levels below DIR. */
+async function stopDaemonsUnder(dir: string, depth = 3): Promise<void> {
+  const pidFile = join(dir, 'gateway', 'gateway.pid');
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (pid > 1 && alive(pid)) {
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  }
+  if (depth === 0) return;
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name !== 'sandboxes').map((e) => e.name);
+  } catch {
+    return;
+  }
+  for (const name of entries) await stopDaemonsUnder(join(dir, name), depth - 1);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
