@@ -8,7 +8,7 @@
 import { spawnSync, type StdioOptions } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadCompile } from '../src/core/pipeline.js';
 import { initBinary, packageRoot } from '../src/paths.js';
 import { createCgroups } from '../src/runtime/process/cgroup.js';
@@ -64,7 +64,7 @@ sandboxes:
   const rwDirs: Record<string, string> = {};
   for (const m of sandbox.mounts) if (m.mode === 'rw') {
     rwDirs[m.target] = paths.rwDir(m.target);
-    spawnSync('mkdir', ['-p', rwDirs[m.target], paths.rootMount, join(state, 'gateway', 'sandboxes')]);
+    spawnSync('mkdir', ['-p', rwDirs[m.target], paths.rootMount, dirname(paths.gatewaySocket)]);
     if (process.getuid?.() === 0) spawnSync('chown', ['1000:1000', rwDirs[m.target]]);
   }
   const cg = createCgroups('bench', sandbox.limits, host.cgroups);
