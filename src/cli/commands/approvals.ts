@@ -70,7 +70,15 @@ export function register(cli: CAC): void {
             const r = persistApproval(file, a);
             ruleName = r.rule.name;
             process.stderr.write(`added rule ${r.rule.name} to ${opts.file} (sandboxes.${a.sandbox}.network.egress)\n`);
-            if (opts.commit) commit = await commitApproval(file, a, r.rule, actor, opts.reason);
+            if (opts.commit) {
+              try {
+                commit = await commitApproval(file, a, r.rule, actor, opts.reason);
+              } catch (e) {
+                if (e instanceof UserError) throw e;
+                const why = String((e as Error).message).split('\n').find((l) => l.trim()) ?? 'unknown error';
+                throw new UserError(`the rule is in ${opts.file}, but git commit failed (${why.trim()}); commit it yourself, or fix git and approve again`);
+              }
+            }
           }
           const done = await viaGateway(decideApproval(stateDir, id, 'approve', { actor, reason: opts.reason, ttl_ms: ttlMs, persisted: Boolean(opts.persist) }));
           if (opts.json) { printJson({ approval: done, rule: ruleName ?? null, commit: commit ?? null }); return 0; }
