@@ -50,18 +50,22 @@ export interface Inventory {
 
 export type ProcessState = 'running' | 'backoff' | 'stopped' | 'failed' | 'absent';
 
+/** What a driver reports about one sandbox's process or container. */
+export interface ProcessObservation {
+  state: ProcessState;
+  /** Blueprint digest the driver started (and verified) the sandbox from. */
+  digest: string | null;
+  pid: number | null;
+  restarts: number;
+  report: EnforcementReport | null;
+  /** Digest of the BPF the host handed to the init; compared with the init's report. */
+  seccomp_digest: string | null;
+  last_error: string | null;
+}
+
 export interface ObservedSandbox {
   name: string;
-  process: {
-    state: ProcessState;
-    /** Blueprint digest the driver started (and verified) the sandbox from. */
-    digest: string | null;
-    pid: number | null;
-    restarts: number;
-    report: EnforcementReport | null;
-    /** Digest of the BPF the host handed to the init; compared with the init's report. */
-    seccomp_digest: string | null;
-    last_error: string | null;
+  process: ProcessObservation & {
     /**
      * When the running digest differs from the applied one: are the locked parts (sandbox,
      * landlock, seccomp) the same? Then only a relabel is missing, not a restart.

@@ -1,16 +1,8 @@
 // One small interface per runtime. Drivers only start, stop, relabel and report sandboxes; the
 // gateway policy (shared by every runtime) is handled by apply itself.
-import type { DesiredSandbox, ProcessState } from '../types.js';
-import type { EnforcementReport } from '../../runtime/process/report.js';
+import type { DesiredSandbox, ProcessObservation } from '../types.js';
 
-export interface DriverObservation {
-  state: ProcessState;
-  digest: string | null;
-  pid: number | null;
-  restarts: number;
-  report: EnforcementReport | null;
-  seccomp_digest: string | null;
-  last_error: string | null;
+export interface DriverObservation extends ProcessObservation {
   /** Driver-side id (supervisor name, container id). */
   id: string | null;
 }
