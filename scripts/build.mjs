@@ -52,8 +52,9 @@ try {
   tscFailed = true;
 }
 
-if (existsSync(join(root, 'src/init/Makefile'))) {
-  execFileSync('make', ['-s', '-C', join(root, 'src/init'), `OUT=${join(root, 'dist/init')}`], { stdio: 'inherit' });
+// The C programs: the sandbox init and the gateway's bulk-transfer pump.
+for (const name of ['init', 'pump']) {
+  execFileSync('make', ['-s', '-C', join(root, 'src', name), `OUT=${join(root, 'dist', name)}`], { stdio: 'inherit' });
 }
 
 if (tscFailed) {

@@ -9,4 +9,5 @@ export const blueprintsDir = join(packageRoot, 'blueprints');
 export const examplesDir = join(packageRoot, 'examples');
 export const schemaPath = join(packageRoot, 'schemas', 'nemoclaw.schema.json');
 export const initBinary = join(packageRoot, 'dist', 'init', 'nemoclaw-init');
+export const pumpBinary = join(packageRoot, 'dist', 'pump', 'nemoclaw-pump');
 export const packageVersion = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;

@@ -4,6 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { stateLayout, type StateLayout } from '../state/paths.js';
+import { pumpBinary } from '../paths.js';
 import { ApprovalStore, type Approval } from './approvals.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { AuditLog, type AuditRecord } from './audit.js';
@@ -23,6 +24,8 @@ export interface GatewayOptions {
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   tunnelIdleMs?: number;
+  /** Tunnels move to nemoclaw-pump after this many bytes in one direction (0: never). Default 4 MiB. */
+  pumpAfterBytes?: number;
   connectTimeoutMs?: number;
   auditMaxBytes?: number;
   auditKeep?: number;
@@ -78,6 +81,7 @@ export class Gateway implements ProxyContext {
       keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 5_000,
       tunnelIdleMs: opts.tunnelIdleMs ?? 3_600_000,
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      pump: opts.pumpAfterBytes === 0 || !existsSync(pumpBinary) ? null : { binary: pumpBinary, afterBytes: opts.pumpAfterBytes ?? 4 * 2 ** 20 },
     };
     this.resolver = opts.testHooks?.resolver ?? systemResolver;
     this.allowLoopback = opts.testHooks?.allowLoopback === true;

@@ -7,7 +7,7 @@ import type { Denial } from './deny.js';
 import { denialBody, rawDenial, statusFor } from './deny.js';
 import type { RequestKind } from './matcher.js';
 import { parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
-import { connectChecked, splice } from './upstream.js';
+import { connectChecked, splice, type PumpOptions, type Tunnel } from './upstream.js';
 import type { AuditRecord } from './audit.js';
 
 export interface Authorized { ok: true; addresses: string[]; rule: string; policyVersion: string }
@@ -25,7 +25,11 @@ export interface Flow {
 }
 
 export interface ProxyContext {
-  readonly limits: { maxConnections: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; tunnelIdleMs: number; connectTimeoutMs: number };
+  readonly limits: {
+    maxConnections: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; tunnelIdleMs: number; connectTimeoutMs: number;
+    /** Hand bulk tunnels to nemoclaw-pump; null when the binary is not built. */
+    pump: PumpOptions | null;
+  };
   authorize(sandbox: string, target: Target, kind: RequestKind, method?: string, path?: string): Promise<Authz>;
   audit(rec: Omit<AuditRecord, 'time'>): void;
   /** Connection accounting; returns false when the sandbox is over its cap. */
@@ -141,22 +145,24 @@ async function handleConnect(ctx: ProxyContext, sandbox: string, req: IncomingMe
   if (socket.destroyed) { upstream.destroy(); return; }
   const address = upstream.remoteAddress ?? az.addresses[0]!;
   let closeReason: string | undefined;
+  let tunnel: Tunnel | undefined;
   const flow: Flow = {
     sandbox, target, kind: 'tunnel', address, rule: az.rule,
-    close(reason) { closeReason = reason; socket.destroy(); upstream.destroy(); },
+    close(reason) { closeReason = reason; tunnel?.close(); socket.destroy(); upstream.destroy(); },
   };
   ctx.addFlow(flow);
   socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
   if (head.length) upstream.write(head);
-  splice(socket, upstream, () => {
+  tunnel = splice(socket, upstream, () => {
     ctx.removeFlow(flow);
     ctx.audit({
       class_uid: 4001, class_name: 'Network Activity', activity: 'close', action: 'allowed', sandbox,
       dst: { hostname: target.host, port: target.port, ip: address }, rule: az.rule, policy_version: az.policyVersion,
-      bytes_out: upstream.bytesWritten, bytes_in: upstream.bytesRead, duration_ms: Date.now() - started,
+      bytes_out: tunnel?.bytesOut() ?? upstream.bytesWritten, bytes_in: tunnel?.bytesIn() ?? upstream.bytesRead, duration_ms: Date.now() - started,
+      relay: tunnel?.relay() ?? 'node',
       ...(closeReason ? { reason: closeReason } : {}),
     });
-  }, ctx.limits.tunnelIdleMs);
+  }, { idleMs: ctx.limits.tunnelIdleMs, pump: ctx.limits.pump });
 }
 
 async function handleRequest(ctx: ProxyContext, sandbox: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
