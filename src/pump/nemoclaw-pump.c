@@ -24,10 +24,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CHUNK (1 << 20)
+/* Pipe size asked for (the kernel caps it at fs.pipe-max-size without CAP_SYS_RESOURCE). */
+#define CHUNK (4 << 20)
 
 struct dir {
   int in, out, pipe_r, pipe_w;
+  size_t cap;               /* the pipe's real capacity */
   size_t queued;            /* bytes in the pipe */
   int eof, shut;
   uint64_t bytes;           /* bytes delivered to `out` */
@@ -38,18 +40,23 @@ static void report(const struct dir *up, const struct dir *down, const char *end
           (unsigned long long)up->bytes, (unsigned long long)down->bytes, end, err ? strerror(err) : "");
 }
 
-/* Moves what it can without blocking; returns an errno, or 0. */
+/* Moves what it can without blocking (until both splices would block); returns an errno, or 0. */
 static int step(struct dir *d, int can_read, int can_write) {
-  if (can_read && !d->eof) {
-    ssize_t n = splice(d->in, NULL, d->pipe_w, NULL, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (n > 0) d->queued += (size_t)n;
-    else if (n == 0) d->eof = 1;
-    else if (errno != EAGAIN && errno != EINTR) return errno;
-  }
-  if (can_write && d->queued > 0) {
-    ssize_t n = splice(d->pipe_r, NULL, d->out, NULL, d->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (n > 0) { d->queued -= (size_t)n; d->bytes += (uint64_t)n; }
-    else if (n < 0 && errno != EAGAIN && errno != EINTR) return errno;
+  for (int progress = 1; progress;) {
+    progress = 0;
+    if (can_read && !d->eof && d->queued < d->cap) {
+      ssize_t n = splice(d->in, NULL, d->pipe_w, NULL, d->cap - d->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n > 0) { d->queued += (size_t)n; progress = 1; }
+      else if (n == 0) d->eof = 1;
+      else if (errno == EAGAIN || errno == EINTR) can_read = 0;
+      else return errno;
+    }
+    if (can_write && d->queued > 0) {
+      ssize_t n = splice(d->pipe_r, NULL, d->out, NULL, d->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n > 0) { d->queued -= (size_t)n; d->bytes += (uint64_t)n; progress = 1; }
+      else if (n < 0 && (errno == EAGAIN || errno == EINTR)) can_write = 0;
+      else if (n < 0) return errno;
+    }
   }
   if (d->eof && d->queued == 0 && !d->shut) {
     shutdown(d->out, SHUT_WR);
@@ -64,14 +71,16 @@ int main(int argc, char **argv) {
   if (pipe2(a, O_NONBLOCK | O_CLOEXEC) < 0 || pipe2(b, O_NONBLOCK | O_CLOEXEC) < 0) { dprintf(2, "{\"end\":\"error\",\"error\":\"pipe\"}\n"); return 1; }
   fcntl(a[1], F_SETPIPE_SZ, CHUNK);
   fcntl(b[1], F_SETPIPE_SZ, CHUNK);
+  int cap_a = fcntl(a[1], F_GETPIPE_SZ), cap_b = fcntl(b[1], F_GETPIPE_SZ);
   for (int fd = 0; fd < 2; fd++) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  struct dir up = { 0, 1, a[0], a[1], 0, 0, 0, 0 }, down = { 1, 0, b[0], b[1], 0, 0, 0, 0 };
+  struct dir up = { 0, 1, a[0], a[1], cap_a > 0 ? (size_t)cap_a : 65536, 0, 0, 0, 0 };
+  struct dir down = { 1, 0, b[0], b[1], cap_b > 0 ? (size_t)cap_b : 65536, 0, 0, 0, 0 };
   struct dir *dirs[2] = { &up, &down };
   while (!(up.shut && down.shut)) {
     struct pollfd p[2] = { { 0, 0, 0 }, { 1, 0, 0 } };
     for (int i = 0; i < 2; i++) {
       struct dir *d = dirs[i];
-      if (!d->eof && d->queued < CHUNK) p[d->in].events |= POLLIN;
+      if (!d->eof && d->queued < d->cap) p[d->in].events |= POLLIN;
       if (d->queued > 0) p[d->out].events |= POLLOUT;
     }
     int r = poll(p, 2, idle_ms > 0 ? idle_ms : -1);
