@@ -48,7 +48,7 @@ export function register(cli: CAC): void {
           name, applied_digest: e?.blueprint_digest ?? null, desired_digest: d?.digest ?? e?.blueprint_digest ?? null,
           running_digest: o?.process.digest ?? null, state: o?.process.state ?? 'absent', pid: o?.process.pid ?? null,
           restarts: o?.process.restarts ?? 0,
-          enforcement: o?.process.report ? formatSummary(o.process.report, 0).replace(/ \(0 rules\)/, '') : null,
+          enforcement: o?.process.report ? formatSummary(o.process.report) : null,
           policy_version: o?.policy_version ?? null, log: store.layout.logFile(name), drift,
         };
       });

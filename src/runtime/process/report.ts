@@ -41,12 +41,15 @@ export function parseReport(line: string): EnforcementReport | InitFailure {
 }
 
 /** `assistant: Landlock ABI 7 + seccomp (312 rules) + userns/netns/pidns`, or a loud NO LANDLOCK. */
-export function formatSummary(r: EnforcementReport, seccompRules: number): string {
+export function formatSummary(r: EnforcementReport, seccompRules?: number): string {
   const ll = r.landlock.enforced
     ? `Landlock ABI ${r.landlock.abi}`
     : 'NO LANDLOCK (kernel lacks it; best_effort: filesystem and TCP rules NOT enforced)';
   const ns = ['user', 'net', 'pid', 'mnt'].filter((n) => r.namespaces.includes(n)).map((n) => `${n}ns`).join('/');
   const pids = `pids<=${r.limits.pids} (${r.limits.pids_via === 'cgroup' ? 'cgroup' : 'rlimit'})`;
   const mem = r.limits.memory_via === 'cgroup' ? 'memory (cgroup)' : 'memory UNLIMITED';
-  return `${r.sandbox}: ${ll} + seccomp (${seccompRules} rules) + ${ns}; ${pids}, ${mem}`;
+  // The rule count is known to whoever compiled the filter; from a stored report, its size is.
+  const sc = seccompRules !== undefined ? `${seccompRules} rules`
+    : r.seccomp.sha256 === 'loaded-by-runtime' ? 'loaded by Docker' : `${r.seccomp.instructions} BPF instructions`;
+  return `${r.sandbox}: ${ll} + seccomp (${sc}) + ${ns}; ${pids}, ${mem}`;
 }
