@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { loadCompile } from '../../src/core/pipeline.js';
 import { dockerDriver } from '../../src/reconciler/drivers/docker.js';
 import { registerSandbox } from '../../src/gateway/client.js';
@@ -25,6 +25,13 @@ const PROBE = [
   'echo done; sleep 600',
 ].join('; ');
 
+/** The local busybox test image's id (pinned by digest in the configs), or undefined when skipped. */
+function busyboxImageId(t: TestContext): string | undefined {
+  const probe = ensureBusyboxImage();
+  if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason) || !probe.ok) return undefined;
+  return execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', probe.image], { encoding: 'utf8' }).trim();
+}
+
 async function waitForLog(id: string, needle: string): Promise<string> {
   for (let i = 0; i < 200; i++) {
     const logs = execFileSync('docker', ['logs', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -35,9 +42,8 @@ async function waitForLog(id: string, needle: string): Promise<string> {
 }
 
 test('docker driver: create reports enforcement; Landlock and seccomp hold inside; destroy removes by id', async (t) => {
-  const probe = ensureBusyboxImage();
-  if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason) || !probe.ok) return;
-  const id = execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', probe.image], { encoding: 'utf8' }).trim();
+  const id = busyboxImageId(t);
+  if (!id) return;
   const config = `version: 1
 sandboxes:
   boxed:
@@ -82,9 +88,8 @@ sandboxes:
 });
 
 test('docker driver: the relay inside the container reaches the gateway; allowed host works, others get the 403', async (t) => {
-  const probe = ensureBusyboxImage();
-  if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason) || !probe.ok) return;
-  const id = execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', probe.image], { encoding: 'utf8' }).trim();
+  const id = busyboxImageId(t);
+  if (!id) return;
   // An upstream on the host's loopback: reachable only because the daemon runs with the loudly
   // reported test hook that lets the gateway dial loopback.
   const server = createServer((_req, res) => res.end('hello-from-upstream'));
