@@ -1,7 +1,8 @@
 // Gateway speed against direct loopback and tinyproxy, all in one run on the same machine.
 // Usage: node dist/bench/proxy.js [--quick]
-// Figures: (1) new-tunnel latency, (2) keep-alive latency inside a tunnel, (3) 1 GiB throughput,
-// (4) 10 vs 10,000 rules, (5) RSS with 100 (and 1,000) idle tunnels, (6) reload latency.
+// Figures: (1) new-tunnel latency, (2) keep-alive latency inside a tunnel, (3) 1 GiB throughput
+// (native endpoints, bench/stream.c, and Node endpoints for reference), (4) 10 vs 10,000 rules,
+// (5) RSS with 100 (and 1,000) idle tunnels, (6) reload latency.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
@@ -18,6 +19,7 @@ const quick = process.argv.includes('--quick');
 const N_TUNNELS = quick ? 200 : 1000;
 const N_PINGS = quick ? 2000 : 10000;
 const STREAM_BYTES = quick ? 128 * 2 ** 20 : 2 ** 30;
+const STREAM_ROUNDS = quick ? 3 : 5;
 
 type Via = { kind: 'direct' } | { kind: 'proxy'; path?: string; port?: number };
 
@@ -111,6 +113,21 @@ async function stream(via: Via, port: number, bytes: number): Promise<number> {
   return sent / secs / 2 ** 20;
 }
 
+/** Build bench/stream.c (the native sender and sink); undefined when there is no C compiler. */
+function buildNativeStream(dir: string): string | undefined {
+  const out = join(dir, 'stream');
+  const r = spawnSync('cc', ['-O2', '-o', out, join(here, '..', '..', 'bench', 'stream.c')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return r.status === 0 ? out : undefined;
+}
+
+function nativeStream(binary: string, via: Via, port: number, bytes: number): number {
+  const args = ['send', String(port), String(bytes)];
+  if (via.kind === 'proxy') args.push(...(via.path ? ['unix', via.path] : ['tcp', String(via.port)]));
+  const r = spawnSync(binary, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`native stream via ${JSON.stringify(via)}: ${r.stderr.trim()}`);
+  return Number(r.stdout.trim());
+}
+
 function rss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -152,12 +169,16 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'nemoclaw-bench-'));
   const servers = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const { echo, sink } = JSON.parse(await waitLine(servers)) as { echo: number; sink: number };
+  const native = buildNativeStream(dir);
+  const nativeSink = native ? spawn(native, ['sink'], { stdio: ['ignore', 'pipe', 'inherit'] }) : undefined;
+  const nsink = nativeSink ? Number(await waitLine(nativeSink)) : 0;
+  const ports = nativeSink ? [echo, sink, nsink] : [echo, sink];
   // The bench's servers are on loopback, so the gateway runs with the (loudly reported) test hook.
   const gwProc = spawn(process.execPath, [bin, 'gateway', '--state-dir', dir], { stdio: 'ignore', env: { ...process.env, NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' } });
   for (let i = 0; i < 200 && !(await isGatewayRunning(dir)); i++) await new Promise((r) => setTimeout(r, 25));
   const tiny = await startTinyproxy(dir);
   try {
-    const reg = await registerSandbox(dir, 'bench', policy([echo, sink], 10));
+    const reg = await registerSandbox(dir, 'bench', policy(ports, 10));
     const tcpPort = await listenTcp(dir, 'bench', '127.0.0.1', 0);
     const gwPid = (await gatewayStatus(dir)).pid;
     const gw: Via = { kind: 'proxy', path: reg.socketPath };
@@ -208,15 +229,30 @@ async function main(): Promise<void> {
     }
 
     console.log(`\n(3) ${STREAM_BYTES / 2 ** 20} MiB one-way stream`);
+    if (native) {
+      // Rounds interleave the paths so that a noisy neighbour hits them alike; medians are shown.
+      console.log(`  native sender and sink (bench/stream.c), median of ${STREAM_ROUNDS} interleaved rounds:`);
+      const runs = new Map<string, number[]>(targets.map(([name]) => [name, []]));
+      for (let round = 0; round < STREAM_ROUNDS; round++) {
+        for (const [name, via] of targets) runs.get(name)!.push(nativeStream(native, via, nsink, STREAM_BYTES));
+      }
+      const base = pct(runs.get('direct')!, 50);
+      for (const [name] of targets) {
+        const xs = runs.get(name)!;
+        const x = pct(xs, 50);
+        console.log(`    ${name.padEnd(22)} ${x.toFixed(0)} MiB/s (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` + (name === 'direct' ? '' : `  ${((x / base) * 100).toFixed(0)}% of direct (target ≥ 80%)`));
+      }
+    } else console.log('  native endpoints NOT available (no C compiler): only the Node figures below');
+    console.log('  Node sender and sink (one round; on 2 cores these two alone saturate the machine):');
     const base3 = await stream({ kind: 'direct' }, sink, STREAM_BYTES);
     for (const [name, via] of targets) {
       const x = name === 'direct' ? base3 : await stream(via, sink, STREAM_BYTES);
-      console.log(`  ${name.padEnd(22)} ${x.toFixed(0)} MiB/s` + (name === 'direct' ? '' : `  ${((x / base3) * 100).toFixed(0)}% of direct (target ≥ 80%)`));
+      console.log(`    ${name.padEnd(22)} ${x.toFixed(0)} MiB/s` + (name === 'direct' ? '' : `  ${((x / base3) * 100).toFixed(0)}% of direct`));
     }
 
     console.log('\n(4) 10 vs 10,000 rules');
-    const p10 = parsePolicy(policy([echo, sink], 10));
-    const p10k = parsePolicy(policy([echo, sink], 10_000));
+    const p10 = parsePolicy(policy(ports, 10));
+    const p10k = parsePolicy(policy(ports, 10_000));
     const matchRate = (idx: PolicyIndex) => {
       const hosts = ['localhost', 'a.b.h3.example3.com', 'nothing.example.org', 'h5.example5.com'];
       const n = 1_000_000;
@@ -228,7 +264,7 @@ async function main(): Promise<void> {
     const r10k = matchRate(new PolicyIndex(p10k.policy));
     console.log(`  matcher: 10 rules ${(r10 / 1e6).toFixed(2)} M/s, 10,000 rules ${(r10k / 1e6).toFixed(2)} M/s (ratio ${(r10k / r10).toFixed(2)})`);
     const lat10 = await newTunnels(gw, echo, 300);
-    await reloadPolicy(dir, 'bench', policy([echo, sink], 10_000));
+    await reloadPolicy(dir, 'bench', policy(ports, 10_000));
     const lat10k = await newTunnels(gw, echo, 300);
     console.log(`  new tunnel p50: 10 rules ${ms(pct(lat10, 50))}, 10,000 rules ${ms(pct(lat10k, 50))} (ratio ${(pct(lat10k, 50) / pct(lat10, 50)).toFixed(2)})`);
 
@@ -237,7 +273,7 @@ async function main(): Promise<void> {
       const times: number[] = [];
       for (let i = 0; i < 20; i++) {
         const t0 = performance.now();
-        await reloadPolicy(dir, 'bench', policy([echo, sink], fillers, i + 1));
+        await reloadPolicy(dir, 'bench', policy(ports, fillers, i + 1));
         times.push(performance.now() - t0);
       }
       console.log(`  ${String(fillers).padStart(6)} rules: p50 ${ms(pct(times, 50))}  max ${ms(Math.max(...times))} (target ≤ 100 ms)`);
@@ -247,6 +283,7 @@ async function main(): Promise<void> {
     await stopGateway(dir).catch(() => gwProc.kill());
     tiny?.proc.kill();
     servers.kill();
+    nativeSink?.kill();
     await new Promise((r) => setTimeout(r, 200));
     rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   }

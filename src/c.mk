@@ -1,6 +1,6 @@
 # Shared rule for nemoclaw's small C programs (the sandbox init, the gateway pump):
 # static when the toolchain can, so they need nothing at run time; else dynamic on libc only.
-# A program's Makefile sets PROG and includes this; `make -C src/<dir> OUT=<dir>` builds OUT/PROG.
+# A program's Makefile sets PROG (and LDLIBS if it needs any) and includes this; `make -C src/<dir> OUT=<dir>` builds OUT/PROG.
 OUT ?= .
 CC ?= cc
 CFLAGS ?= -O2
@@ -9,9 +9,9 @@ HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 
 $(OUT)/$(PROG): $(PROG).c Makefile ../c.mk
 	@mkdir -p $(OUT)
-	@$(CC) $(CFLAGS) $(WARN) $(HARDEN) -static-pie -o $@.tmp $(PROG).c 2>/dev/null \
-	  || $(CC) $(CFLAGS) $(WARN) $(HARDEN) -static -o $@.tmp $(PROG).c 2>/dev/null \
-	  || $(CC) $(CFLAGS) $(WARN) $(HARDEN) -pie -o $@.tmp $(PROG).c
+	@$(CC) $(CFLAGS) $(WARN) $(HARDEN) -static-pie -o $@.tmp $(PROG).c $(LDLIBS) 2>/dev/null \
+	  || $(CC) $(CFLAGS) $(WARN) $(HARDEN) -static -o $@.tmp $(PROG).c $(LDLIBS) 2>/dev/null \
+	  || $(CC) $(CFLAGS) $(WARN) $(HARDEN) -pie -o $@.tmp $(PROG).c $(LDLIBS)
 	@mv $@.tmp $@
 
 clean:

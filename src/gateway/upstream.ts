@@ -28,7 +28,7 @@ export function connectChecked(addresses: readonly string[], port: number, timeo
   });
 }
 
-/** Bulk tunnels move to nemoclaw-pump (splice(2) in the kernel) after this many bytes. */
+/** Bulk tunnels move to nemoclaw-pump (a native relay) after this many bytes. */
 export interface PumpOptions { binary: string; afterBytes: number }
 
 export interface SpliceOptions { idleMs?: number; pump?: PumpOptions | null }
@@ -48,8 +48,8 @@ export interface Tunnel {
  *
  * A tunnel starts in Node (a plain data/drain pair with backpressure, cheaper per chunk than
  * pipe()). Once either direction has carried `pump.afterBytes`, the two sockets are handed to
- * nemoclaw-pump, which moves the rest with splice(2): a Node relay reaches only about half of
- * loopback speed on a small machine, the pump about 80–90%.
+ * nemoclaw-pump, which moves the rest with 1 MiB reads and writes, one thread per direction: a
+ * Node relay reads 64 KiB at a time and reaches about half of loopback speed on a small machine.
  */
 export function splice(client: Socket, upstream: Socket, onClose: () => void, opts: SpliceOptions = {}): Tunnel {
   const idleMs = opts.idleMs ?? 0;

@@ -1,9 +1,10 @@
-// Bulk tunnels move from Node to nemoclaw-pump (splice) mid-stream: no byte may be lost,
+// Bulk tunnels move from Node to nemoclaw-pump mid-stream: no byte may be lost,
 // duplicated or reordered at the hand-over, half-close still works, the audit counts every byte,
-// and a reload that no longer allows the tunnel still closes it.
+// and a reload that no longer allows the tunnel, the idle timeout or a reset still close it.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pumpBinary } from '../../src/paths.js';
@@ -71,5 +72,57 @@ test('a reload that no longer allows a pumped tunnel closes it', async (t) => {
   } finally {
     await cleanup();
     echo.server.close();
+  }
+});
+
+function closedWithin(s: Socket, ms: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    waitClosed(s),
+    new Promise<void>((_, reject) => { timer = setTimeout(() => reject(new Error(`not closed within ${ms} ms: ${what}`)), ms); }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Open a tunnel through a gateway that hands over after 64 KiB and push it over that line. */
+async function pumpedTunnel(opts: { tunnelIdleMs?: number }) {
+  const echo = await echoServer();
+  const { gw, cleanup } = await startGateway({ resolver: fakeResolver({ 'bulk.test': ['127.0.0.1'] }), pumpAfterBytes: 64 * 1024, ...opts });
+  const { socketPath } = await gw.applyPolicy(policyBytes('agent', [{ name: 'bulk', endpoints: [{ host: 'bulk.test', port: echo.port }] }]));
+  const r = await connectVia(socketPath, `bulk.test:${echo.port}`);
+  let received = 0;
+  r.socket.on('data', (c) => { received += c.length; });
+  r.socket.on('error', () => {});
+  r.socket.write(randomBytes(512 * 1024));
+  for (let i = 0; i < 200 && received < 512 * 1024; i++) await new Promise((res) => setTimeout(res, 10));
+  assert.equal(received, 512 * 1024, 'echoed through the pump');
+  return { echo, socket: r.socket, received: () => received, cleanup: async () => { await cleanup(); echo.server.close(); } };
+}
+
+test('a pumped tunnel that stays idle past the idle timeout is closed', async (t) => {
+  if (!requireCapability(t, existsSync(pumpBinary), `nemoclaw-pump not built at ${pumpBinary}`)) return;
+  const p = await pumpedTunnel({ tunnelIdleMs: 400 });
+  try {
+    // Still alive while traffic flows more often than the timeout.
+    for (let i = 0; i < 4; i++) {
+      await new Promise((res) => setTimeout(res, 200));
+      p.socket.write('ping');
+    }
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(p.socket.destroyed, false, 'traffic keeps the tunnel open');
+    assert.equal(p.received(), 512 * 1024 + 16);
+    await closedWithin(p.socket, 5_000, 'closed after going idle');
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test('a destination that resets a pumped tunnel ends the sandbox side too', async (t) => {
+  if (!requireCapability(t, existsSync(pumpBinary), `nemoclaw-pump not built at ${pumpBinary}`)) return;
+  const p = await pumpedTunnel({});
+  try {
+    for (const s of p.echo.sockets) s.resetAndDestroy();
+    await closedWithin(p.socket, 5_000, 'the reset reached the sandbox side');
+  } finally {
+    await p.cleanup();
   }
 });
