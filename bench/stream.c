@@ -10,6 +10,8 @@
  *   stream send PORT BYTES               straight to 127.0.0.1:PORT
  *   stream send PORT BYTES unix PATH     through an HTTP CONNECT proxy on a unix socket
  *   stream send PORT BYTES tcp PPORT     through an HTTP CONNECT proxy on 127.0.0.1:PPORT
+ *   stream send PORT BYTES raw PATH      through a plain relay on a unix socket (no CONNECT),
+ *                                        e.g. socat as the floor a user-space relay can reach
  *
  * The sender prints MiB/s, from the first byte written to the sink's answer.
  */
@@ -112,11 +114,11 @@ int main(int argc, char **argv) {
       close(c);
     }
   }
-  if (argc != 4 && argc != 6) { fprintf(stderr, "usage: stream sink | stream send PORT BYTES [unix PATH | tcp PORT]\n"); return 2; }
+  if (argc != 4 && argc != 6) { fprintf(stderr, "usage: stream sink | stream send PORT BYTES [unix PATH | tcp PORT | raw PATH]\n"); return 2; }
   int port = atoi(argv[2]);
   uint64_t bytes = strtoull(argv[3], NULL, 10);
-  int s = argc == 4 ? tcp_to(port) : strcmp(argv[4], "unix") == 0 ? unix_to(argv[5]) : tcp_to(atoi(argv[5]));
-  if (argc == 6) handshake(s, port);
+  int s = argc == 4 ? tcp_to(port) : strcmp(argv[4], "tcp") == 0 ? tcp_to(atoi(argv[5])) : unix_to(argv[5]);
+  if (argc == 6 && strcmp(argv[4], "raw") != 0) handshake(s, port);
   memset(buf, 1, BUF);
   unsigned char len[8];
   for (int i = 0; i < 8; i++) len[i] = (unsigned char)(bytes >> (56 - 8 * i));
