@@ -2,7 +2,7 @@
 // enforcement report, the relay to the gateway, persistence, and failing closed.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -147,6 +147,49 @@ test('relay: 127.0.0.1:3128 inside reaches this sandbox\'s gateway socket; no ga
   assert.equal((await sb.wait()).code, 0, io.err());
   assert.equal(io.out(), 'got:gateway-saw:ping\n');
   assert.equal(sb.gateway?.running, true);
+});
+
+test('relay: 16 MiB each way at once arrive byte-exact, and a half-close from inside is carried', async (t) => {
+  if (!(await requireProcessRuntime(t))) return;
+  const dir = tempDir(t);
+  const nodeDir = dirname(realpathSync(process.execPath));
+  const s = await compileYaml(dir, BASE_YAML('bulk', `    network:
+      egress:
+        - name: example
+          endpoints: [{ host: example.com, port: 443 }]
+`).replace('read_only: [/usr, /bin, /lib, /lib64]', `read_only: [/usr, /bin, /lib, /lib64, ${JSON.stringify(nodeDir)}]`), 'bulk');
+  const state = join(dir, 'state');
+  const sock = sandboxPaths(state, 'bulk').gatewaySocket;
+  mkdirSync(dirname(sock), { recursive: true });
+  // Stands in for the gateway: echoes everything, and ends after the sandbox's FIN.
+  const server = createServer({ allowHalfOpen: true }, (c) => c.pipe(c));
+  await new Promise<void>((r) => server.listen(sock, r));
+  t.after(() => server.close());
+  // Inside: write 16 MiB in odd-sized pieces while reading the echo, then end(); print both digests.
+  const script = `
+    const { createHash } = require('node:crypto');
+    const s = require('node:net').connect(3128, '127.0.0.1');
+    const sent = createHash('sha256'), got = createHash('sha256');
+    let n = 0, seed = Buffer.from('nemoclaw');
+    s.on('data', (c) => { got.update(c); n += c.length; });
+    s.on('end', () => console.log(sent.digest('hex'), got.digest('hex'), n));
+    setTimeout(() => { console.error('no EOF within 60 s: the half-close was not carried'); process.exit(3); }, 60_000).unref();
+    (async () => {
+      for (let total = 0; total < 16 * 2 ** 20;) {
+        seed = createHash('sha256').update(seed).digest();
+        const piece = Buffer.alloc(40_000 + (total % 30_011), seed);
+        sent.update(piece);
+        total += piece.length;
+        if (!s.write(piece)) await new Promise((r) => s.once('drain', r));
+      }
+      s.end();
+    })();`;
+  const sb = await startSandbox({ artifacts: s.artifacts, stateDir: state, stdio: ['ignore', 'pipe', 'pipe'], command: [process.execPath, '-e', script] });
+  const io = collect(sb);
+  assert.equal((await sb.wait()).code, 0, io.err());
+  const [sent, got, n] = io.out().trim().split(' ');
+  assert.ok(Number(n) >= 16 * 2 ** 20, `echoed ${n} bytes`);
+  assert.equal(got, sent, 'what came back through the relay is what went out');
 });
 
 test('rw paths persist across restarts of the sandbox', async (t) => {
