@@ -1,5 +1,5 @@
 // Gateway speed against direct loopback and tinyproxy, all in one run on the same machine.
-// Usage: node dist/bench/proxy.js [--quick]
+// Usage: node dist/bench/proxy.js [--quick] [--stream]
 // Figures: (1) new-tunnel latency, (2) keep-alive latency inside a tunnel, (3) 1 GiB throughput
 // (native endpoints, bench/stream.c, and Node endpoints for reference), (4) 10 vs 10,000 rules,
 // (5) RSS with 100 (and 1,000) idle tunnels, (6) reload latency.
@@ -16,6 +16,7 @@ import { parsePolicy } from '../src/gateway/policy.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '..', '..', 'bin', 'nemoclaw.js');
 const quick = process.argv.includes('--quick');
+const streamOnly = process.argv.includes('--stream'); // only figure (3)
 const N_TUNNELS = quick ? 200 : 1000;
 const N_PINGS = quick ? 2000 : 10000;
 const STREAM_BYTES = quick ? 128 * 2 ** 20 : 2 ** 30;
@@ -207,42 +208,45 @@ async function main(): Promise<void> {
     ];
     console.log(`node ${process.version}; ${N_TUNNELS} tunnels, ${N_PINGS} pings, ${STREAM_BYTES / 2 ** 20} MiB stream${tiny ? '' : '; tinyproxy NOT available'}`);
 
-    console.log('\n(5) RSS with idle tunnels (measured first, on a fresh gateway)');
-    const before = rss(gwPid);
-    const idle: Socket[] = [];
-    for (let i = 0; i < 100; i++) idle.push(await dial(gw, echo));
-    await new Promise((r) => setTimeout(r, 200));
-    const at100 = rss(gwPid);
-    for (let i = 0; i < 900; i++) idle.push(await dial(gw, echo));
-    await new Promise((r) => setTimeout(r, 200));
-    const at1000 = rss(gwPid);
-    let tinyLine = '';
-    if (tiny) {
-      const tpid = Number(readFileSync(join(dir, 'tinyproxy.pid'), 'utf8'));
-      const tIdle: Socket[] = [];
-      const tb = rss(tpid);
-      for (let i = 0; i < 100; i++) tIdle.push(await dial({ kind: 'proxy', port: tiny.port }, echo));
+    if (!streamOnly) {
+      console.log('\n(5) RSS with idle tunnels (measured first, on a fresh gateway)');
+      const before = rss(gwPid);
+      const idle: Socket[] = [];
+      for (let i = 0; i < 100; i++) idle.push(await dial(gw, echo));
       await new Promise((r) => setTimeout(r, 200));
-      tinyLine = `; tinyproxy main process ${tb.toFixed(1)} → ${rss(tpid).toFixed(1)} MiB (it forks per client, so this undercounts it)`;
-      for (const s of tIdle) s.destroy();
-    }
-    console.log(`  gateway: ${before.toFixed(1)} MiB idle, ${at100.toFixed(1)} MiB with 100 tunnels (+${((at100 - before) * 1024 / 100).toFixed(1)} KiB each), ${at1000.toFixed(1)} MiB with 1,000${tinyLine}`);
-    for (const s of idle) s.destroy();
-    await new Promise((r) => setTimeout(r, 300));
-    console.log(`\n(1) ${N_TUNNELS} sequential new tunnels (connect + CONNECT + 1-byte echo + close)`);
-    const base1 = await newTunnels({ kind: 'direct' }, echo, N_TUNNELS);
-    for (const [name, via] of targets) {
-      const xs = name === 'direct' ? base1 : await newTunnels(via, echo, N_TUNNELS);
-      const add50 = pct(xs, 50) - pct(base1, 50);
-      const add99 = pct(xs, 99) - pct(base1, 99);
-      console.log(`  ${name.padEnd(22)} p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}` + (name === 'direct' ? '' : `  added p50 ${ms(add50)}  p99 ${ms(add99)}`));
-    }
+      const at100 = rss(gwPid);
+      for (let i = 0; i < 900; i++) idle.push(await dial(gw, echo));
+      await new Promise((r) => setTimeout(r, 200));
+      const at1000 = rss(gwPid);
+      let tinyLine = '';
+      if (tiny) {
+        const tpid = Number(readFileSync(join(dir, 'tinyproxy.pid'), 'utf8'));
+        const tIdle: Socket[] = [];
+        const tb = rss(tpid);
+        for (let i = 0; i < 100; i++) tIdle.push(await dial({ kind: 'proxy', port: tiny.port }, echo));
+        await new Promise((r) => setTimeout(r, 200));
+        tinyLine = `; tinyproxy main process ${tb.toFixed(1)} → ${rss(tpid).toFixed(1)} MiB (it forks per client, so this undercounts it)`;
+        for (const s of tIdle) s.destroy();
+      }
+      console.log(`  gateway: ${before.toFixed(1)} MiB idle, ${at100.toFixed(1)} MiB with 100 tunnels (+${((at100 - before) * 1024 / 100).toFixed(1)} KiB each), ${at1000.toFixed(1)} MiB with 1,000${tinyLine}`);
+      for (const s of idle) s.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+      console.log(`\n(1) ${N_TUNNELS} sequential new tunnels (connect + CONNECT + 1-byte echo + close)`);
+      const base1 = await newTunnels({ kind: 'direct' }, echo, N_TUNNELS);
+      for (const [name, via] of targets) {
+        const xs = name === 'direct' ? base1 : await newTunnels(via, echo, N_TUNNELS);
+        const add50 = pct(xs, 50) - pct(base1, 50);
+        const add99 = pct(xs, 99) - pct(base1, 99);
+        console.log(`  ${name.padEnd(22)} p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}` + (name === 'direct' ? '' : `  added p50 ${ms(add50)}  p99 ${ms(add99)}`));
+      }
 
-    console.log(`\n(2) keep-alive latency inside one tunnel (${N_PINGS} × 64-byte round trips)`);
-    const base2 = await keepAlive({ kind: 'direct' }, echo, N_PINGS);
-    for (const [name, via] of targets) {
-      const xs = name === 'direct' ? base2 : await keepAlive(via, echo, N_PINGS);
-      console.log(`  ${name.padEnd(22)} p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}` + (name === 'direct' ? '' : `  added p50 ${ms(pct(xs, 50) - pct(base2, 50))} (target ≤ 0.5 ms)`));
+      console.log(`\n(2) keep-alive latency inside one tunnel (${N_PINGS} × 64-byte round trips)`);
+      const base2 = await keepAlive({ kind: 'direct' }, echo, N_PINGS);
+      for (const [name, via] of targets) {
+        const xs = name === 'direct' ? base2 : await keepAlive(via, echo, N_PINGS);
+        console.log(`  ${name.padEnd(22)} p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}` + (name === 'direct' ? '' : `  added p50 ${ms(pct(xs, 50) - pct(base2, 50))} (target ≤ 0.5 ms)`));
+      }
+
     }
 
     console.log(`\n(3) ${STREAM_BYTES / 2 ** 20} MiB one-way stream`);
@@ -271,33 +275,36 @@ async function main(): Promise<void> {
       console.log(`    ${name.padEnd(22)} ${x.toFixed(0)} MiB/s` + (name === 'direct' ? '' : `  ${((x / base3) * 100).toFixed(0)}% of direct`));
     }
 
-    console.log('\n(4) 10 vs 10,000 rules');
-    const p10 = parsePolicy(policy(ports, 10));
-    const p10k = parsePolicy(policy(ports, 10_000));
-    const matchRate = (idx: PolicyIndex) => {
-      const hosts = ['localhost', 'a.b.h3.example3.com', 'nothing.example.org', 'h5.example5.com'];
-      const n = 1_000_000;
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) idx.match({ host: hosts[i & 3]!, port: 443, kind: 'tunnel' });
-      return n / ((performance.now() - t0) / 1000);
-    };
-    const r10 = matchRate(new PolicyIndex(p10.policy));
-    const r10k = matchRate(new PolicyIndex(p10k.policy));
-    console.log(`  matcher: 10 rules ${(r10 / 1e6).toFixed(2)} M/s, 10,000 rules ${(r10k / 1e6).toFixed(2)} M/s (ratio ${(r10k / r10).toFixed(2)})`);
-    const lat10 = await newTunnels(gw, echo, 300);
-    await reloadPolicy(dir, 'bench', policy(ports, 10_000));
-    const lat10k = await newTunnels(gw, echo, 300);
-    console.log(`  new tunnel p50: 10 rules ${ms(pct(lat10, 50))}, 10,000 rules ${ms(pct(lat10k, 50))} (ratio ${(pct(lat10k, 50) / pct(lat10, 50)).toFixed(2)})`);
-
-    console.log('\n(6) reload: call → new version active (reloadPolicy with wait)');
-    for (const fillers of [10, 10_000]) {
-      const times: number[] = [];
-      for (let i = 0; i < 20; i++) {
+    if (!streamOnly) {
+      console.log('\n(4) 10 vs 10,000 rules');
+      const p10 = parsePolicy(policy(ports, 10));
+      const p10k = parsePolicy(policy(ports, 10_000));
+      const matchRate = (idx: PolicyIndex) => {
+        const hosts = ['localhost', 'a.b.h3.example3.com', 'nothing.example.org', 'h5.example5.com'];
+        const n = 1_000_000;
         const t0 = performance.now();
-        await reloadPolicy(dir, 'bench', policy(ports, fillers, i + 1));
-        times.push(performance.now() - t0);
+        for (let i = 0; i < n; i++) idx.match({ host: hosts[i & 3]!, port: 443, kind: 'tunnel' });
+        return n / ((performance.now() - t0) / 1000);
+      };
+      const r10 = matchRate(new PolicyIndex(p10.policy));
+      const r10k = matchRate(new PolicyIndex(p10k.policy));
+      console.log(`  matcher: 10 rules ${(r10 / 1e6).toFixed(2)} M/s, 10,000 rules ${(r10k / 1e6).toFixed(2)} M/s (ratio ${(r10k / r10).toFixed(2)})`);
+      const lat10 = await newTunnels(gw, echo, 300);
+      await reloadPolicy(dir, 'bench', policy(ports, 10_000));
+      const lat10k = await newTunnels(gw, echo, 300);
+      console.log(`  new tunnel p50: 10 rules ${ms(pct(lat10, 50))}, 10,000 rules ${ms(pct(lat10k, 50))} (ratio ${(pct(lat10k, 50) / pct(lat10, 50)).toFixed(2)})`);
+
+      console.log('\n(6) reload: call → new version active (reloadPolicy with wait)');
+      for (const fillers of [10, 10_000]) {
+        const times: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const t0 = performance.now();
+          await reloadPolicy(dir, 'bench', policy(ports, fillers, i + 1));
+          times.push(performance.now() - t0);
+        }
+        console.log(`  ${String(fillers).padStart(6)} rules: p50 ${ms(pct(times, 50))}  max ${ms(Math.max(...times))} (target ≤ 100 ms)`);
       }
-      console.log(`  ${String(fillers).padStart(6)} rules: p50 ${ms(pct(times, 50))}  max ${ms(Math.max(...times))} (target ≤ 100 ms)`);
+
     }
 
   } finally {

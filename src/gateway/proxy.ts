@@ -1,4 +1,5 @@
-// One sandbox's proxy listener: HTTP/1.1 CONNECT tunnels and absolute-form plain HTTP forwarding.
+// One sandbox's proxy listener: HTTP/1.1 CONNECT tunnels, absolute-form plain HTTP forwarding, and
+// WebSocket upgrades of plain HTTP requests.
 // Node's HTTP parser (llhttp) does the framing: bounded head size, strict syntax, timeouts for
 // slow clients. Everything sandbox-specific (policy, approvals, audit) comes from the context.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -104,6 +105,12 @@ export function createProxyServer(ctx: ProxyContext, sandbox: string): Server {
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     void handleRequest(ctx, sandbox, req, res).catch(() => res.destroy());
+  });
+
+  // Absolute-form requests with `Connection: Upgrade` (WebSocket over http://) arrive here.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.pause();
+    void handleUpgrade(ctx, sandbox, req, socket, head).catch(() => socket.destroy());
   });
   return server;
 }
@@ -228,4 +235,90 @@ async function handleRequest(ctx: ProxyContext, sandbox: string, req: IncomingMe
   });
   res.on('close', () => { sock.destroy(); finish(); });
   req.pipe(up);
+}
+
+/** `HTTP/1.1 <status> <message>` and the headers, as raw bytes for a socket we write ourselves. */
+function responseHead(status: number, message: string | undefined, headers: string[]): string {
+  let out = `HTTP/1.1 ${status} ${message ?? ''}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) out += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return out + '\r\n';
+}
+
+/**
+ * A plain-HTTP request asking to switch protocols. The request is checked like any other (host,
+ * port, method, path). Only `Upgrade: websocket` is passed on: once the server answers 101 the
+ * connection becomes a tunnel, and WebSocket frames cannot name another path. Any other upgrade
+ * (h2c, say) would let later requests on the same connection skip the method/path rules, so it
+ * is forwarded as an ordinary request without the Upgrade header. When the server does not
+ * switch, its response is relayed and the connection closed, for the same reason.
+ */
+async function handleUpgrade(ctx: ProxyContext, sandbox: string, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+  const started = Date.now();
+  const method = req.method ?? 'GET';
+  const t = parseAbsoluteUrl(req.url ?? '');
+  const refuse = (d: Denial, http: { method: string; path: string }) => {
+    auditDenial(ctx, d, 'http', http);
+    socket.end(rawDenial(d));
+  };
+  if (!t) return refuse({ sandbox, host: '', port: 0, reason: 'bad_request', detail: 'this is a proxy: send CONNECT host:port or an absolute-form http:// URL' }, { method, path: '' });
+  const http = { method, path: pathOnly(t.path) };
+  const az = await ctx.authorize(sandbox, t, 'http', method, t.path);
+  if (!az.ok) return refuse(az.denial, http);
+  let sock: Socket;
+  try {
+    sock = await connectChecked(az.addresses, t.port, ctx.limits.connectTimeoutMs);
+  } catch (e) {
+    return refuse({ sandbox, host: t.host, port: t.port, reason: 'upstream_failed', detail: `connect failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, policy_version: az.policyVersion }, http);
+  }
+  if (socket.destroyed) { sock.destroy(); return; }
+  const address = sock.remoteAddress ?? az.addresses[0]!;
+  const protocol = String(req.headers.upgrade ?? '');
+  const websocket = /^websocket$/i.test(protocol.trim());
+  const authority = t.port === 80 ? t.host : `${t.ipLiteral && t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+  const headers = [...forwardHeaders(req.rawHeaders, new Set(['host'])), 'Host', authority, ...(websocket ? ['Connection', 'Upgrade', 'Upgrade', protocol] : ['Connection', 'close'])];
+  const up = httpRequest({ method, path: t.path, headers: headers as unknown as Record<string, string>, setHost: false, createConnection: () => sock });
+  let status: number | undefined;
+  let closeReason: string | undefined;
+  let tunnel: Tunnel | undefined;
+  const flow: Flow = {
+    sandbox, target: t, kind: 'http', method, path: t.path, address, rule: az.rule,
+    close(reason) { closeReason = reason; tunnel?.close(); up.destroy(); sock.destroy(); socket.destroy(); },
+  };
+  ctx.addFlow(flow);
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    ctx.removeFlow(flow);
+    ctx.audit({
+      class_uid: 4002, class_name: 'HTTP Activity', activity: 'request', action: 'allowed', sandbox,
+      dst: { hostname: t.host, port: t.port, ip: address }, http: { ...http, ...(status ? { status } : {}) }, rule: az.rule,
+      policy_version: az.policyVersion, bytes_out: (tunnel?.bytesOut() ?? 0) || sock.bytesWritten, bytes_in: (tunnel?.bytesIn() ?? 0) || sock.bytesRead,
+      duration_ms: Date.now() - started, ...(websocket && status === 101 ? { upgrade: 'websocket' } : {}), ...(closeReason ? { reason: closeReason } : {}),
+    });
+  };
+  up.on('upgrade', (upRes: IncomingMessage, upSock: Socket, upHead: Buffer) => {
+    status = 101;
+    socket.write(responseHead(101, upRes.statusMessage, upRes.rawHeaders));
+    if (upHead.length) socket.write(upHead);
+    if (head.length) upSock.write(head);
+    tunnel = splice(socket, upSock, finish, { idleMs: ctx.limits.tunnelIdleMs, pump: ctx.limits.pump });
+  });
+  up.on('response', (upRes: IncomingMessage) => {
+    status = upRes.statusCode;
+    socket.write(responseHead(upRes.statusCode ?? 502, upRes.statusMessage, [...forwardHeaders(upRes.rawHeaders, new Set()), 'Connection', 'close']));
+    upRes.pipe(socket);
+    upRes.on('error', () => socket.destroy());
+    socket.once('close', finish);
+  });
+  up.on('error', () => {
+    if (status === undefined) {
+      const d: Denial = { sandbox, host: t.host, port: t.port, reason: 'upstream_failed', detail: 'upstream connection failed', policy_version: az.policyVersion };
+      socket.end(rawDenial(d));
+    } else socket.destroy();
+    finish();
+  });
+  socket.once('close', () => { if (status !== 101) { up.destroy(); finish(); } });
+  socket.on('error', () => socket.destroy());
+  up.end();
 }
