@@ -172,55 +172,84 @@ async function handleConnect(ctx: ProxyContext, sandbox: string, req: IncomingMe
   }, { idleMs: ctx.limits.tunnelIdleMs, pump: ctx.limits.pump });
 }
 
-async function handleRequest(ctx: ProxyContext, sandbox: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+type HttpInfo = { method: string; path: string };
+
+/** A plain-HTTP request that passed the policy, with its checked connection to the destination. */
+interface HttpUpstream {
+  target: Target & { path: string };
+  http: HttpInfo;
+  az: Authorized;
+  sock: Socket;
+  address: string;
+  /** Host header value for the destination. */
+  authority: string;
+  started: number;
+}
+
+/** Parse, check and connect an absolute-form request; on refusal calls `deny` and returns undefined. */
+async function checkAndConnect(ctx: ProxyContext, sandbox: string, req: IncomingMessage, deny: (d: Denial, http: HttpInfo) => void): Promise<HttpUpstream | undefined> {
   const started = Date.now();
   const method = req.method ?? 'GET';
   const t = parseAbsoluteUrl(req.url ?? '');
-  const deny = (d: Denial, http: { method: string; path: string }) => {
-    auditDenial(ctx, d, 'http', http);
-    const body = denialBody(d);
-    res.writeHead(statusFor(d.reason), { 'content-type': 'application/json', 'x-nemoclaw-deny': d.reason, 'content-length': Buffer.byteLength(body), connection: 'close' });
-    res.end(body);
-    req.resume();
-  };
   if (!t) {
     deny({ sandbox, host: '', port: 0, reason: 'bad_request', detail: 'this is a proxy: send CONNECT host:port or an absolute-form http:// URL' }, { method, path: '' });
-    return;
+    return undefined;
   }
   const http = { method, path: pathOnly(t.path) };
   const az = await ctx.authorize(sandbox, t, 'http', method, t.path);
-  if (!az.ok) return deny(az.denial, http);
+  if (!az.ok) { deny(az.denial, http); return undefined; }
   let sock: Socket;
   try {
     sock = await connectChecked(az.addresses, t.port, ctx.limits.connectTimeoutMs);
   } catch (e) {
-    return deny({ sandbox, host: t.host, port: t.port, reason: 'upstream_failed', detail: `connect failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, policy_version: az.policyVersion }, http);
+    deny({ sandbox, host: t.host, port: t.port, reason: 'upstream_failed', detail: `connect failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, policy_version: az.policyVersion }, http);
+    return undefined;
   }
-  const address = sock.remoteAddress ?? az.addresses[0]!;
   const authority = t.port === 80 ? t.host : `${t.ipLiteral && t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
-  const headers = [...forwardHeaders(req.rawHeaders, new Set(['host'])), 'Host', authority, 'Connection', 'close'];
-  let status: number | undefined;
-  let closeReason: string | undefined;
-  const up = httpRequest({ method, path: t.path, headers: headers as unknown as Record<string, string>, setHost: false, createConnection: () => sock });
+  return { target: t, http, az, sock, address: sock.remoteAddress ?? az.addresses[0]!, authority, started };
+}
+
+/** What an HTTP flow's audit record reports when it ends. */
+interface HttpOutcome { status?: number; closeReason?: string; bytesOut(): number; bytesIn(): number; extra?(): Record<string, unknown> }
+
+/** Registers the flow for reload checks; returns `finish`, which writes its one audit record. */
+function trackHttpFlow(ctx: ProxyContext, sandbox: string, u: HttpUpstream, out: HttpOutcome, close: () => void): () => void {
+  const { target: t, http, az, address } = u;
   const flow: Flow = {
-    sandbox, target: t, kind: 'http', method, path: t.path, address, rule: az.rule,
-    close(reason) { closeReason = reason; up.destroy(); res.destroy(); },
+    sandbox, target: t, kind: 'http', method: http.method, path: t.path, address, rule: az.rule,
+    close(reason) { out.closeReason = reason; close(); },
   };
   ctx.addFlow(flow);
   let finished = false;
-  const finish = () => {
+  return () => {
     if (finished) return;
     finished = true;
     ctx.removeFlow(flow);
     ctx.audit({
       class_uid: 4002, class_name: 'HTTP Activity', activity: 'request', action: 'allowed', sandbox,
-      dst: { hostname: t.host, port: t.port, ip: address }, http: { ...http, ...(status ? { status } : {}) }, rule: az.rule,
-      policy_version: az.policyVersion, bytes_out: sock.bytesWritten, bytes_in: sock.bytesRead, duration_ms: Date.now() - started,
-      ...(closeReason ? { reason: closeReason } : {}),
+      dst: { hostname: t.host, port: t.port, ip: address }, http: { ...http, ...(out.status ? { status: out.status } : {}) }, rule: az.rule,
+      policy_version: az.policyVersion, bytes_out: out.bytesOut(), bytes_in: out.bytesIn(), duration_ms: Date.now() - u.started,
+      ...(out.extra?.() ?? {}), ...(out.closeReason ? { reason: out.closeReason } : {}),
     });
   };
+}
+
+async function handleRequest(ctx: ProxyContext, sandbox: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const u = await checkAndConnect(ctx, sandbox, req, (d, http) => {
+    auditDenial(ctx, d, 'http', http);
+    const body = denialBody(d);
+    res.writeHead(statusFor(d.reason), { 'content-type': 'application/json', 'x-nemoclaw-deny': d.reason, 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.end(body);
+    req.resume();
+  });
+  if (!u) return;
+  const { sock, target: t, az } = u;
+  const headers = [...forwardHeaders(req.rawHeaders, new Set(['host'])), 'Host', u.authority, 'Connection', 'close'];
+  const up = httpRequest({ method: u.http.method, path: t.path, headers: headers as unknown as Record<string, string>, setHost: false, createConnection: () => sock });
+  const out: HttpOutcome = { bytesOut: () => sock.bytesWritten, bytesIn: () => sock.bytesRead };
+  const finish = trackHttpFlow(ctx, sandbox, u, out, () => { up.destroy(); res.destroy(); });
   up.on('response', (upRes) => {
-    status = upRes.statusCode;
+    out.status = upRes.statusCode;
     res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardHeaders(upRes.rawHeaders, new Set()) as unknown as Record<string, string>);
     upRes.pipe(res);
     upRes.on('error', () => res.destroy());
@@ -253,72 +282,45 @@ function responseHead(status: number, message: string | undefined, headers: stri
  * switch, its response is relayed and the connection closed, for the same reason.
  */
 async function handleUpgrade(ctx: ProxyContext, sandbox: string, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-  const started = Date.now();
-  const method = req.method ?? 'GET';
-  const t = parseAbsoluteUrl(req.url ?? '');
-  const refuse = (d: Denial, http: { method: string; path: string }) => {
+  const u = await checkAndConnect(ctx, sandbox, req, (d, http) => {
     auditDenial(ctx, d, 'http', http);
     socket.end(rawDenial(d));
-  };
-  if (!t) return refuse({ sandbox, host: '', port: 0, reason: 'bad_request', detail: 'this is a proxy: send CONNECT host:port or an absolute-form http:// URL' }, { method, path: '' });
-  const http = { method, path: pathOnly(t.path) };
-  const az = await ctx.authorize(sandbox, t, 'http', method, t.path);
-  if (!az.ok) return refuse(az.denial, http);
-  let sock: Socket;
-  try {
-    sock = await connectChecked(az.addresses, t.port, ctx.limits.connectTimeoutMs);
-  } catch (e) {
-    return refuse({ sandbox, host: t.host, port: t.port, reason: 'upstream_failed', detail: `connect failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, policy_version: az.policyVersion }, http);
-  }
+  });
+  if (!u) return;
+  const { sock, target: t, az } = u;
   if (socket.destroyed) { sock.destroy(); return; }
-  const address = sock.remoteAddress ?? az.addresses[0]!;
   const protocol = String(req.headers.upgrade ?? '');
   const websocket = /^websocket$/i.test(protocol.trim());
-  const authority = t.port === 80 ? t.host : `${t.ipLiteral && t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
-  const headers = [...forwardHeaders(req.rawHeaders, new Set(['host'])), 'Host', authority, ...(websocket ? ['Connection', 'Upgrade', 'Upgrade', protocol] : ['Connection', 'close'])];
-  const up = httpRequest({ method, path: t.path, headers: headers as unknown as Record<string, string>, setHost: false, createConnection: () => sock });
-  let status: number | undefined;
-  let closeReason: string | undefined;
+  const headers = [...forwardHeaders(req.rawHeaders, new Set(['host'])), 'Host', u.authority, ...(websocket ? ['Connection', 'Upgrade', 'Upgrade', protocol] : ['Connection', 'close'])];
+  const up = httpRequest({ method: u.http.method, path: t.path, headers: headers as unknown as Record<string, string>, setHost: false, createConnection: () => sock });
   let tunnel: Tunnel | undefined;
-  const flow: Flow = {
-    sandbox, target: t, kind: 'http', method, path: t.path, address, rule: az.rule,
-    close(reason) { closeReason = reason; tunnel?.close(); up.destroy(); sock.destroy(); socket.destroy(); },
+  const out: HttpOutcome = {
+    bytesOut: () => (tunnel?.bytesOut() ?? 0) || sock.bytesWritten,
+    bytesIn: () => (tunnel?.bytesIn() ?? 0) || sock.bytesRead,
+    extra: () => (tunnel ? { upgrade: 'websocket', relay: tunnel.relay() } : {}),
   };
-  ctx.addFlow(flow);
-  let finished = false;
-  const finish = () => {
-    if (finished) return;
-    finished = true;
-    ctx.removeFlow(flow);
-    ctx.audit({
-      class_uid: 4002, class_name: 'HTTP Activity', activity: 'request', action: 'allowed', sandbox,
-      dst: { hostname: t.host, port: t.port, ip: address }, http: { ...http, ...(status ? { status } : {}) }, rule: az.rule,
-      policy_version: az.policyVersion, bytes_out: (tunnel?.bytesOut() ?? 0) || sock.bytesWritten, bytes_in: (tunnel?.bytesIn() ?? 0) || sock.bytesRead,
-      duration_ms: Date.now() - started, ...(websocket && status === 101 ? { upgrade: 'websocket' } : {}), ...(closeReason ? { reason: closeReason } : {}),
-    });
-  };
+  const finish = trackHttpFlow(ctx, sandbox, u, out, () => { tunnel?.close(); up.destroy(); sock.destroy(); socket.destroy(); });
   up.on('upgrade', (upRes: IncomingMessage, upSock: Socket, upHead: Buffer) => {
-    status = 101;
+    out.status = 101;
     socket.write(responseHead(101, upRes.statusMessage, upRes.rawHeaders));
     if (upHead.length) socket.write(upHead);
     if (head.length) upSock.write(head);
     tunnel = splice(socket, upSock, finish, { idleMs: ctx.limits.tunnelIdleMs, pump: ctx.limits.pump });
   });
   up.on('response', (upRes: IncomingMessage) => {
-    status = upRes.statusCode;
+    out.status = upRes.statusCode;
     socket.write(responseHead(upRes.statusCode ?? 502, upRes.statusMessage, [...forwardHeaders(upRes.rawHeaders, new Set()), 'Connection', 'close']));
     upRes.pipe(socket);
     upRes.on('error', () => socket.destroy());
-    socket.once('close', finish);
+    socket.once('finish', () => socket.destroy()); // all written: close now, whatever the client does
   });
   up.on('error', () => {
-    if (status === undefined) {
-      const d: Denial = { sandbox, host: t.host, port: t.port, reason: 'upstream_failed', detail: 'upstream connection failed', policy_version: az.policyVersion };
-      socket.end(rawDenial(d));
+    if (out.status === undefined) {
+      socket.end(rawDenial({ sandbox, host: t.host, port: t.port, reason: 'upstream_failed', detail: 'upstream connection failed', policy_version: az.policyVersion }));
     } else socket.destroy();
     finish();
   });
-  socket.once('close', () => { if (status !== 101) { up.destroy(); finish(); } });
+  socket.once('close', () => { if (!tunnel) { up.destroy(); finish(); } });
   socket.on('error', () => socket.destroy());
   up.end();
 }
