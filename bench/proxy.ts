@@ -268,11 +268,16 @@ async function main(): Promise<void> {
       }
       if (!socat) console.log('    (socat not installed: no plain-relay floor)');
     } else console.log('  native endpoints NOT available (no C compiler): only the Node figures below');
-    console.log('  Node sender and sink (one round; on 2 cores these two alone saturate the machine):');
-    const base3 = await stream({ kind: 'direct' }, sink, STREAM_BYTES);
-    for (const [name, via] of targets) {
-      const x = name === 'direct' ? base3 : await stream(via, sink, STREAM_BYTES);
-      console.log(`    ${name.padEnd(22)} ${x.toFixed(0)} MiB/s` + (name === 'direct' ? '' : `  ${((x / base3) * 100).toFixed(0)}% of direct`));
+    console.log(`  Node sender and sink, median of ${STREAM_ROUNDS} interleaved rounds (on 2 cores these two alone keep the machine busy):`);
+    const nodeRuns = new Map<string, number[]>(targets.map(([name]) => [name, []]));
+    for (let round = 0; round < STREAM_ROUNDS; round++) {
+      for (const [name, via] of targets) nodeRuns.get(name)!.push(await stream(via, sink, STREAM_BYTES));
+    }
+    const base3 = pct(nodeRuns.get('direct')!, 50);
+    for (const [name] of targets) {
+      const xs = nodeRuns.get(name)!;
+      const x = pct(xs, 50);
+      console.log(`    ${name.padEnd(24)} ${x.toFixed(0)} MiB/s (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` + (name === 'direct' ? '' : `  ${((x / base3) * 100).toFixed(0)}% of direct`));
     }
 
     if (!streamOnly) {

@@ -26,6 +26,8 @@ export interface GatewayOptions {
   tunnelIdleMs?: number;
   /** Tunnels move to nemoclaw-pump after this many bytes in one direction (0: never). Default 4 MiB. */
   pumpAfterBytes?: number;
+  /** At most this many tunnels in nemoclaw-pump at once; the rest stay in Node. Default 64. */
+  maxPumps?: number;
   connectTimeoutMs?: number;
   auditMaxBytes?: number;
   auditKeep?: number;
@@ -81,7 +83,7 @@ export class Gateway implements ProxyContext {
       keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 5_000,
       tunnelIdleMs: opts.tunnelIdleMs ?? 3_600_000,
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
-      pump: opts.pumpAfterBytes === 0 || !existsSync(pumpBinary) ? null : { binary: pumpBinary, afterBytes: opts.pumpAfterBytes ?? 4 * 2 ** 20 },
+      pump: opts.pumpAfterBytes === 0 || !existsSync(pumpBinary) ? null : { binary: pumpBinary, afterBytes: opts.pumpAfterBytes ?? 4 * 2 ** 20, max: opts.maxPumps ?? 64, active: 0 },
     };
     this.resolver = opts.testHooks?.resolver ?? systemResolver;
     this.allowLoopback = opts.testHooks?.allowLoopback === true;

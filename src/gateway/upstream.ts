@@ -28,8 +28,13 @@ export function connectChecked(addresses: readonly string[], port: number, timeo
   });
 }
 
-/** Bulk tunnels move to nemoclaw-pump (a native relay) after this many bytes. */
-export interface PumpOptions { binary: string; afterBytes: number }
+/**
+ * Bulk tunnels move to nemoclaw-pump (a native relay) after `afterBytes`. One object is shared by
+ * all tunnels of a gateway: `active` counts running pumps, and at `max` further tunnels stay in
+ * Node (slower, still correct), so a sandbox opening many bulk tunnels cannot make the gateway
+ * start a process and 2 MiB of buffers for each.
+ */
+export interface PumpOptions { binary: string; afterBytes: number; max: number; active: number }
 
 export interface SpliceOptions { idleMs?: number; pump?: PumpOptions | null }
 
@@ -74,7 +79,7 @@ export function splice(client: Socket, upstream: Socket, onClose: () => void, op
     const onData = (c: Buffer) => {
       carried += c.length;
       if (!to.write(c)) from.pause();
-      if (opts.pump && !handingOff && carried >= opts.pump.afterBytes) void handOff(opts.pump);
+      if (opts.pump && !handingOff && carried >= opts.pump.afterBytes && opts.pump.active < opts.pump.max) void handOff(opts.pump);
     };
     const onDrain = () => { if (!handingOff) from.resume(); };
     const onEnd = () => to.end(); // carry the half-close
@@ -88,21 +93,25 @@ export function splice(client: Socket, upstream: Socket, onClose: () => void, op
     // Half-closed tunnels stay in Node: the pump would see the EOF again and shut twice.
     if (client.readableEnded || upstream.readableEnded || client.writableEnded || upstream.writableEnded) return;
     handingOff = true;
+    p.active++; // taken before the first await, so concurrent hand-offs cannot overshoot max
+    let released = false;
+    const release = () => { if (!released) { released = true; p.active--; } };
     for (const detach of relays) detach();
     const pendingUp = freeze(client);
     const pendingDown = freeze(upstream);
     if (pendingUp.length) upstream.write(Buffer.concat(pendingUp));
     if (pendingDown.length) client.write(Buffer.concat(pendingDown));
     await Promise.all([drained(client), drained(upstream)]);
-    if (client.destroyed || upstream.destroyed) return;
+    if (client.destroyed || upstream.destroyed) { release(); return; }
     client.setTimeout(0);
     upstream.setTimeout(0);
     const child = spawn(p.binary, [String(idleMs)], { stdio: [client, upstream, 'pipe'] });
     pump = child;
     let report = '';
     child.stderr!.on('data', (d: Buffer) => { report += d; });
-    child.on('error', kill);
+    child.on('error', () => { release(); kill(); });
     child.on('close', () => {
+      release();
       try {
         const r = JSON.parse(report.trim().split('\n').pop() ?? '{}') as { up?: number; down?: number };
         pumped = { up: r.up ?? 0, down: r.down ?? 0 };

@@ -83,6 +83,12 @@ function closedWithin(s: Socket, ms: number, what: string): Promise<void> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/** Running nemoclaw-pump processes started by this (test) process, where the gateway runs. */
+function pumpChildren(): number {
+  const kids = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return kids.filter((pid) => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nemoclaw-pump'; } catch { return false; } }).length;
+}
+
 /** Open a tunnel through a gateway that hands over after 64 KiB and push it over that line. */
 async function pumpedTunnel(opts: { tunnelIdleMs?: number }) {
   const echo = await echoServer();
@@ -124,5 +130,66 @@ test('a destination that resets a pumped tunnel ends the sandbox side too', asyn
     await closedWithin(p.socket, 5_000, 'the reset reached the sandbox side');
   } finally {
     await p.cleanup();
+  }
+});
+
+test('at most maxPumps tunnels are in the pump at once; the rest stay in Node and still deliver every byte', async (t) => {
+  if (!requireCapability(t, existsSync(pumpBinary), `nemoclaw-pump not built at ${pumpBinary}`)) return;
+  const echo = await echoServer();
+  const { gw, dir, cleanup } = await startGateway({ resolver: fakeResolver({ 'bulk.test': ['127.0.0.1'] }), pumpAfterBytes: 64 * 1024, maxPumps: 1 });
+  const relays = async (): Promise<string[]> => {
+    gw.flushAudit();
+    const file = join(dir, 'gateway', 'audit.jsonl');
+    const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+    return lines.filter((x) => x.activity === 'close' && x.dst?.hostname === 'bulk.test').map((x) => x.relay);
+  };
+  try {
+    const { socketPath } = await gw.applyPolicy(policyBytes('agent', [{ name: 'bulk', endpoints: [{ host: 'bulk.test', port: echo.port }] }]));
+    // Three tunnels past the hand-over threshold, all still open at the same time.
+    const open = await Promise.all([0, 1, 2].map(async () => {
+      const r = await connectVia(socketPath, `bulk.test:${echo.port}`);
+      const payload = randomBytes(2 * 2 ** 20);
+      const got: Buffer[] = [];
+      let n = 0;
+      r.socket.on('data', (c) => { got.push(c); n += c.length; });
+      r.socket.write(payload.subarray(0, 512 * 1024));
+      for (let i = 0; i < 200 && n < 512 * 1024; i++) await new Promise((res) => setTimeout(res, 10));
+      return { r, payload, got };
+    }));
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(pumpChildren(), 1, 'one pump at a time');
+    // A tunnel left in Node may move to the pump once the slot is free again; never two at once.
+    let most = 0;
+    const sampler = setInterval(() => { most = Math.max(most, pumpChildren()); }, 5);
+    await Promise.all(open.map(async ({ r, payload, got }) => {
+      const ended = new Promise<void>((res) => r.socket.on('end', () => res()));
+      r.socket.end(payload.subarray(512 * 1024));
+      await ended;
+      assert.equal(sha(Buffer.concat(got)), sha(payload));
+      await waitClosed(r.socket);
+    }));
+    clearInterval(sampler);
+    assert.equal(most, 1, 'never more than maxPumps at once');
+    let seen: string[] = [];
+    for (let i = 0; i < 100 && seen.length < 3; i++) { seen = await relays(); if (seen.length < 3) await new Promise((res) => setTimeout(res, 50)); }
+    assert.equal(seen.length, 3);
+    assert.ok(seen.includes('pump'), `relays: ${seen.join(', ')}`);
+    const bulk = async () => {
+      const r = await connectVia(socketPath, `bulk.test:${echo.port}`);
+      const payload = randomBytes(2 * 2 ** 20);
+      const got: Buffer[] = [];
+      r.socket.on('data', (c) => got.push(c));
+      const ended = new Promise<void>((res) => r.socket.on('end', () => res()));
+      r.socket.end(payload);
+      await ended;
+      assert.equal(sha(Buffer.concat(got)), sha(payload));
+      await waitClosed(r.socket);
+    };
+    await bulk(); // the slot is free again once the pumped tunnel ended
+    for (let i = 0; i < 100 && seen.length < 4; i++) { seen = await relays(); if (seen.length < 4) await new Promise((res) => setTimeout(res, 50)); }
+    assert.equal(seen[3], 'pump');
+  } finally {
+    await cleanup();
+    echo.server.close();
   }
 });
