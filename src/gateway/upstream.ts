@@ -105,7 +105,7 @@ export function splice(client: Socket, upstream: Socket, onClose: () => void, op
     if (client.destroyed || upstream.destroyed) { release(); return; }
     client.setTimeout(0);
     upstream.setTimeout(0);
-    const child = spawn(p.binary, [String(idleMs)], { stdio: [client, upstream, 'pipe'] });
+    const child = spawn(p.binary, [String(idleMs), String(process.pid)], { stdio: [client, upstream, 'pipe'] });
     pump = child;
     let report = '';
     child.stderr!.on('data', (d: Buffer) => { report += d; });

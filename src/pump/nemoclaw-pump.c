@@ -8,6 +8,8 @@
  *   fd 0  the sandbox's socket          fd 1  the destination's socket
  *   fd 2  report: one JSON line at exit {"up":N,"down":N,"end":"done|idle|error","error":"..."}
  *   argv[1]  idle timeout in ms (0: none)
+ *   argv[2]  the gateway's pid: the pump dies with it, so that no tunnel outlives the process that
+ *            enforces policy on it (a restarted gateway could no longer close it on reload)
  *
  * Each direction is a 1 MiB ring with a reader thread (socket -> ring) and a writer thread
  * (ring -> socket), so that copying in and sending out overlap. Measured on loopback (2 vCPUs,
@@ -30,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,6 +138,10 @@ static void *write_side(void *arg) {
 
 int main(int argc, char **argv) {
   int idle_ms = argc > 1 ? atoi(argv[1]) : 0;
+  if (argc > 2) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != (pid_t)atol(argv[2])) return 1; /* the gateway died before prctl took effect */
+  }
   signal(SIGPIPE, SIG_IGN); /* a closed peer is an EPIPE to report, not a reason to die silently */
   /* The sockets come from Node non-blocking; the threads want blocking calls. */
   for (int fd = 0; fd < 2; fd++) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);

@@ -3,13 +3,16 @@
 // and a reload that no longer allows the tunnel, the idle timeout or a reset still close it.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { gatewayStatus } from '../../src/gateway/client.js';
 import { pumpBinary } from '../../src/paths.js';
+import { nemoclawBin } from '../helpers/cli.js';
 import { requireCapability } from '../helpers/capability.js';
-import { connectVia, echoServer, fakeResolver, policyBytes, startGateway, waitClosed } from './helpers.js';
+import { connectVia, echoServer, fakeResolver, policyBytes, startGateway, tmpDir, waitClosed } from './helpers.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -83,11 +86,14 @@ function closedWithin(s: Socket, ms: number, what: string): Promise<void> {
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Running nemoclaw-pump processes started by this (test) process, where the gateway runs. */
-function pumpChildren(): number {
-  const kids = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  return kids.filter((pid) => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nemoclaw-pump'; } catch { return false; } }).length;
+/** Child pids of PID whose command is NAME. */
+function childrenNamed(pid: number, name: string): string[] {
+  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return kids.filter((k) => { try { return readFileSync(`/proc/${k}/comm`, 'utf8').trim() === name; } catch { return false; } });
 }
+
+/** Running nemoclaw-pump processes started by this (test) process, where the gateway runs. */
+const pumpChildren = () => childrenNamed(process.pid, 'nemoclaw-pump').length;
 
 /** Open a tunnel through a gateway that hands over after 64 KiB and push it over that line. */
 async function pumpedTunnel(opts: { tunnelIdleMs?: number }) {
@@ -190,6 +196,41 @@ test('at most maxPumps tunnels are in the pump at once; the rest stay in Node an
     assert.equal(seen[3], 'pump');
   } finally {
     await cleanup();
+    echo.server.close();
+  }
+});
+
+test('pumps die with the gateway: a killed daemon leaves no tunnel running without policy', async (t) => {
+  if (!requireCapability(t, existsSync(pumpBinary), `nemoclaw-pump not built at ${pumpBinary}`)) return;
+  const echo = await echoServer();
+  const dir = tmpDir();
+  const env = { ...process.env, NO_COLOR: '1', NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' };
+  const cli = (args: string[]) => new Promise<number>((resolve) => {
+    spawn(process.execPath, [nemoclawBin, ...args, '--state-dir', dir], { env, stdio: 'ignore' }).on('close', (c) => resolve(c ?? -1));
+  });
+  try {
+    assert.equal(await cli(['gateway', '--detach']), 0);
+    const egress = join(dir, 'egress.json');
+    writeFileSync(egress, policyBytes('agent', [{ name: 'local', endpoints: [{ host: 'localhost', port: echo.port }] }]));
+    assert.equal(await cli(['gateway', 'register', '--egress', egress]), 0);
+    const status = await gatewayStatus(dir);
+    const r = await connectVia(status.sandboxes[0]!.socket, `localhost:${echo.port}`);
+    // Past the daemon's 4 MiB hand-over, then kept open.
+    let n = 0;
+    r.socket.on('data', (c) => { n += c.length; });
+    r.socket.on('error', () => {});
+    r.socket.write(randomBytes(6 * 2 ** 20));
+    for (let i = 0; i < 500 && n < 6 * 2 ** 20; i++) await new Promise((res) => setTimeout(res, 10));
+    assert.equal(n, 6 * 2 ** 20);
+    const pumps = childrenNamed(status.pid, 'nemoclaw-pump');
+    assert.equal(pumps.length, 1, 'the tunnel is in the pump');
+    process.kill(status.pid, 'SIGKILL');
+    await closedWithin(r.socket, 5_000, 'the tunnel ended with the gateway');
+    for (let i = 0; i < 100 && existsSync(`/proc/${pumps[0]}`); i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(existsSync(`/proc/${pumps[0]}`), false, 'the pump is gone');
+  } finally {
+    await cli(['gateway', 'stop']);
+    rmSync(dir, { recursive: true, force: true });
     echo.server.close();
   }
 });
