@@ -56,10 +56,7 @@ export function createControlServer(gw: Gateway, onShutdown: () => void, extra?:
     if (m === 'GET' && a === 'status') return [200, gw.status()];
     if (a === 'sandboxes' && b && c === 'policy' && m === 'PUT') {
       const bytes = await readBody(req, MAX_POLICY_BYTES);
-      let name: unknown;
-      try { name = JSON.parse(bytes.toString('utf8'))?.sandbox; } catch { /* parsePolicy reports it */ }
-      if (name !== undefined && name !== b) throw new HttpError(400, `policy is for sandbox ${String(name)}, not ${b}`);
-      const r = await gw.applyPolicy(bytes);
+      const r = await gw.applyPolicy(bytes, { sandbox: b });
       return [200, { socket_path: r.socketPath, policy_version: r.policyVersion, closed_flows: r.closed }];
     }
     if (a === 'sandboxes' && b && !c && m === 'DELETE') return [200, { removed: await gw.unregister(b) }];

@@ -107,7 +107,7 @@ export class Gateway implements ProxyContext {
     this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'start', action: 'info', detail: `gateway started (pid ${process.pid})` });
     for (const f of readdirSync(this.policiesDir).filter((n) => n.endsWith('.json')).sort()) {
       try {
-        await this.applyPolicy(readFileSync(join(this.policiesDir, f)), false);
+        await this.applyPolicy(readFileSync(join(this.policiesDir, f)), { save: false });
       } catch (e) {
         this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'register', action: 'denied', detail: `saved policy ${f} refused: ${(e as Error).message}` });
       }
@@ -123,11 +123,12 @@ export class Gateway implements ProxyContext {
    * Register a sandbox or reload its policy. Resolves once the new version is the one every new
    * request sees; open flows the new policy no longer allows are closed before it resolves.
    */
-  async applyPolicy(bytes: Uint8Array, save = true): Promise<{ socketPath: string; policyVersion: string; closed: number }> {
+  async applyPolicy(bytes: Uint8Array, opts: { save?: boolean; sandbox?: string } = {}): Promise<{ socketPath: string; policyVersion: string; closed: number }> {
     const loaded = parsePolicy(bytes); // throws PolicyError: the old policy stays in force
+    if (opts.sandbox !== undefined && loaded.policy.sandbox !== opts.sandbox) throw new PolicyError(`policy is for sandbox ${loaded.policy.sandbox}, not ${opts.sandbox}`);
     const state: PolicyState = { loaded, index: new PolicyIndex(loaded.policy) };
     const name = loaded.policy.sandbox;
-    if (save) writeFileAtomic(join(this.policiesDir, `${name}.json`), bytes, { mode: 0o600 });
+    if (opts.save !== false) writeFileAtomic(join(this.policiesDir, `${name}.json`), bytes, { mode: 0o600 });
     let entry = this.sandboxes.get(name);
     if (!entry) {
       const socketPath = this.layout.sandboxSocket(name);

@@ -31,6 +31,9 @@ test('reload swaps the policy, acknowledges the version, and closes tunnels it n
     // An invalid policy is refused and the current one stays in force.
     await assert.rejects(gw.applyPolicy(Buffer.from('{"format_version":1,"sandbox":"agent","default":"allow"}')), /default must be "deny"/);
     assert.equal(gw.status().sandboxes[0]!.policy_version, r2.policyVersion);
+    // So is a valid policy sent for another sandbox's name (the control API passes the URL's name).
+    await assert.rejects(gw.applyPolicy(v1, { sandbox: 'other' }), /policy is for sandbox agent, not other/);
+    assert.equal(gw.status().sandboxes[0]!.policy_version, r2.policyVersion);
     tb.socket.destroy();
     await delay(20);
     gw.flushAudit();
