@@ -58,6 +58,11 @@ test('websocket over http://: allowed path upgrades to an echo tunnel; other pat
     assert.ok(ws.seen.includes('UPGRADE /ws websocket connection=Upgrade'), ws.seen.join('\n'));
     r.socket.destroy();
 
+    // Origin-form (no absolute URL) is not a proxy request, upgrade or not.
+    const originForm = await rawRequest(socketPath, 'GET /ws HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    assert.equal(originForm.status, 400);
+    assert.equal(originForm.headers['x-nemoclaw-deny'], 'bad_request');
+
     const denied = await rawRequest(socketPath, upgradeHead(ws.port, '/admin'));
     assert.equal(denied.status, 403);
     assert.ok(denied.headers['x-nemoclaw-deny']);
