@@ -321,6 +321,5 @@ async function handleUpgrade(ctx: ProxyContext, sandbox: string, req: IncomingMe
     finish();
   });
   socket.once('close', () => { if (!tunnel) { up.destroy(); finish(); } });
-  socket.on('error', () => socket.destroy());
   up.end();
 }

@@ -7,7 +7,8 @@ import { lintConfig } from '../../src/lint/rules.js';
 import { classifyHost } from '../../src/lint/rules/hosts.js';
 import { CTX, expectOne, lint, ofRule, yaml } from './helpers.js';
 
-const hosts = (...list: string[]): string => yaml(`
+/** A config whose one sandbox has one egress rule with these endpoints (YAML flow mappings). */
+const eps = (...list: string[]): string => yaml(`
   version: 1
   sandboxes:
     a:
@@ -15,8 +16,10 @@ const hosts = (...list: string[]): string => yaml(`
         egress:
           - name: r
             endpoints:
-${list.map((h) => `              - { host: ${JSON.stringify(h)}, port: 443 }`).join('\n')}
+${list.map((e) => `              - ${e}`).join('\n')}
 `);
+
+const hosts = (...list: string[]): string => eps(...list.map((h) => `{ host: ${JSON.stringify(h)}, port: 443 }`));
 
 describe('hosts', () => {
   const verdict = (h: string) => { const v = classifyHost(h); return v.ok ? 'ok' : v.rule; };
@@ -69,17 +72,6 @@ describe('hosts', () => {
 });
 
 describe('endpoints', () => {
-  const eps = (...list: string[]): string => yaml(`
-    version: 1
-    sandboxes:
-      a:
-        network:
-          egress:
-            - name: r
-              endpoints:
-${list.map((e) => `                - ${e}`).join('\n')}
-  `);
-
   it('explains an explicit https protocol, and flags methods and paths separately', () => {
     const d = lint(eps('{ host: api.example.com, port: 8443, protocol: https, methods: [GET], paths: [/a] }'));
     const found = ofRule(d, 'https-method-path-filter');
