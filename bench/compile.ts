@@ -8,13 +8,20 @@ import { performance } from 'node:perf_hooks';
 import { parse } from 'yaml';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import { compileConfig } from '../src/compiler/compile.js';
-import { loadAndCheck } from '../src/core/pipeline.js';
-import { writeArtifacts } from '../src/core/write-artifacts.js';
+import { loadAndCheck } from '../src/pipeline/pipeline.js';
+import { writeArtifacts } from '../src/pipeline/write-artifacts.js';
 
 function generate(n: number): string {
   const lines = ['version: 1', 'sandboxes:'];
   for (let i = 0; i < n; i++) {
-    lines.push(` a${i}:`, '  command: [/bin/true]', `  filesystem: {read_only: [/usr], read_write: [/d${i}]}`, '  network:', '   presets: [github]', '   egress:');
+    lines.push(
+      ` a${i}:`,
+      '  command: [/bin/true]',
+      `  filesystem: {read_only: [/usr], read_write: [/d${i}]}`,
+      '  network:',
+      '   presets: [github]',
+      '   egress:',
+    );
     for (let r = 0; r < 20; r++) lines.push(`   - {name: r${r}, endpoints: [{host: s${r}.t${i}.ex.com, port: ${8000 + r}}]}`);
   }
   return lines.join('\n') + '\n';
@@ -37,23 +44,40 @@ for (const n of [10, 100, 1000]) {
   const text = generate(n);
   writeFileSync(file, text);
   const runs = n === 1000 ? 3 : 5;
-  const base: number[] = [], check: number[] = [], comp: number[] = [], write: number[] = [], total: number[] = [];
+  const base: number[] = [],
+    check: number[] = [],
+    comp: number[] = [],
+    write: number[] = [],
+    total: number[] = [];
   for (let k = 0; k < runs; k++) {
     base.push(time(() => parse(text))[1]);
     // 1,000 sandboxes × 20 named rules cannot fit the 1 MiB limit for user files (≈1.2 MiB at the
     // least), so the bench raises that guard to measure how the pipeline scales.
     const [checked, tc] = time(() => loadAndCheck(file, catalog, 8 * 1024 * 1024));
-    if (checked.diagnostics.some((d) => d.severity === 'error')) throw new Error(`generated config invalid: ${checked.diagnostics[0]!.message}`);
-    const [out, tk] = time(() => compileConfig({
-      config: checked.config!, source: { file, git_commit: null }, blueprints: {}, presets: catalog.presets, facts: {}, lockedImages: {},
-    }));
+    if (checked.diagnostics.some((d) => d.severity === 'error'))
+      throw new Error(`generated config invalid: ${checked.diagnostics[0]!.message}`);
+    const [out, tk] = time(() =>
+      compileConfig({
+        config: checked.config!,
+        source: { file, git_commit: null },
+        blueprints: {},
+        presets: catalog.presets,
+        facts: {},
+        lockedImages: {},
+      }),
+    );
     const outDir = join(work, `out${n}-${k}`);
     const [, tw] = time(() => writeArtifacts(out, outDir));
-    check.push(tc); comp.push(tk); write.push(tw); total.push(tc + tk + tw);
+    check.push(tc);
+    comp.push(tk);
+    write.push(tw);
+    total.push(tc + tk + tw);
   }
   results[n] = median(total);
   const f = (x: number) => `${x.toFixed(1)} ms`.padStart(10);
-  console.log(`${String(n).padStart(5)}  ${f(median(base))}            ${f(median(check))}         ${f(median(comp))} ${f(median(write))} ${f(median(total))}   ${(median(total) / median(base)).toFixed(1)}×`);
+  console.log(
+    `${String(n).padStart(5)}  ${f(median(base))}            ${f(median(check))}         ${f(median(comp))} ${f(median(write))} ${f(median(total))}   ${(median(total) / median(base)).toFixed(1)}×`,
+  );
 }
 rmSync(work, { recursive: true, force: true });
 const ratio = results[1000]! / results[100]!;

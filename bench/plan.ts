@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { stopGateway } from '../src/gateway/client.js';
+import { stopGateway } from '../src/daemon/client.js';
 import { desiredFromFile, makePlan } from '../src/reconciler/reconcile.js';
-import { StateStore } from '../src/reconciler/state.js';
+import { StateStore } from '../src/state/store.js';
 import { probeHost } from '../src/runtime/process/host.js';
-import { packageRoot } from '../src/paths.js';
+import { packageRoot } from '../src/util/package-paths.js';
 
 const N = 50;
 const bin = join(packageRoot, 'bin', 'nemoclaw.js');
@@ -22,10 +22,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 function yaml(egressPort: number, extraRw: boolean): string {
   const out = ['version: 1', 'sandboxes:'];
   for (let i = 0; i < N; i++) {
-    out.push(`  s${i}:`, '    command: [/bin/sh, -c, "while true; do sleep 5; done"]',
+    out.push(
+      `  s${i}:`,
+      '    command: [/bin/sh, -c, "while true; do sleep 5; done"]',
       `    filesystem: { read_only: [/usr, /bin, /lib, /lib64], read_write: [/tmp${extraRw && i === 0 ? ', /data' : ''}] }`,
       '    process: { limits: { pids: 16, nofile: 64 } }',
-      `    network: { egress: [ { name: local, endpoints: [ { host: localhost, port: ${i === 0 ? egressPort : 9}, protocol: http } ] } ] }`);
+      `    network: { egress: [ { name: local, endpoints: [ { host: localhost, port: ${i === 0 ? egressPort : 9}, protocol: http } ] } ] }`,
+    );
   }
   return out.join('\n') + '\n';
 }
@@ -78,7 +81,9 @@ async function main(): Promise<void> {
     console.log(`no-op plan, ${N} running: observe + plan (in process)  ${median(planMs).toFixed(1)} ms`);
     console.log(`no-op plan, ${N} running: compile the config (in process) ${median(compileMs).toFixed(1)} ms`);
     console.log(`no-op plan, ${N} running: nemoclaw plan (CLI wall)        ${median(planCli).toFixed(0)} ms   (target < 300 ms)`);
-    console.log(`baseline: nemoclaw --version (CLI start-up)             ${base.toFixed(0)} ms   → plan/baseline ${(median(planCli) / base).toFixed(2)}x`);
+    console.log(
+      `baseline: nemoclaw --version (CLI start-up)             ${base.toFixed(0)} ms   → plan/baseline ${(median(planCli) / base).toFixed(2)}x`,
+    );
 
     write(yaml(10, false));
     const reload = cli(['apply', '-f', file, '--auto-approve', '--state-dir', state]);
@@ -86,9 +91,15 @@ async function main(): Promise<void> {
     write(yaml(10, true));
     const replace = cli(['apply', '-f', file, '--auto-approve', '--state-dir', state]);
     if (replace.status !== 0) throw new Error(replace.stderr);
-    const steps = (s: string) => s.split('\n').filter((l) => /^\[/.test(l)).join('; ');
+    const steps = (s: string) =>
+      s
+        .split('\n')
+        .filter((l) => /^\[/.test(l))
+        .join('; ');
     console.log(`egress change applied (reload, CLI wall):  ${reload.ms.toFixed(0)} ms   (target < 1 s)  [${steps(reload.stderr)}]`);
-    console.log(`read_write change applied (replace, CLI):  ${replace.ms.toFixed(0)} ms   → replace/reload ${(replace.ms / reload.ms).toFixed(1)}x  [${steps(replace.stderr)}]`);
+    console.log(
+      `read_write change applied (replace, CLI):  ${replace.ms.toFixed(0)} ms   → replace/reload ${(replace.ms / reload.ms).toFixed(1)}x  [${steps(replace.stderr)}]`,
+    );
   } finally {
     cli(['uninstall', '--yes', '--state-dir', state]);
     await stopGateway(state).catch(() => {});

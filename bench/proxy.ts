@@ -9,7 +9,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gatewayStatus, listenTcp, reloadPolicy, registerSandbox, stopGateway, isGatewayRunning } from '../src/gateway/client.js';
+import { gatewayStatus, listenTcp, reloadPolicy, registerSandbox, stopGateway, isGatewayRunning } from '../src/daemon/client.js';
 import { PolicyIndex } from '../src/gateway/matcher.js';
 import { parsePolicy } from '../src/gateway/policy.js';
 
@@ -45,7 +45,8 @@ function dial(via: Via, port: number): Promise<Socket> {
       const end = buf.indexOf('\r\n\r\n');
       if (end < 0) return;
       s.off('data', onData);
-      if (!/^HTTP\/1\.[01] 200/.test(buf.toString('latin1'))) return reject(new Error(`proxy refused: ${buf.toString('latin1').split('\r\n')[0]}`));
+      if (!/^HTTP\/1\.[01] 200/.test(buf.toString('latin1')))
+        return reject(new Error(`proxy refused: ${buf.toString('latin1').split('\r\n')[0]}`));
       if (buf.length > end + 4) s.unshift(buf.subarray(end + 4));
       resolve(s);
     };
@@ -56,13 +57,23 @@ function dial(via: Via, port: number): Promise<Socket> {
 function pingPong(s: Socket, msg: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     let got = 0;
-    const onData = (c: Buffer) => { got += c.length; if (got >= msg.length) { s.off('data', onData); resolve(); } };
+    const onData = (c: Buffer) => {
+      got += c.length;
+      if (got >= msg.length) {
+        s.off('data', onData);
+        resolve();
+      }
+    };
     s.on('data', onData);
+    s.once('error', reject);
     s.write(msg);
   });
 }
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!; };
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
 const ms = (x: number) => `${x.toFixed(3)} ms`;
 
 async function newTunnels(via: Via, port: number, n: number): Promise<number[]> {
@@ -98,7 +109,10 @@ async function stream(via: Via, port: number, bytes: number): Promise<number> {
   const t0 = performance.now();
   const done = new Promise<string>((resolve, reject) => {
     let reply = '';
-    s.on('data', (c) => { reply += c; if (reply.endsWith('\n')) resolve(reply.trim()); });
+    s.on('data', (c) => {
+      reply += c;
+      if (reply.endsWith('\n')) resolve(reply.trim());
+    });
     s.on('error', reject);
   });
   const header = Buffer.alloc(8);
@@ -122,7 +136,14 @@ async function startSocat(dir: string, port: number): Promise<{ proc: ChildProce
   const path = join(dir, 'socat.sock');
   const proc = spawn('socat', ['-b1048576', `UNIX-LISTEN:${path},fork`, `TCP:127.0.0.1:${port}`], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => { const s = connect(path); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(false)); });
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(path);
+      s.once('connect', () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
     if (ok) return { proc, path };
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -152,30 +173,81 @@ function rss(pid: number): number {
 }
 
 function policy(ports: number[], fillers: number, version = 0): Buffer {
-  const rules = [{ name: 'bench', source: 'config', endpoints: ports.map((port) => ({ host: 'localhost', methods: null, paths: null, port, protocol: 'https', wildcard: false })) }];
+  const rules = [
+    {
+      name: 'bench',
+      source: 'config',
+      endpoints: ports.map((port) => ({ host: 'localhost', methods: null, paths: null, port, protocol: 'https', wildcard: false })),
+    },
+  ];
   for (let i = 0; i < fillers; i++) {
-    rules.push({ name: `filler-${String(i).padStart(5, '0')}`, source: 'config', endpoints: [{ host: `h${i}.example${i % 97}.com`, methods: null, paths: null, port: 443, protocol: 'https', wildcard: i % 2 === 0 }] });
+    rules.push({
+      name: `filler-${String(i).padStart(5, '0')}`,
+      source: 'config',
+      endpoints: [{ host: `h${i}.example${i % 97}.com`, methods: null, paths: null, port: 443, protocol: 'https', wildcard: i % 2 === 0 }],
+    });
   }
   rules.sort((a, b) => a.name.localeCompare(b.name));
-  return Buffer.from(JSON.stringify({ allowed_ips: [], default: 'deny', format_version: 1, inference: null, on_deny: 'deny', rules, sandbox: 'bench', v: version }) + '\n');
+  return Buffer.from(
+    JSON.stringify({
+      allowed_ips: [],
+      default: 'deny',
+      format_version: 1,
+      inference: null,
+      on_deny: 'deny',
+      rules,
+      sandbox: 'bench',
+      v: version,
+    }) + '\n',
+  );
 }
 
 function waitLine(p: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    p.stdout!.on('data', (c) => { buf += c; const i = buf.indexOf('\n'); if (i >= 0) resolve(buf.slice(0, i)); });
+    p.stdout!.on('data', (c) => {
+      buf += c;
+      const i = buf.indexOf('\n');
+      if (i >= 0) resolve(buf.slice(0, i));
+    });
     p.once('exit', (code) => reject(new Error(`exited ${code}`)));
   });
 }
 
 async function startTinyproxy(dir: string): Promise<{ proc: ChildProcess; port: number } | undefined> {
   if (spawnSync('sh', ['-c', 'command -v tinyproxy']).status !== 0) return undefined;
-  const port = await new Promise<number>((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
+  const port = await new Promise<number>((r) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
+  });
   const conf = join(dir, 'tinyproxy.conf');
-  writeFileSync(conf, [`Port ${port}`, 'Listen 127.0.0.1', 'Timeout 600', 'MaxClients 4096', 'Allow 127.0.0.1', 'LogLevel Critical', `PidFile "${join(dir, 'tinyproxy.pid')}"`, `LogFile "${join(dir, 'tinyproxy.log')}"`, ...(process.getuid?.() === 0 ? ['User nobody', 'Group nogroup'] : [])].join('\n') + '\n');
+  writeFileSync(
+    conf,
+    [
+      `Port ${port}`,
+      'Listen 127.0.0.1',
+      'Timeout 600',
+      'MaxClients 4096',
+      'Allow 127.0.0.1',
+      'LogLevel Critical',
+      `PidFile "${join(dir, 'tinyproxy.pid')}"`,
+      `LogFile "${join(dir, 'tinyproxy.log')}"`,
+      ...(process.getuid?.() === 0 ? ['User nobody', 'Group nogroup'] : []),
+    ].join('\n') + '\n',
+  );
   const proc = spawn('tinyproxy', ['-d', '-c', conf], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => { const s = connect(port, '127.0.0.1'); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(false)); });
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
     if (ok) return { proc, port };
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -192,7 +264,10 @@ async function main(): Promise<void> {
   const nsink = nativeSink ? Number(await waitLine(nativeSink)) : 0;
   const ports = nativeSink ? [echo, sink, nsink] : [echo, sink];
   // The bench's servers are on loopback, so the gateway runs with the (loudly reported) test hook.
-  const gwProc = spawn(process.execPath, [bin, 'gateway', '--state-dir', dir], { stdio: 'ignore', env: { ...process.env, NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' } });
+  const gwProc = spawn(process.execPath, [bin, 'gateway', '--state-dir', dir], {
+    stdio: 'ignore',
+    env: { ...process.env, NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' },
+  });
   for (let i = 0; i < 200 && !(await isGatewayRunning(dir)); i++) await new Promise((r) => setTimeout(r, 25));
   const tiny = await startTinyproxy(dir);
   try {
@@ -206,7 +281,9 @@ async function main(): Promise<void> {
       ['gateway (tcp)', { kind: 'proxy', port: tcpPort }],
       ...(tiny ? [['tinyproxy (tcp)', { kind: 'proxy', port: tiny.port }] as [string, Via]] : []),
     ];
-    console.log(`node ${process.version}; ${N_TUNNELS} tunnels, ${N_PINGS} pings, ${STREAM_BYTES / 2 ** 20} MiB stream${tiny ? '' : '; tinyproxy NOT available'}`);
+    console.log(
+      `node ${process.version}; ${N_TUNNELS} tunnels, ${N_PINGS} pings, ${STREAM_BYTES / 2 ** 20} MiB stream${tiny ? '' : '; tinyproxy NOT available'}`,
+    );
 
     if (!streamOnly) {
       console.log('\n(5) RSS with idle tunnels (measured first, on a fresh gateway)');
@@ -228,7 +305,9 @@ async function main(): Promise<void> {
         tinyLine = `; tinyproxy main process ${tb.toFixed(1)} → ${rss(tpid).toFixed(1)} MiB (it forks per client, so this undercounts it)`;
         for (const s of tIdle) s.destroy();
       }
-      console.log(`  gateway: ${before.toFixed(1)} MiB idle, ${at100.toFixed(1)} MiB with 100 tunnels (+${((at100 - before) * 1024 / 100).toFixed(1)} KiB each), ${at1000.toFixed(1)} MiB with 1,000${tinyLine}`);
+      console.log(
+        `  gateway: ${before.toFixed(1)} MiB idle, ${at100.toFixed(1)} MiB with 100 tunnels (+${(((at100 - before) * 1024) / 100).toFixed(1)} KiB each), ${at1000.toFixed(1)} MiB with 1,000${tinyLine}`,
+      );
       for (const s of idle) s.destroy();
       await new Promise((r) => setTimeout(r, 300));
       console.log(`\n(1) ${N_TUNNELS} sequential new tunnels (connect + CONNECT + 1-byte echo + close)`);
@@ -237,16 +316,21 @@ async function main(): Promise<void> {
         const xs = name === 'direct' ? base1 : await newTunnels(via, echo, N_TUNNELS);
         const add50 = pct(xs, 50) - pct(base1, 50);
         const add99 = pct(xs, 99) - pct(base1, 99);
-        console.log(`  ${name.padEnd(22)} p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}` + (name === 'direct' ? '' : `  added p50 ${ms(add50)}  p99 ${ms(add99)}`));
+        console.log(
+          `  ${name.padEnd(22)} p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}` +
+            (name === 'direct' ? '' : `  added p50 ${ms(add50)}  p99 ${ms(add99)}`),
+        );
       }
 
       console.log(`\n(2) keep-alive latency inside one tunnel (${N_PINGS} × 64-byte round trips)`);
       const base2 = await keepAlive({ kind: 'direct' }, echo, N_PINGS);
       for (const [name, via] of targets) {
         const xs = name === 'direct' ? base2 : await keepAlive(via, echo, N_PINGS);
-        console.log(`  ${name.padEnd(22)} p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}` + (name === 'direct' ? '' : `  added p50 ${ms(pct(xs, 50) - pct(base2, 50))} (target ≤ 0.5 ms)`));
+        console.log(
+          `  ${name.padEnd(22)} p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}` +
+            (name === 'direct' ? '' : `  added p50 ${ms(pct(xs, 50) - pct(base2, 50))} (target ≤ 0.5 ms)`),
+        );
       }
-
     }
 
     console.log(`\n(3) ${STREAM_BYTES / 2 ** 20} MiB one-way stream`);
@@ -254,7 +338,10 @@ async function main(): Promise<void> {
       // Rounds interleave the paths so that a noisy neighbour hits them alike; medians are shown.
       console.log(`  native sender and sink (bench/stream.c), median of ${STREAM_ROUNDS} interleaved rounds:`);
       const socat = await startSocat(dir, nsink);
-      const streamTargets: [string, StreamVia][] = [...targets, ...(socat ? [['socat relay (no policy)', { kind: 'raw', path: socat.path }] as [string, StreamVia]] : [])];
+      const streamTargets: [string, StreamVia][] = [
+        ...targets,
+        ...(socat ? [['socat relay (no policy)', { kind: 'raw', path: socat.path }] as [string, StreamVia]] : []),
+      ];
       const runs = new Map<string, number[]>(streamTargets.map(([name]) => [name, []]));
       for (let round = 0; round < STREAM_ROUNDS; round++) {
         for (const [name, via] of streamTargets) runs.get(name)!.push(nativeStream(native, via, nsink, STREAM_BYTES));
@@ -264,11 +351,16 @@ async function main(): Promise<void> {
       for (const [name] of streamTargets) {
         const xs = runs.get(name)!;
         const x = pct(xs, 50);
-        console.log(`    ${name.padEnd(24)} ${x.toFixed(0)} MiB/s (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` + (name === 'direct' ? '' : `  ${((x / base) * 100).toFixed(0)}% of direct (target ≥ 80%)`));
+        console.log(
+          `    ${name.padEnd(24)} ${x.toFixed(0)} MiB/s (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` +
+            (name === 'direct' ? '' : `  ${((x / base) * 100).toFixed(0)}% of direct (target ≥ 80%)`),
+        );
       }
       if (!socat) console.log('    (socat not installed: no plain-relay floor)');
     } else console.log('  native endpoints NOT available (no C compiler): only the Node figures below');
-    console.log(`  Node sender and sink, median of ${STREAM_ROUNDS} interleaved rounds (on 2 cores these two alone keep the machine busy):`);
+    console.log(
+      `  Node sender and sink, median of ${STREAM_ROUNDS} interleaved rounds (on 2 cores these two alone keep the machine busy):`,
+    );
     const nodeRuns = new Map<string, number[]>(targets.map(([name]) => [name, []]));
     for (let round = 0; round < STREAM_ROUNDS; round++) {
       for (const [name, via] of targets) nodeRuns.get(name)!.push(await stream(via, sink, STREAM_BYTES));
@@ -277,7 +369,10 @@ async function main(): Promise<void> {
     for (const [name] of targets) {
       const xs = nodeRuns.get(name)!;
       const x = pct(xs, 50);
-      console.log(`    ${name.padEnd(24)} ${x.toFixed(0)} MiB/s (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` + (name === 'direct' ? '' : `  ${((x / base3) * 100).toFixed(0)}% of direct`));
+      console.log(
+        `    ${name.padEnd(24)} ${x.toFixed(0)} MiB/s (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` +
+          (name === 'direct' ? '' : `  ${((x / base3) * 100).toFixed(0)}% of direct`),
+      );
     }
 
     if (!streamOnly) {
@@ -293,11 +388,15 @@ async function main(): Promise<void> {
       };
       const r10 = matchRate(new PolicyIndex(p10.policy));
       const r10k = matchRate(new PolicyIndex(p10k.policy));
-      console.log(`  matcher: 10 rules ${(r10 / 1e6).toFixed(2)} M/s, 10,000 rules ${(r10k / 1e6).toFixed(2)} M/s (ratio ${(r10k / r10).toFixed(2)})`);
+      console.log(
+        `  matcher: 10 rules ${(r10 / 1e6).toFixed(2)} M/s, 10,000 rules ${(r10k / 1e6).toFixed(2)} M/s (ratio ${(r10k / r10).toFixed(2)})`,
+      );
       const lat10 = await newTunnels(gw, echo, 300);
       await reloadPolicy(dir, 'bench', policy(ports, 10_000));
       const lat10k = await newTunnels(gw, echo, 300);
-      console.log(`  new tunnel p50: 10 rules ${ms(pct(lat10, 50))}, 10,000 rules ${ms(pct(lat10k, 50))} (ratio ${(pct(lat10k, 50) / pct(lat10, 50)).toFixed(2)})`);
+      console.log(
+        `  new tunnel p50: 10 rules ${ms(pct(lat10, 50))}, 10,000 rules ${ms(pct(lat10k, 50))} (ratio ${(pct(lat10k, 50) / pct(lat10, 50)).toFixed(2)})`,
+      );
 
       console.log('\n(6) reload: call → new version active (reloadPolicy with wait)');
       for (const fillers of [10, 10_000]) {
@@ -310,9 +409,7 @@ async function main(): Promise<void> {
         }
         console.log(`  ${String(fillers).padStart(6)} rules: p50 ${ms(pct(times, 50))}  max ${ms(Math.max(...times))} (target ≤ 100 ms)`);
       }
-
     }
-
   } finally {
     await stopGateway(dir).catch(() => gwProc.kill());
     tiny?.proc.kill();
@@ -325,7 +422,11 @@ async function main(): Promise<void> {
 
 // ── servers (child process, so the bench client's event loop does not serve them) ─────────────
 function serve(): void {
-  const echo = createServer((s) => { s.setNoDelay(true); s.on('error', () => {}); s.pipe(s); });
+  const echo = createServer((s) => {
+    s.setNoDelay(true);
+    s.on('error', () => {});
+    s.pipe(s);
+  });
   // Sink: the first 8 bytes give the length; it answers once it has that many bytes, so the
   // measure does not depend on a proxy carrying half-closes (tinyproxy does not).
   const sink = createServer((s) => {
@@ -343,11 +444,14 @@ function serve(): void {
       if (n >= want) s.end(`${n}\n`);
     });
   });
-  echo.listen(0, '127.0.0.1', () => sink.listen(0, '127.0.0.1', () => {
-    process.stdout.write(JSON.stringify({ echo: (echo.address() as { port: number }).port, sink: (sink.address() as { port: number }).port }) + '\n');
-  }));
+  echo.listen(0, '127.0.0.1', () =>
+    sink.listen(0, '127.0.0.1', () => {
+      process.stdout.write(
+        JSON.stringify({ echo: (echo.address() as { port: number }).port, sink: (sink.address() as { port: number }).port }) + '\n',
+      );
+    }),
+  );
 }
-
 
 if (process.argv.includes('--serve')) serve();
 else await main();

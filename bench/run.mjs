@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bench');
 const wanted = process.argv.slice(2);
-for (const f of readdirSync(dir).filter((f) => f.endsWith('.js')).sort()) {
+for (const f of readdirSync(dir)
+  .filter((f) => f.endsWith('.js'))
+  .sort()) {
   const name = f.replace(/\.js$/, '');
   if (wanted.length && !wanted.includes(name)) continue;
   console.log(`\n=== bench/${name} ===`);

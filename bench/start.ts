@@ -9,12 +9,12 @@ import { spawnSync, type StdioOptions } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { loadCompile } from '../src/core/pipeline.js';
-import { initBinary, packageRoot } from '../src/paths.js';
+import { loadCompile } from '../src/pipeline/pipeline.js';
+import { initBinary, packageRoot } from '../src/util/package-paths.js';
 import { createCgroups } from '../src/runtime/process/cgroup.js';
 import { probeHost } from '../src/runtime/process/host.js';
-import { sandboxPaths } from '../src/runtime/process/layout.js';
-import { buildInitSpec } from '../src/runtime/process/spec.js';
+import { sandboxPaths } from '../src/state/sandbox-layout.js';
+import { buildInitSpec } from '../src/init-protocol/spec.js';
 import { compileSeccompBpf } from '../src/runtime/seccomp-bpf.js';
 
 const N = Number(process.argv[2] ?? 40);
@@ -22,7 +22,7 @@ const root = packageRoot;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function time(label: string, n: number, run: () => number | null): number {
@@ -42,7 +42,9 @@ function time(label: string, n: number, run: () => number | null): number {
 const dir = mkdtempSync(join(tmpdir(), 'nemoclaw-bench-'));
 try {
   const file = join(dir, 'nemoclaw.yaml');
-  writeFileSync(file, `version: 1
+  writeFileSync(
+    file,
+    `version: 1
 sandboxes:
   bench:
     runtime: process
@@ -55,24 +57,40 @@ sandboxes:
       egress:
         - name: example
           endpoints: [{ host: example.com, port: 443 }]
-`);
-  const compiled = (await loadCompile(file, 'update')).output.sandboxes[0];
+`,
+  );
+  const compiled = (await loadCompile(file, 'update')).output.sandboxes[0]!;
   const host = await probeHost();
   const state = join(dir, 'state');
   const paths = sandboxPaths(state, 'bench');
   const { sandbox, landlock, seccomp } = compiled.artifacts;
   const rwDirs: Record<string, string> = {};
-  for (const m of sandbox.mounts) if (m.mode === 'rw') {
-    rwDirs[m.target] = paths.rwDir(m.target);
-    spawnSync('mkdir', ['-p', rwDirs[m.target], paths.rootMount, dirname(paths.gatewaySocket)]);
-    if (process.getuid?.() === 0) spawnSync('chown', ['1000:1000', rwDirs[m.target]]);
-  }
+  for (const m of sandbox.mounts)
+    if (m.mode === 'rw') {
+      const rw = (rwDirs[m.target] = paths.rwDir(m.target));
+      spawnSync('mkdir', ['-p', rw, paths.rootMount, dirname(paths.gatewaySocket)]);
+      if (process.getuid?.() === 0) spawnSync('chown', ['1000:1000', rw]);
+    }
   const cg = createCgroups('bench', sandbox.limits, host.cgroups);
   const specFile = join(dir, 'spec');
   const bpfFile = join(dir, 'bpf');
-  writeFileSync(specFile, buildInitSpec({ sandbox, landlock, rootDir: paths.rootMount, rwDirs, gatewaySocket: paths.gatewaySocket, cgroups: { pids: cg.pids, memory: cg.memory } }));
+  writeFileSync(
+    specFile,
+    buildInitSpec({
+      sandbox,
+      landlock,
+      rootDir: paths.rootMount,
+      rwDirs,
+      gatewaySocket: paths.gatewaySocket,
+      cgroups: { pids: cg.pids, memory: cg.memory },
+    }),
+  );
   writeFileSync(bpfFile, compileSeccompBpf(seccomp).bpf);
-  const lock = spawnSync(process.execPath, [join(root, 'bin/nemoclaw.js'), 'compile', '-f', file, '--update-lock', '--out', join(dir, 'out')], { encoding: 'utf8' });
+  const lock = spawnSync(
+    process.execPath,
+    [join(root, 'bin/nemoclaw.js'), 'compile', '-f', file, '--update-lock', '--out', join(dir, 'out')],
+    { encoding: 'utf8' },
+  );
   if (lock.status !== 0) throw new Error(`compile --update-lock failed: ${lock.stderr}`);
 
   const a = time('(a) /bin/true', N, () => spawnSync('/bin/true').status);
@@ -83,10 +101,21 @@ sandboxes:
     return r.status;
   });
   const hasBwrap = existsSync('/usr/bin/bwrap');
-  const c = hasBwrap ? time('(c) bwrap --unshare-all --ro-bind / / /bin/true', N, () =>
-    spawnSync('bwrap', ['--unshare-all', '--ro-bind', '/', '/', '/bin/true']).status) : NaN;
-  const d = time('(d) nemoclaw run bench -- /bin/true', Math.max(5, Math.floor(N / 4)), () =>
-    spawnSync(process.execPath, [join(root, 'bin/nemoclaw.js'), 'run', 'bench', '-f', file, '--state-dir', state, '--', '/bin/true'], { stdio: 'ignore' }).status);
+  const c = hasBwrap
+    ? time(
+        '(c) bwrap --unshare-all --ro-bind / / /bin/true',
+        N,
+        () => spawnSync('bwrap', ['--unshare-all', '--ro-bind', '/', '/', '/bin/true']).status,
+      )
+    : NaN;
+  const d = time(
+    '(d) nemoclaw run bench -- /bin/true',
+    Math.max(5, Math.floor(N / 4)),
+    () =>
+      spawnSync(process.execPath, [join(root, 'bin/nemoclaw.js'), 'run', 'bench', '-f', file, '--state-dir', state, '--', '/bin/true'], {
+        stdio: 'ignore',
+      }).status,
+  );
   await cg.remove();
 
   console.log('');

@@ -25,7 +25,8 @@ function walk(s, path) {
     rows.push(`| \`${path}\` | ${typeOf(s)} | ${def} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`);
   }
   if (s.properties) for (const [k, v] of Object.entries(s.properties)) walk(v, path ? `${path}.${k}` : k);
-  if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties, `${path}.<name>`);
+  if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object')
+    walk(s.additionalProperties, `${path}.<name>`);
   if (s.type === 'array' && s.items && (s.items.$ref || s.items.properties)) walk(s.items, `${path}[]`);
 }
 walk(schema, '');
@@ -45,8 +46,13 @@ ${rows.join('\n')}
 const out = join(root, 'docs/config-reference.md');
 if (process.argv.includes('--check')) {
   let current = '';
-  try { current = readFileSync(out, 'utf8'); } catch {}
-  if (current !== doc) { console.error('docs/config-reference.md is out of date: run node scripts/gen-config-doc.mjs'); process.exit(1); }
+  try {
+    current = readFileSync(out, 'utf8');
+  } catch {}
+  if (current !== doc) {
+    console.error('docs/config-reference.md is out of date: run node scripts/gen-config-doc.mjs');
+    process.exit(1);
+  }
 } else {
   writeFileSync(out, doc);
 }

@@ -17,5 +17,7 @@ const files = [];
 })(join(root, 'dist/test'));
 // One file at a time (enforcement tests share the kernel, Docker and loopback ports); a test that
 // hangs fails after 5 minutes instead of holding CI until its deadline.
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', '--test-force-exit', ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', '--test-force-exit', ...files], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

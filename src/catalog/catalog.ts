@@ -9,7 +9,7 @@ import { canonicalJson, sha256 } from '../compiler/canonical.js';
 import type { BlueprintSource, PresetSource } from '../compiler/inputs.js';
 import { definitionErrors } from '../config/validate.js';
 import { UserError } from '../config/diagnostics.js';
-import { blueprintsDir } from '../paths.js';
+import { blueprintsDir } from '../util/package-paths.js';
 
 export interface Catalog {
   /** Blueprint name → available versions, ascending. */
@@ -66,7 +66,8 @@ function readBlueprint(file: string, name: string, version: number): BlueprintSo
   const errors = definitionErrors('Sandbox', raw.sandbox);
   if (errors.length > 0) throw new UserError(`${file}: invalid blueprint sandbox: ${errors.join('; ')}`, [], 2);
   return {
-    name, version,
+    name,
+    version,
     description: String(raw.description ?? ''),
     sandbox: raw.sandbox as SandboxSpec,
     digest: sha256(canonicalJson(raw)),
@@ -83,7 +84,8 @@ function readPreset(file: string): PresetSource {
     if (errors.length > 0) throw new UserError(`${file}: invalid endpoint: ${errors.join('; ')}`, [], 2);
   }
   return {
-    name: raw.name, version: raw.version,
+    name: raw.name,
+    version: raw.version,
     description: String(raw.description ?? ''),
     endpoints: raw.endpoints as Endpoint[],
     digest: sha256(canonicalJson(raw)),

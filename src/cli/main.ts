@@ -6,7 +6,7 @@
 // command would pay for it at start-up otherwise.
 import { cac, type CAC } from 'cac';
 import { reportError } from './run-command.js';
-import { packageVersion } from '../paths.js';
+import { packageVersion } from '../util/package-paths.js';
 
 type CommandModule = { register(cli: CAC): void };
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {

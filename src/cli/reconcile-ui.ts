@@ -2,9 +2,9 @@
 import { createInterface } from 'node:readline/promises';
 import { UserError } from '../config/diagnostics.js';
 import { acquireLock, type Lock } from '../reconciler/lock.js';
-import { StateStore } from '../reconciler/state.js';
+import { StateStore } from '../state/store.js';
 import { resolveStateDir } from '../state/paths.js';
-import { dim, yellow } from './output.js';
+import { dim, yellow } from './views/style.js';
 
 export function openStore(stateDir?: string): StateStore {
   return new StateStore(resolveStateDir(stateDir));
@@ -14,7 +14,8 @@ export async function lockState(store: StateStore, what: string, wait: boolean):
   store.ensureRoot();
   const err = process.stderr;
   const lock = await acquireLock(store.layout.lockFile, what, {
-    wait, onWait: (h) => err.write(yellow(`waiting for the lock held by nemoclaw ${h.command} (pid ${h.pid})...`, err) + '\n'),
+    wait,
+    onWait: (h) => err.write(yellow(`waiting for the lock held by nemoclaw ${h.command} (pid ${h.pid})...`, err) + '\n'),
   });
   const release = () => lock.release();
   process.once('exit', release);
@@ -36,4 +37,6 @@ export async function confirm(question: string, autoApprove: boolean, flag = '--
   }
 }
 
-export const progress = (line: string): void => { process.stderr.write(dim(line, process.stderr) + '\n'); };
+export const progress = (line: string): void => {
+  process.stderr.write(dim(line, process.stderr) + '\n');
+};

@@ -1,7 +1,7 @@
 // Wraps a command action: user errors print a message (no stack) and set the exit code;
 // anything unexpected is an internal error, exit 2.
 import { UserError } from '../config/diagnostics.js';
-import { formatDiagnosticsText } from '../lint/format.js';
+import { formatDiagnosticsText } from './views/lint.js';
 
 export type Action<A extends unknown[]> = (...args: A) => Promise<number | void> | number | void;
 

@@ -22,9 +22,22 @@ export interface SandboxArtifact {
 }
 
 export type LandlockFsRight =
-  | 'execute' | 'write_file' | 'read_file' | 'read_dir' | 'remove_dir' | 'remove_file'
-  | 'make_char' | 'make_dir' | 'make_reg' | 'make_sock' | 'make_fifo' | 'make_block' | 'make_sym'
-  | 'refer' | 'truncate' | 'ioctl_dev';
+  | 'execute'
+  | 'write_file'
+  | 'read_file'
+  | 'read_dir'
+  | 'remove_dir'
+  | 'remove_file'
+  | 'make_char'
+  | 'make_dir'
+  | 'make_reg'
+  | 'make_sock'
+  | 'make_fifo'
+  | 'make_block'
+  | 'make_sym'
+  | 'refer'
+  | 'truncate'
+  | 'ioctl_dev';
 export type LandlockNetRight = 'bind_tcp' | 'connect_tcp';
 export type LandlockScope = 'abstract_unix_socket' | 'signal';
 

@@ -14,7 +14,9 @@ function serialize(v: unknown): string {
   if (Array.isArray(v)) return '[' + v.map(serialize).join(',') + ']';
   if (typeof v === 'object') {
     const obj = v as Record<string, unknown>;
-    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+    const keys = Object.keys(obj)
+      .filter((k) => obj[k] !== undefined)
+      .sort();
     return '{' + keys.map((k) => JSON.stringify(k) + ':' + serialize(obj[k])).join(',') + '}';
   }
   throw new TypeError(`canonical JSON cannot hold a ${typeof v}`);

@@ -1,7 +1,12 @@
 // The compiler: a validated config plus its gathered inputs → per-sandbox artifacts and digests.
 // Pure: no file system, no clock, no randomness. Same CompileInput → same bytes.
 import {
-  ARTIFACT_FILES, type SeccompProfile, type CompiledIndex, type CompiledSandbox, type ManifestArtifact, type SandboxArtifacts,
+  ARTIFACT_FILES,
+  type SeccompProfile,
+  type CompiledIndex,
+  type CompiledSandbox,
+  type ManifestArtifact,
+  type SandboxArtifacts,
 } from './artifacts.js';
 import { canonicalJson, sha256 } from './canonical.js';
 import { compileEgress } from './egress.js';
@@ -27,7 +32,9 @@ export function compileConfig(input: CompileInput): CompileOutput {
 }
 
 export function compileOne(
-  name: string, input: CompileInput, seccompCache = new Map<string, { profile: SeccompProfile; text: string }>(),
+  name: string,
+  input: CompileInput,
+  seccompCache = new Map<string, { profile: SeccompProfile; text: string }>(),
 ): CompiledSandbox {
   const entry = input.config.sandboxes[name];
   if (!entry) throw new CompileError(name, 'no such sandbox');
@@ -56,7 +63,9 @@ export function compileOne(
     'sandbox.json': canonicalJson(sandbox),
     'seccomp.json': sc.text,
   };
-  const presets = s.network.presets.map((p) => input.presets[p]!).sort((a, b) => (a.name < b.name ? -1 : 1))
+  const presets = s.network.presets
+    .map((p) => input.presets[p]!)
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((p) => ({ name: p.name, version: p.version, digest: p.digest }));
   const unsigned = {
     format_version: 1 as const,

@@ -1,7 +1,7 @@
 // egress.json: the gateway's rules for one sandbox, normalized and with presets expanded.
 import type { Endpoint, NemoclawConfig } from '../generated/config.js';
 import type { EgressArtifact, EgressEndpoint, EgressRuleArtifact, InferenceRoute } from './artifacts.js';
-import { normalizeCidr } from './cidr.js';
+import { normalizeCidr } from '../util/cidr.js';
 import { normalizeHost } from './hosts.js';
 import { CompileError, type CompileFacts, type PresetSource } from './inputs.js';
 import type { ResolvedSandbox } from './resolve.js';
@@ -9,8 +9,11 @@ import type { ResolvedSandbox } from './resolve.js';
 export const NPM_REGISTRY_TEMPLATE = '{{npm_registry}}';
 
 export function compileEgress(
-  name: string, s: ResolvedSandbox, config: NemoclawConfig,
-  presets: Record<string, PresetSource>, facts: CompileFacts,
+  name: string,
+  s: ResolvedSandbox,
+  config: NemoclawConfig,
+  presets: Record<string, PresetSource>,
+  facts: CompileFacts,
 ): EgressArtifact {
   const rules: EgressRuleArtifact[] = [];
   for (const presetName of s.network.presets) {
@@ -19,7 +22,10 @@ export function compileEgress(
     rules.push({
       name: `preset:${preset.name}`,
       source: `preset:${preset.name}@${preset.version}`,
-      endpoints: normalizeEndpoints(name, preset.endpoints.map((e) => fillTemplate(name, e, facts))),
+      endpoints: normalizeEndpoints(
+        name,
+        preset.endpoints.map((e) => fillTemplate(name, e, facts)),
+      ),
     });
   }
   for (const r of s.network.egress) {
@@ -67,14 +73,20 @@ function normalizeEndpoints(sandbox: string, endpoints: Endpoint[]): EgressEndpo
     };
     out.set(JSON.stringify(n), n);
   }
-  return [...out.values()].sort((a, b) => cmp(a.host, b.host) || a.port - b.port || Number(a.wildcard) - Number(b.wildcard)
-    || cmp(JSON.stringify(a), JSON.stringify(b)));
+  return [...out.values()].sort(
+    (a, b) =>
+      cmp(a.host, b.host) || a.port - b.port || Number(a.wildcard) - Number(b.wildcard) || cmp(JSON.stringify(a), JSON.stringify(b)),
+  );
 }
 
 /** The npm preset's host and port come from the operator's npm registry (pinned in the lock). */
 function fillTemplate(sandbox: string, e: Endpoint, facts: CompileFacts): Endpoint {
   if (e.host !== NPM_REGISTRY_TEMPLATE) return e;
-  if (!facts.npm_registry) throw new CompileError(sandbox, 'the npm preset needs the npm registry, and none is known (run compile --update-lock where npm is configured)');
+  if (!facts.npm_registry)
+    throw new CompileError(
+      sandbox,
+      'the npm preset needs the npm registry, and none is known (run compile --update-lock where npm is configured)',
+    );
   const url = new URL(facts.npm_registry);
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   return { ...e, host: url.hostname, port };

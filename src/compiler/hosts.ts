@@ -2,7 +2,10 @@
 import { domainToASCII } from 'node:url';
 import { posix } from 'node:path';
 
-export interface NormalizedHost { host: string; wildcard: boolean }
+export interface NormalizedHost {
+  host: string;
+  wildcard: boolean;
+}
 
 /** `*.Exämple.COM.` → { host: 'xn--exmple-cua.com', wildcard: true }; undefined when not a valid name. */
 export function normalizeHost(raw: string): NormalizedHost | undefined {

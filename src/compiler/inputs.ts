@@ -38,7 +38,10 @@ export interface CompileInput {
 }
 
 export class CompileError extends Error {
-  constructor(readonly sandbox: string, message: string) {
+  constructor(
+    readonly sandbox: string,
+    message: string,
+  ) {
     super(`${sandbox}: ${message}`);
     this.name = 'CompileError';
   }

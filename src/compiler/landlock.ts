@@ -4,19 +4,56 @@ import type { ResolvedSandbox } from './resolve.js';
 
 /** Kernel order (LANDLOCK_ACCESS_FS_* bit order). */
 export const FS_RIGHTS: readonly LandlockFsRight[] = [
-  'execute', 'write_file', 'read_file', 'read_dir', 'remove_dir', 'remove_file', 'make_char', 'make_dir',
-  'make_reg', 'make_sock', 'make_fifo', 'make_block', 'make_sym', 'refer', 'truncate', 'ioctl_dev',
+  'execute',
+  'write_file',
+  'read_file',
+  'read_dir',
+  'remove_dir',
+  'remove_file',
+  'make_char',
+  'make_dir',
+  'make_reg',
+  'make_sock',
+  'make_fifo',
+  'make_block',
+  'make_sym',
+  'refer',
+  'truncate',
+  'ioctl_dev',
 ];
 /** Landlock ABI that introduced each right. */
 export const FS_RIGHT_ABI: Readonly<Record<LandlockFsRight, number>> = {
-  execute: 1, write_file: 1, read_file: 1, read_dir: 1, remove_dir: 1, remove_file: 1, make_char: 1, make_dir: 1,
-  make_reg: 1, make_sock: 1, make_fifo: 1, make_block: 1, make_sym: 1, refer: 2, truncate: 3, ioctl_dev: 5,
+  execute: 1,
+  write_file: 1,
+  read_file: 1,
+  read_dir: 1,
+  remove_dir: 1,
+  remove_file: 1,
+  make_char: 1,
+  make_dir: 1,
+  make_reg: 1,
+  make_sock: 1,
+  make_fifo: 1,
+  make_block: 1,
+  make_sym: 1,
+  refer: 2,
+  truncate: 3,
+  ioctl_dev: 5,
 };
 
 const READ: LandlockFsRight[] = ['read_file', 'read_dir'];
 const READ_EXEC: LandlockFsRight[] = ['execute', ...READ];
 const WRITE: LandlockFsRight[] = [
-  'write_file', 'remove_dir', 'remove_file', 'make_dir', 'make_reg', 'make_sym', 'make_sock', 'make_fifo', 'refer', 'truncate',
+  'write_file',
+  'remove_dir',
+  'remove_file',
+  'make_dir',
+  'make_reg',
+  'make_sym',
+  'make_sock',
+  'make_fifo',
+  'refer',
+  'truncate',
 ];
 
 /** Always present in a sandbox: a fresh /proc and a minimal /dev (null, zero, urandom, …). */
@@ -25,7 +62,11 @@ const IMPLICIT_RULES: { path: string; access: LandlockFsRight[] }[] = [
   { path: '/proc', access: READ },
 ];
 
-export function compileLandlock(s: ResolvedSandbox, mounts: { target: string; mode: 'ro' | 'rw' }[], proxyPort: number | null): LandlockArtifact {
+export function compileLandlock(
+  s: ResolvedSandbox,
+  mounts: { target: string; mode: 'ro' | 'rw' }[],
+  proxyPort: number | null,
+): LandlockArtifact {
   const executable = new Set(s.filesystem.executable);
   const rules = new Map<string, Set<LandlockFsRight>>();
   const grant = (path: string, rights: LandlockFsRight[]) => {

@@ -20,9 +20,14 @@ export type ResolvedSandbox = SandboxSpec & {
 };
 
 const UNION_LISTS = new Set([
-  'filesystem.read_only', 'filesystem.read_write', 'filesystem.executable',
-  'network.presets', 'network.allowed_ips', 'network.egress',
-  'process.seccomp.deny', 'process.seccomp.allow',
+  'filesystem.read_only',
+  'filesystem.read_write',
+  'filesystem.executable',
+  'network.presets',
+  'network.allowed_ips',
+  'network.egress',
+  'process.seccomp.deny',
+  'process.seccomp.allow',
 ]);
 
 export function resolveSandbox(entry: SandboxSpec, blueprint: BlueprintSource | undefined): ResolvedSandbox {

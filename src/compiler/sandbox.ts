@@ -28,7 +28,11 @@ export function compileMounts(name: string, s: ResolvedSandbox): { target: strin
 }
 
 export function compileSandbox(
-  name: string, s: ResolvedSandbox, mounts: SandboxArtifact['mounts'], networked: boolean, image: string | null,
+  name: string,
+  s: ResolvedSandbox,
+  mounts: SandboxArtifact['mounts'],
+  networked: boolean,
+  image: string | null,
 ): SandboxArtifact {
   if (!s.command) throw new CompileError(name, 'no command: set `command` or use a blueprint that has one');
   const user = s.process.user;

@@ -4,54 +4,8 @@
 import { UserError } from '../config/diagnostics.js';
 import { CONDITIONAL_RULES, DEFAULT_ALLOW, STRICT_ALLOW, SYSCALLS_BY_ARCH } from './data/syscalls.js';
 
-export type SeccompArch = 'SCMP_ARCH_X86_64' | 'SCMP_ARCH_AARCH64';
-export type SeccompAction =
-  | 'SCMP_ACT_ALLOW'
-  | 'SCMP_ACT_ERRNO'
-  | 'SCMP_ACT_KILL'
-  | 'SCMP_ACT_KILL_THREAD'
-  | 'SCMP_ACT_KILL_PROCESS'
-  | 'SCMP_ACT_TRAP'
-  | 'SCMP_ACT_LOG';
-export type SeccompOp =
-  | 'SCMP_CMP_NE'
-  | 'SCMP_CMP_LT'
-  | 'SCMP_CMP_LE'
-  | 'SCMP_CMP_EQ'
-  | 'SCMP_CMP_GE'
-  | 'SCMP_CMP_GT'
-  | 'SCMP_CMP_MASKED_EQ';
-
-/** One argument comparison. For MASKED_EQ, `value` is the mask and `valueTwo` the expected
- *  result of `arg & mask` (runc's and libseccomp's convention). */
-export interface SeccompArg {
-  index: number;
-  value: number;
-  valueTwo?: number;
-  op: SeccompOp;
-}
-
-export interface SeccompRule {
-  names: string[];
-  action: SeccompAction;
-  /** Only with SCMP_ACT_ERRNO; EPERM when absent. */
-  errnoRet?: number;
-  /** ANDed; each index at most once per rule. */
-  args?: SeccompArg[];
-}
-
-export interface SeccompProfile {
-  defaultAction: 'SCMP_ACT_ERRNO';
-  defaultErrnoRet: number;
-  architectures: SeccompArch[];
-  syscalls: SeccompRule[];
-}
-
-export interface SeccompSpec {
-  base: 'default' | 'strict';
-  deny: string[];
-  allow: string[];
-}
+export type { SeccompArch, SeccompAction, SeccompOp, SeccompArg, SeccompRule, SeccompProfile, SeccompSpec } from './seccomp-profile.js';
+import type { SeccompProfile, SeccompRule, SeccompSpec } from './seccomp-profile.js';
 
 const EPERM = 1;
 const NAME = /^[a-z0-9_]+$/;
@@ -66,7 +20,10 @@ const NAME = /^[a-z0-9_]+$/;
  * `syscalls` order: by first name, then action, then errnoRet, then the JSON of `args`.
  */
 export function compileSeccomp(spec: SeccompSpec): SeccompProfile {
-  for (const [field, names] of [['deny', spec.deny], ['allow', spec.allow]] as const) {
+  for (const [field, names] of [
+    ['deny', spec.deny],
+    ['allow', spec.allow],
+  ] as const) {
     const bad = names.find((n) => !NAME.test(n));
     if (bad !== undefined) throw new UserError(`seccomp.${field}: ${JSON.stringify(bad)} is not a system call name`);
   }
@@ -99,8 +56,10 @@ function compareRules(a: SeccompRule, b: SeccompRule): number {
   const ka = [a.names[0], a.action, a.errnoRet ?? -1, JSON.stringify(a.args ?? [])] as const;
   const kb = [b.names[0], b.action, b.errnoRet ?? -1, JSON.stringify(b.args ?? [])] as const;
   for (let i = 0; i < ka.length; i++) {
-    if (ka[i] < kb[i]) return -1;
-    if (ka[i] > kb[i]) return 1;
+    const x = ka[i]!,
+      y = kb[i]!;
+    if (x < y) return -1;
+    if (x > y) return 1;
   }
   return 0;
 }

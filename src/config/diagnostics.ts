@@ -21,7 +21,7 @@ export function fieldName(pointer: string): string {
     .slice(1)
     .split('/')
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : (i === 0 ? s : `.${s}`)))
+    .map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`))
     .join('');
 }
 
@@ -35,7 +35,11 @@ export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
 
 /** Thrown for input the user must fix; the CLI prints `message` without a stack trace. */
 export class UserError extends Error {
-  constructor(message: string, readonly diagnostics: Diagnostic[] = [], readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly diagnostics: Diagnostic[] = [],
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'UserError';
   }

@@ -20,7 +20,10 @@ export const MAX_FILE_BYTES = 1024 * 1024;
 /** Aliases beyond this are refused: a "billion laughs" document expands exponentially. */
 export const MAX_ALIASES = 200;
 
-export interface Position { line: number; column: number }
+export interface Position {
+  line: number;
+  column: number;
+}
 
 export interface LoadedDocument {
   file: string;
@@ -38,12 +41,22 @@ export function loadDocument(file: string, source: string, maxBytes = MAX_FILE_B
 
   if (Buffer.byteLength(source, 'utf8') > maxBytes) {
     return {
-      file, source, value: undefined, positionOf: () => positionFallback,
-      diagnostics: [{
-        rule: 'file-too-large', severity: 'error', file, line: 1, column: 1, pointer: '',
-        message: `file is ${Buffer.byteLength(source, 'utf8')} bytes; the limit is ${maxBytes}`,
-        hint: 'split it or remove generated content',
-      }],
+      file,
+      source,
+      value: undefined,
+      positionOf: () => positionFallback,
+      diagnostics: [
+        {
+          rule: 'file-too-large',
+          severity: 'error',
+          file,
+          line: 1,
+          column: 1,
+          pointer: '',
+          message: `file is ${Buffer.byteLength(source, 'utf8')} bytes; the limit is ${maxBytes}`,
+          hint: 'split it or remove generated content',
+        },
+      ],
     };
   }
 
@@ -51,7 +64,10 @@ export function loadDocument(file: string, source: string, maxBytes = MAX_FILE_B
   if (fast.ok) {
     let located: ((pointer: string, preferKey: boolean) => Position) | undefined;
     return {
-      file, source, value: fast.value, diagnostics,
+      file,
+      source,
+      value: fast.value,
+      diagnostics,
       positionOf(pointer: string, preferKey = false): Position {
         located ??= locator(source);
         return located(pointer, preferKey);
@@ -70,7 +86,11 @@ export function loadDocument(file: string, source: string, maxBytes = MAX_FILE_B
     const p = at(e.pos[0]);
     const duplicate = e.code === 'DUPLICATE_KEY';
     diagnostics.push({
-      rule: duplicate ? 'yaml-duplicate-key' : 'yaml-syntax', severity: 'error', file, ...p, pointer: '',
+      rule: duplicate ? 'yaml-duplicate-key' : 'yaml-syntax',
+      severity: 'error',
+      file,
+      ...p,
+      pointer: '',
       message: duplicate ? 'duplicate key: a later value would silently replace an earlier one' : firstLine(e.message),
     });
   }
@@ -81,7 +101,12 @@ export function loadDocument(file: string, source: string, maxBytes = MAX_FILE_B
       value = doc.toJS({ maxAliasCount: MAX_ALIASES });
     } catch (e) {
       diagnostics.push({
-        rule: 'yaml-alias-limit', severity: 'error', file, line: 1, column: 1, pointer: '',
+        rule: 'yaml-alias-limit',
+        severity: 'error',
+        file,
+        line: 1,
+        column: 1,
+        pointer: '',
         message: `too many alias expansions (limit ${MAX_ALIASES}): ${firstLine((e as Error).message)}`,
         hint: 'write the values out instead of nesting aliases',
       });
@@ -89,7 +114,10 @@ export function loadDocument(file: string, source: string, maxBytes = MAX_FILE_B
   }
 
   return {
-    file, source, value, diagnostics,
+    file,
+    source,
+    value,
+    diagnostics,
     positionOf(pointer: string, preferKey = false): Position {
       const found = locate(doc, pointer, preferKey);
       return found === undefined ? positionFallback : at(found);
@@ -128,7 +156,13 @@ function firstLine(s: string): string {
 /** Offset of the node at `pointer`; falls back to the deepest existing ancestor. */
 function locate(doc: Document, pointer: string, preferKey: boolean): number | undefined {
   const { isMap, isPair, isScalar, isSeq } = YAML();
-  const parts = pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts =
+    pointer === ''
+      ? []
+      : pointer
+          .slice(1)
+          .split('/')
+          .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   let node: unknown = doc.contents;
   let offset: number | undefined = rangeStart(node);
   for (let i = 0; i < parts.length; i++) {

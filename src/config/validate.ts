@@ -3,7 +3,7 @@
 // scripts/build.mjs): compiling the schema on every CLI call cost more than the rest of a validate.
 import type { ErrorObject } from 'ajv';
 import { readFileSync } from 'node:fs';
-import { schemaPath } from '../paths.js';
+import { schemaPath } from '../util/package-paths.js';
 import type { NemoclawConfig, SandboxSpec } from '../generated/config.js';
 import { validateConfig, validateEndpoint, validateSandbox, type StandaloneValidator } from '../generated/validators.js';
 import { validateSandbox as fillSandboxDefaults } from '../generated/validators-defaults.js';
@@ -47,7 +47,13 @@ export function withSandboxDefaults(spec: SandboxSpec): SandboxSpec {
   return copy;
 }
 
-type SchemaNode = { $ref?: string; properties?: Record<string, SchemaNode>; additionalProperties?: SchemaNode | boolean; items?: SchemaNode; anyOf?: SchemaNode[] };
+type SchemaNode = {
+  $ref?: string;
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: SchemaNode | boolean;
+  items?: SchemaNode;
+  anyOf?: SchemaNode[];
+};
 
 /**
  * The schema node that describes the value at an instance path. Errors inside a `$ref` carry a
@@ -121,7 +127,13 @@ function toDiagnostic(doc: LoadedDocument, e: ErrorObject): Diagnostic {
   }
   const pos = doc.positionOf(pointer, preferKey);
   return {
-    rule: 'schema', severity: 'error', file: doc.file, line: pos.line, column: pos.column, pointer, message,
+    rule: 'schema',
+    severity: 'error',
+    file: doc.file,
+    line: pos.line,
+    column: pos.column,
+    pointer,
+    message,
     ...(hint ? { hint } : {}),
   };
 }

@@ -26,7 +26,11 @@ export interface Approval {
   persisted?: boolean;
 }
 
-export interface ApprovalStoreOptions { file: string; maxPendingPerSandbox?: number; maxHistory?: number }
+export interface ApprovalStoreOptions {
+  file: string;
+  maxPendingPerSandbox?: number;
+  maxHistory?: number;
+}
 
 const key = (sandbox: string, host: string, port: number) => `${sandbox}\0${host}\0${port}`;
 
@@ -91,7 +95,17 @@ export class ApprovalStore {
     }
     const pending = [...this.byId.values()].filter((a) => a.sandbox === sandbox && a.status === 'pending').length;
     if (pending >= this.maxPending) return undefined;
-    const a: Approval = { id: 'ap-' + randomBytes(5).toString('hex'), sandbox, host, port, kind, status: 'pending', first_seen: now, last_seen: now, hits: 1 };
+    const a: Approval = {
+      id: 'ap-' + randomBytes(5).toString('hex'),
+      sandbox,
+      host,
+      port,
+      kind,
+      status: 'pending',
+      first_seen: now,
+      last_seen: now,
+      hits: 1,
+    };
     this.byId.set(a.id, a);
     this.scheduleSave();
     return a;

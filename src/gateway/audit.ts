@@ -28,7 +28,12 @@ export interface AuditRecord {
   [extra: string]: unknown;
 }
 
-export interface AuditOptions { dir: string; maxBytes?: number; keep?: number; testHooks?: string[] }
+export interface AuditOptions {
+  dir: string;
+  maxBytes?: number;
+  keep?: number;
+  testHooks?: string[];
+}
 
 /**
  * Buffered appender: records are queued and written in one write per event-loop turn (cheap on
@@ -90,7 +95,11 @@ export class AuditLog {
   }
 }
 
-export interface AuditQuery { sandbox?: string; since?: number; denied?: boolean }
+export interface AuditQuery {
+  sandbox?: string;
+  since?: number;
+  denied?: boolean;
+}
 
 /** Records from the rotated files and the current one, oldest first. Unreadable lines are skipped. */
 export function readAudit(dir: string, q: AuditQuery = {}): AuditRecord[] {
@@ -103,7 +112,11 @@ export function readAudit(dir: string, q: AuditQuery = {}): AuditRecord[] {
     for (const line of readFileSync(f, 'utf8').split('\n')) {
       if (!line) continue;
       let r: AuditRecord;
-      try { r = JSON.parse(line) as AuditRecord; } catch { continue; }
+      try {
+        r = JSON.parse(line) as AuditRecord;
+      } catch {
+        continue;
+      }
       if (q.sandbox !== undefined && r.sandbox !== q.sandbox) continue;
       if (q.since !== undefined && r.time < q.since) continue;
       if (q.denied && r.action !== 'denied') continue;

@@ -25,15 +25,19 @@ function nextSteps(d: Denial): string[] {
     case 'no_rule':
     case 'port_not_allowed':
       return d.approval_id
-        ? [`An operator can allow this: nemoclaw approvals approve ${d.approval_id} --ttl 1h (or --persist to add it to nemoclaw.yaml).`,
-           'Retry the request after approval; do not try other routes around the gateway.']
+        ? [
+            `An operator can allow this: nemoclaw approvals approve ${d.approval_id} --ttl 1h (or --persist to add it to nemoclaw.yaml).`,
+            'Retry the request after approval; do not try other routes around the gateway.',
+          ]
         : [`Ask the operator to add ${dest} to sandboxes.${d.sandbox}.network.egress in nemoclaw.yaml and apply.`];
     case 'protocol_mismatch':
     case 'method_not_allowed':
     case 'path_not_allowed':
       return ['Use a request the rule allows, or ask the operator to widen the rule in nemoclaw.yaml.'];
     case 'ssrf_blocked':
-      return ['The destination resolves to an internal address. Internal ranges need allowed_ips in nemoclaw.yaml; loopback, link-local and metadata addresses are never reachable.'];
+      return [
+        'The destination resolves to an internal address. Internal ranges need allowed_ips in nemoclaw.yaml; loopback, link-local and metadata addresses are never reachable.',
+      ];
     case 'ip_literal':
       return ['Use the host name: rules allow names, never bare IP addresses.'];
     case 'approval_denied':
@@ -49,13 +53,19 @@ function nextSteps(d: Denial): string[] {
 }
 
 export function denialBody(d: Denial): string {
-  return JSON.stringify({
-    error: d.reason === 'resolve_failed' || d.reason === 'upstream_failed' ? 'egress_failed' : 'egress_denied',
-    sandbox: d.sandbox, host: d.host, port: d.port, reason: d.reason, message: d.detail,
-    ...(d.policy_version ? { policy_version: d.policy_version } : {}),
-    ...(d.approval_id ? { approval_id: d.approval_id } : {}),
-    next_steps: nextSteps(d),
-  }) + '\n';
+  return (
+    JSON.stringify({
+      error: d.reason === 'resolve_failed' || d.reason === 'upstream_failed' ? 'egress_failed' : 'egress_denied',
+      sandbox: d.sandbox,
+      host: d.host,
+      port: d.port,
+      reason: d.reason,
+      message: d.detail,
+      ...(d.policy_version ? { policy_version: d.policy_version } : {}),
+      ...(d.approval_id ? { approval_id: d.approval_id } : {}),
+      next_steps: nextSteps(d),
+    }) + '\n'
+  );
 }
 
 /** A complete HTTP/1.1 response (for raw sockets: CONNECT, cap, malformed input). */
@@ -65,6 +75,6 @@ export function rawDenial(d: Denial): Buffer {
   const text = { 400: 'Bad Request', 403: 'Forbidden', 502: 'Bad Gateway', 503: 'Service Unavailable' }[status] ?? 'Error';
   return Buffer.from(
     `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\nx-nemoclaw-deny: ${d.reason}\r\n` +
-    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }

@@ -4,7 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { stateLayout, type StateLayout } from '../state/paths.js';
-import { pumpBinary } from '../paths.js';
+import { pumpBinary } from '../util/package-paths.js';
 import { ApprovalStore, type Approval } from './approvals.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { AuditLog, type AuditRecord } from './audit.js';
@@ -33,7 +33,10 @@ export interface GatewayOptions {
   auditKeep?: number;
 }
 
-interface PolicyState { loaded: LoadedPolicy; index: PolicyIndex }
+interface PolicyState {
+  loaded: LoadedPolicy;
+  index: PolicyIndex;
+}
 
 interface SandboxEntry {
   name: string;
@@ -55,7 +58,12 @@ export interface SandboxStatus {
   connections: { active: number; total: number; denied: number; flows: number };
 }
 
-export interface GatewayStatus { pid: number; started_at: number; test_hooks: string[]; sandboxes: SandboxStatus[] }
+export interface GatewayStatus {
+  pid: number;
+  started_at: number;
+  test_hooks: string[];
+  sandboxes: SandboxStatus[];
+}
 
 /** Approving only helps when the destination itself was unknown; other denials are not queued. */
 const ASKABLE: ReadonlySet<DenyReason> = new Set(['no_rule', 'port_not_allowed']);
@@ -83,18 +91,22 @@ export class Gateway implements ProxyContext {
       keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 5_000,
       tunnelIdleMs: opts.tunnelIdleMs ?? 3_600_000,
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
-      pump: opts.pumpAfterBytes === 0 || !existsSync(pumpBinary) ? null : { binary: pumpBinary, afterBytes: opts.pumpAfterBytes ?? 4 * 2 ** 20, max: opts.maxPumps ?? 64, active: 0 },
+      pump:
+        opts.pumpAfterBytes === 0 || !existsSync(pumpBinary)
+          ? null
+          : { binary: pumpBinary, afterBytes: opts.pumpAfterBytes ?? 4 * 2 ** 20, max: opts.maxPumps ?? 64, active: 0 },
     };
     this.resolver = opts.testHooks?.resolver ?? systemResolver;
     this.allowLoopback = opts.testHooks?.allowLoopback === true;
-    this.testHookNames = [
-      ...(opts.testHooks?.resolver ? ['resolver'] : []),
-      ...(this.allowLoopback ? ['allow_loopback'] : []),
-    ];
+    this.testHookNames = [...(opts.testHooks?.resolver ? ['resolver'] : []), ...(this.allowLoopback ? ['allow_loopback'] : [])];
   }
 
-  private get policiesDir(): string { return join(this.layout.gatewayDir, 'policies'); }
-  private get socketsDir(): string { return join(this.layout.gatewayDir, 'sandboxes'); }
+  private get policiesDir(): string {
+    return join(this.layout.gatewayDir, 'policies');
+  }
+  private get socketsDir(): string {
+    return join(this.layout.gatewayDir, 'sandboxes');
+  }
 
   /** Open the audit log and approvals, and bring back the sandboxes registered before a restart. */
   async start(): Promise<void> {
@@ -102,14 +114,33 @@ export class Gateway implements ProxyContext {
       mkdirSync(d, { recursive: true, mode: 0o700 });
     }
     chmodSync(this.layout.gatewayDir, 0o700);
-    this.auditLog = new AuditLog({ dir: this.layout.gatewayDir, maxBytes: this.opts.auditMaxBytes, keep: this.opts.auditKeep, testHooks: this.testHookNames });
+    this.auditLog = new AuditLog({
+      dir: this.layout.gatewayDir,
+      maxBytes: this.opts.auditMaxBytes,
+      keep: this.opts.auditKeep,
+      testHooks: this.testHookNames,
+    });
     this.approvals = new ApprovalStore({ file: join(this.layout.gatewayDir, 'approvals.json') });
-    this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'start', action: 'info', detail: `gateway started (pid ${process.pid})` });
-    for (const f of readdirSync(this.policiesDir).filter((n) => n.endsWith('.json')).sort()) {
+    this.audit({
+      class_uid: 6003,
+      class_name: 'API Activity',
+      activity: 'start',
+      action: 'info',
+      detail: `gateway started (pid ${process.pid})`,
+    });
+    for (const f of readdirSync(this.policiesDir)
+      .filter((n) => n.endsWith('.json'))
+      .sort()) {
       try {
         await this.applyPolicy(readFileSync(join(this.policiesDir, f)), { save: false });
       } catch (e) {
-        this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'register', action: 'denied', detail: `saved policy ${f} refused: ${(e as Error).message}` });
+        this.audit({
+          class_uid: 6003,
+          class_name: 'API Activity',
+          activity: 'register',
+          action: 'denied',
+          detail: `saved policy ${f} refused: ${(e as Error).message}`,
+        });
       }
     }
     this.expireGrants();
@@ -123,9 +154,13 @@ export class Gateway implements ProxyContext {
    * Register a sandbox or reload its policy. Resolves once the new version is the one every new
    * request sees; open flows the new policy no longer allows are closed before it resolves.
    */
-  async applyPolicy(bytes: Uint8Array, opts: { save?: boolean; sandbox?: string } = {}): Promise<{ socketPath: string; policyVersion: string; closed: number }> {
+  async applyPolicy(
+    bytes: Uint8Array,
+    opts: { save?: boolean; sandbox?: string } = {},
+  ): Promise<{ socketPath: string; policyVersion: string; closed: number }> {
     const loaded = parsePolicy(bytes); // throws PolicyError: the old policy stays in force
-    if (opts.sandbox !== undefined && loaded.policy.sandbox !== opts.sandbox) throw new PolicyError(`policy is for sandbox ${loaded.policy.sandbox}, not ${opts.sandbox}`);
+    if (opts.sandbox !== undefined && loaded.policy.sandbox !== opts.sandbox)
+      throw new PolicyError(`policy is for sandbox ${loaded.policy.sandbox}, not ${opts.sandbox}`);
     const state: PolicyState = { loaded, index: new PolicyIndex(loaded.policy) };
     const name = loaded.policy.sandbox;
     if (opts.save !== false) writeFileAtomic(join(this.policiesDir, `${name}.json`), bytes, { mode: 0o600 });
@@ -144,7 +179,14 @@ export class Gateway implements ProxyContext {
       chownSync(socketPath, owner.uid, owner.gid);
       entry.servers.push(server);
       this.sandboxes.set(name, entry);
-      this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'register', action: 'info', sandbox: name, policy_version: loaded.version });
+      this.audit({
+        class_uid: 6003,
+        class_name: 'API Activity',
+        activity: 'register',
+        action: 'info',
+        sandbox: name,
+        policy_version: loaded.version,
+      });
       return { socketPath, policyVersion: loaded.version, closed: 0 };
     }
     const previous = entry.state.loaded.version;
@@ -152,7 +194,15 @@ export class Gateway implements ProxyContext {
     const lapsed = this.approvals.onReload(name);
     for (const a of lapsed) this.auditApproval(a, 'expired', 'gateway', 'superseded by policy reload');
     const closed = this.recheckFlows(entry, 'policy_reload');
-    this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'reload', action: 'info', sandbox: name, policy_version: loaded.version, detail: `from ${previous}; closed ${closed} flows` });
+    this.audit({
+      class_uid: 6003,
+      class_name: 'API Activity',
+      activity: 'reload',
+      action: 'info',
+      sandbox: name,
+      policy_version: loaded.version,
+      detail: `from ${previous}; closed ${closed} flows`,
+    });
     return { socketPath: entry.socketPath, policyVersion: loaded.version, closed };
   }
 
@@ -181,12 +231,18 @@ export class Gateway implements ProxyContext {
 
   status(): GatewayStatus {
     return {
-      pid: process.pid, started_at: this.startedAt, test_hooks: this.testHookNames,
-      sandboxes: [...this.sandboxes.values()].sort((a, b) => a.name.localeCompare(b.name)).map((e) => ({
-        name: e.name, policy_version: e.state.loaded.version, socket: e.socketPath,
-        tcp: this.tcpListeners.filter((l) => l.sandbox === e.name).map(({ host, port }) => ({ host, port })),
-        connections: { active: e.active, total: e.total, denied: e.denied, flows: e.flows.size },
-      })),
+      pid: process.pid,
+      started_at: this.startedAt,
+      test_hooks: this.testHookNames,
+      sandboxes: [...this.sandboxes.values()]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((e) => ({
+          name: e.name,
+          policy_version: e.state.loaded.version,
+          socket: e.socketPath,
+          tcp: this.tcpListeners.filter((l) => l.sandbox === e.name).map(({ host, port }) => ({ host, port })),
+          connections: { active: e.active, total: e.total, denied: e.denied, flows: e.flows.size },
+        })),
     };
   }
 
@@ -207,16 +263,22 @@ export class Gateway implements ProxyContext {
     const e = this.sandboxes.get(sandbox);
     if (e) e.denied++;
   }
-  addFlow(f: Flow): void { this.sandboxes.get(f.sandbox)?.flows.add(f); }
-  removeFlow(f: Flow): void { this.sandboxes.get(f.sandbox)?.flows.delete(f); }
+  addFlow(f: Flow): void {
+    this.sandboxes.get(f.sandbox)?.flows.add(f);
+  }
+  removeFlow(f: Flow): void {
+    this.sandboxes.get(f.sandbox)?.flows.delete(f);
+  }
 
   async authorize(sandbox: string, target: Target, kind: RequestKind, method?: string, rawPath?: string): Promise<Authz> {
     const entry = this.sandboxes.get(sandbox);
     const base = { sandbox, host: target.host, port: target.port };
     if (!entry) return { ok: false, denial: { ...base, reason: 'sandbox_unknown', detail: `sandbox ${sandbox} has no policy` } };
     const { loaded, index } = entry.state; // one snapshot for the whole decision
-    const deny = (reason: Denial['reason'], detail: string, extra: Partial<Denial> = {}): Authz =>
-      ({ ok: false, denial: { ...base, reason, detail, policy_version: loaded.version, ...extra } });
+    const deny = (reason: Denial['reason'], detail: string, extra: Partial<Denial> = {}): Authz => ({
+      ok: false,
+      denial: { ...base, reason, detail, policy_version: loaded.version, ...extra },
+    });
     const guardOpts = { allowedIps: loaded.allowedIps, resolver: this.resolver, allowLoopback: this.allowLoopback };
 
     if (target.ipLiteral) {
@@ -276,9 +338,17 @@ export class Gateway implements ProxyContext {
 
   private auditApproval(a: Approval, what: string, actor: string, reason?: string): void {
     this.audit({
-      class_uid: 6003, class_name: 'API Activity', activity: 'approval', action: 'info', sandbox: a.sandbox,
-      dst: { hostname: a.host, port: a.port }, approval_id: a.id, actor: { user: actor }, detail: what,
-      ...(reason ? { reason } : {}), ...(a.expires_at ? { expires_at: a.expires_at } : {}),
+      class_uid: 6003,
+      class_name: 'API Activity',
+      activity: 'approval',
+      action: 'info',
+      sandbox: a.sandbox,
+      dst: { hostname: a.host, port: a.port },
+      approval_id: a.id,
+      actor: { user: actor },
+      detail: what,
+      ...(reason ? { reason } : {}),
+      ...(a.expires_at ? { expires_at: a.expires_at } : {}),
     });
   }
 
@@ -303,7 +373,13 @@ export class Gateway implements ProxyContext {
     const { loaded, index } = entry.state;
     let closed = 0;
     for (const f of [...entry.flows]) {
-      const m = index.match({ host: f.target.host, port: f.target.port, kind: f.kind, method: f.method, path: f.path && matchablePath(f.path) });
+      const m = index.match({
+        host: f.target.host,
+        port: f.target.port,
+        kind: f.kind,
+        method: f.method,
+        path: f.path && matchablePath(f.path),
+      });
       const allowed = m.allowed || this.approvals.grantFor(entry.name, f.target.host, f.target.port) !== undefined;
       const addressOk = checkAddress(f.address, { allowedIps: loaded.allowedIps, allowLoopback: this.allowLoopback }) === undefined;
       if (!allowed || !addressOk) {

@@ -5,17 +5,46 @@ import type { EgressPolicy } from './policy.js';
 
 export type RequestKind = 'tunnel' | 'http';
 export type DenyReason =
-  | 'no_rule' | 'port_not_allowed' | 'protocol_mismatch' | 'method_not_allowed' | 'path_not_allowed'
-  | 'ambiguous_path' | 'ip_literal' | 'ssrf_blocked' | 'approval_denied' | 'bad_request' | 'connection_limit'
-  | 'sandbox_unknown' | 'policy_reload' | 'grant_expired';
+  | 'no_rule'
+  | 'port_not_allowed'
+  | 'protocol_mismatch'
+  | 'method_not_allowed'
+  | 'path_not_allowed'
+  | 'ambiguous_path'
+  | 'ip_literal'
+  | 'ssrf_blocked'
+  | 'approval_denied'
+  | 'bad_request'
+  | 'connection_limit'
+  | 'sandbox_unknown'
+  | 'policy_reload'
+  | 'grant_expired';
 
-export interface MatchQuery { host: string; port: number; kind: RequestKind; method?: string; path?: string }
+export interface MatchQuery {
+  host: string;
+  port: number;
+  kind: RequestKind;
+  method?: string;
+  path?: string;
+}
 export type MatchResult = { allowed: true; rule: string } | { allowed: false; reason: DenyReason; detail: string };
 
-interface Entry { rule: string; port: number; protocol: 'https' | 'http'; methods: Set<string> | null; paths: RegExp[] | null }
+interface Entry {
+  rule: string;
+  port: number;
+  protocol: 'https' | 'http';
+  methods: Set<string> | null;
+  paths: RegExp[] | null;
+}
 
 // How close a near-miss came: the most specific reason is reported to the agent.
-const closeness: Record<string, number> = { no_rule: 0, port_not_allowed: 1, protocol_mismatch: 2, method_not_allowed: 3, path_not_allowed: 4 };
+const closeness: Record<string, number> = {
+  no_rule: 0,
+  port_not_allowed: 1,
+  protocol_mismatch: 2,
+  method_not_allowed: 3,
+  path_not_allowed: 4,
+};
 
 export class PolicyIndex {
   private readonly exact = new Map<string, Entry[]>();
@@ -27,7 +56,9 @@ export class PolicyIndex {
         const map = e.wildcard ? this.wildcard : this.exact;
         const list = map.get(e.host) ?? [];
         list.push({
-          rule: rule.name, port: e.port, protocol: e.protocol,
+          rule: rule.name,
+          port: e.port,
+          protocol: e.protocol,
           methods: e.methods ? new Set(e.methods) : null,
           paths: e.paths ? e.paths.map(globToRegExp) : null,
         });
@@ -63,15 +94,19 @@ function matchEntry(e: Entry, q: MatchQuery): MatchResult {
   const wantProtocol = q.kind === 'tunnel' ? 'https' : 'http';
   if (e.protocol !== wantProtocol) {
     return {
-      allowed: false, reason: 'protocol_mismatch',
-      detail: q.kind === 'tunnel'
-        ? `rule "${e.rule}" allows ${q.host}:${q.port} only as plain http (method/path checked), not as a CONNECT tunnel`
-        : `rule "${e.rule}" allows ${q.host}:${q.port} only as an https CONNECT tunnel`,
+      allowed: false,
+      reason: 'protocol_mismatch',
+      detail:
+        q.kind === 'tunnel'
+          ? `rule "${e.rule}" allows ${q.host}:${q.port} only as plain http (method/path checked), not as a CONNECT tunnel`
+          : `rule "${e.rule}" allows ${q.host}:${q.port} only as an https CONNECT tunnel`,
     };
   }
   if (q.kind === 'http') {
-    if (e.methods && !e.methods.has(q.method ?? '')) return { allowed: false, reason: 'method_not_allowed', detail: `method ${q.method} is not allowed for ${q.host}:${q.port}` };
-    if (e.paths && !e.paths.some((re) => re.test(q.path ?? ''))) return { allowed: false, reason: 'path_not_allowed', detail: `path ${q.path} is not allowed for ${q.host}:${q.port}` };
+    if (e.methods && !e.methods.has(q.method ?? ''))
+      return { allowed: false, reason: 'method_not_allowed', detail: `method ${q.method} is not allowed for ${q.host}:${q.port}` };
+    if (e.paths && !e.paths.some((re) => re.test(q.path ?? '')))
+      return { allowed: false, reason: 'path_not_allowed', detail: `path ${q.path} is not allowed for ${q.host}:${q.port}` };
   }
   return { allowed: true, rule: e.rule };
 }
@@ -81,8 +116,10 @@ export function globToRegExp(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') { re += '.*'; i++; }
-    else if (c === '*') re += '[^/]*';
+    if (c === '*' && glob[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
     else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);

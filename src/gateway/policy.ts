@@ -19,7 +19,11 @@ export function policyVersion(bytes: Uint8Array): string {
   return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
 }
 
-export interface LoadedPolicy { policy: EgressPolicy; version: string; allowedIps: Cidr[] }
+export interface LoadedPolicy {
+  policy: EgressPolicy;
+  version: string;
+  allowedIps: Cidr[];
+}
 
 export function parsePolicy(bytes: Uint8Array): LoadedPolicy {
   if (bytes.length > MAX_POLICY_BYTES) throw new PolicyError(`egress policy is ${bytes.length} bytes; limit ${MAX_POLICY_BYTES}`);
@@ -45,18 +49,23 @@ export function parsePolicy(bytes: Uint8Array): LoadedPolicy {
     if (typeof rule.source !== 'string') throw new PolicyError(`rules[${i}].source must be a string`);
     arr(rule.endpoints, `rules[${i}].endpoints`).forEach((e, j) => checkEndpoint(e, `rules[${i}].endpoints[${j}]`));
   });
-  if (p.inference !== null && (typeof p.inference !== 'object' || Array.isArray(p.inference))) throw new PolicyError('inference must be an object or null');
+  if (p.inference !== null && (typeof p.inference !== 'object' || Array.isArray(p.inference)))
+    throw new PolicyError('inference must be an object or null');
   return { policy: p as unknown as EgressPolicy, version: policyVersion(bytes), allowedIps };
 }
 
 function checkEndpoint(v: unknown, at: string): asserts v is EgressEndpoint {
   const e = obj(v, at);
-  if (typeof e.host !== 'string' || !HOST.test(e.host)) throw new PolicyError(`${at}.host must be a lower-case ASCII host name without trailing dot`);
+  if (typeof e.host !== 'string' || !HOST.test(e.host))
+    throw new PolicyError(`${at}.host must be a lower-case ASCII host name without trailing dot`);
   if (typeof e.wildcard !== 'boolean') throw new PolicyError(`${at}.wildcard must be a boolean`);
-  if (!Number.isInteger(e.port) || (e.port as number) < 1 || (e.port as number) > 65535) throw new PolicyError(`${at}.port must be 1..65535`);
+  if (!Number.isInteger(e.port) || (e.port as number) < 1 || (e.port as number) > 65535)
+    throw new PolicyError(`${at}.port must be 1..65535`);
   if (e.protocol !== 'https' && e.protocol !== 'http') throw new PolicyError(`${at}.protocol must be https or http`);
-  if (e.methods !== null && !(Array.isArray(e.methods) && e.methods.every((m) => METHODS.has(m as string)))) throw new PolicyError(`${at}.methods must be null or HTTP methods`);
-  if (e.paths !== null && !(Array.isArray(e.paths) && e.paths.every((x) => typeof x === 'string' && x.startsWith('/')))) throw new PolicyError(`${at}.paths must be null or absolute path globs`);
+  if (e.methods !== null && !(Array.isArray(e.methods) && e.methods.every((m) => METHODS.has(m as string))))
+    throw new PolicyError(`${at}.methods must be null or HTTP methods`);
+  if (e.paths !== null && !(Array.isArray(e.paths) && e.paths.every((x) => typeof x === 'string' && x.startsWith('/'))))
+    throw new PolicyError(`${at}.paths must be null or absolute path globs`);
 }
 
 function obj(v: unknown, at: string): Record<string, unknown> {

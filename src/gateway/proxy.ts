@@ -11,7 +11,12 @@ import { parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
 import { connectChecked, splice, type PumpOptions, type Tunnel } from './upstream.js';
 import type { AuditRecord } from './audit.js';
 
-export interface Authorized { ok: true; addresses: string[]; rule: string; policyVersion: string }
+export interface Authorized {
+  ok: true;
+  addresses: string[];
+  rule: string;
+  policyVersion: string;
+}
 export type Authz = Authorized | { ok: false; denial: Denial };
 
 export interface Flow {
@@ -27,7 +32,12 @@ export interface Flow {
 
 export interface ProxyContext {
   readonly limits: {
-    maxConnections: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; tunnelIdleMs: number; connectTimeoutMs: number;
+    maxConnections: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    tunnelIdleMs: number;
+    connectTimeoutMs: number;
     /** Hand bulk tunnels to nemoclaw-pump; null when the binary is not built. */
     pump: PumpOptions | null;
   };
@@ -41,7 +51,17 @@ export interface ProxyContext {
   denied(sandbox: string): void;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 function forwardHeaders(raw: string[], extraDrop: Set<string>): string[] {
   const drop = new Set(HOP_BY_HOP);
@@ -80,8 +100,22 @@ export function createProxyServer(ctx: ProxyContext, sandbox: string): Server {
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     if (!ctx.connectionOpened(sandbox)) {
-      const d: Denial = { sandbox, host: '', port: 0, reason: 'connection_limit', detail: `more than ${L.maxConnections} connections from sandbox ${sandbox}` };
-      ctx.audit({ class_uid: 4001, class_name: 'Network Activity', activity: 'deny', action: 'denied', sandbox, reason: d.reason, detail: d.detail });
+      const d: Denial = {
+        sandbox,
+        host: '',
+        port: 0,
+        reason: 'connection_limit',
+        detail: `more than ${L.maxConnections} connections from sandbox ${sandbox}`,
+      };
+      ctx.audit({
+        class_uid: 4001,
+        class_name: 'Network Activity',
+        activity: 'deny',
+        action: 'denied',
+        sandbox,
+        reason: d.reason,
+        detail: d.detail,
+      });
       socket.end(rawDenial(d));
       setTimeout(() => socket.destroy(), 1000).unref();
     }
@@ -91,7 +125,12 @@ export function createProxyServer(ctx: ProxyContext, sandbox: string): Server {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (socket.writable && !socket.destroyed && (socket as Socket & { _httpMessage?: unknown })._httpMessage == null) {
       const d: Denial = { sandbox, host: '', port: 0, reason: 'bad_request', detail: `malformed request (${err.code ?? 'parse error'})` };
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : null;
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : null;
       const buf = rawDenial(d);
       socket.end(status ? Buffer.from(buf.toString('latin1').replace(/^HTTP\/1\.1 400 Bad Request/, `HTTP/1.1 ${status}`), 'latin1') : buf);
     }
@@ -118,9 +157,16 @@ export function createProxyServer(ctx: ProxyContext, sandbox: string): Server {
 function auditDenial(ctx: ProxyContext, d: Denial, kind: RequestKind, http?: { method: string; path: string }): void {
   ctx.denied(d.sandbox);
   ctx.audit({
-    class_uid: kind === 'http' ? 4002 : 4001, class_name: kind === 'http' ? 'HTTP Activity' : 'Network Activity',
-    activity: 'deny', action: 'denied', sandbox: d.sandbox, dst: { hostname: d.host, port: d.port },
-    ...(http ? { http } : {}), reason: d.reason, detail: d.detail, policy_version: d.policy_version,
+    class_uid: kind === 'http' ? 4002 : 4001,
+    class_name: kind === 'http' ? 'HTTP Activity' : 'Network Activity',
+    activity: 'deny',
+    action: 'denied',
+    sandbox: d.sandbox,
+    dst: { hostname: d.host, port: d.port },
+    ...(http ? { http } : {}),
+    reason: d.reason,
+    detail: d.detail,
+    policy_version: d.policy_version,
     ...(d.approval_id ? { approval_id: d.approval_id } : {}),
   });
 }
@@ -129,7 +175,13 @@ async function handleConnect(ctx: ProxyContext, sandbox: string, req: IncomingMe
   const started = Date.now();
   const target = parseAuthority(req.url ?? '');
   if (!target) {
-    const d: Denial = { sandbox, host: String(req.url ?? '').slice(0, 256), port: 0, reason: 'bad_request', detail: 'CONNECT needs host:port' };
+    const d: Denial = {
+      sandbox,
+      host: String(req.url ?? '').slice(0, 256),
+      port: 0,
+      reason: 'bad_request',
+      detail: 'CONNECT needs host:port',
+    };
     auditDenial(ctx, d, 'tunnel');
     socket.end(rawDenial(d));
     return;
@@ -144,32 +196,65 @@ async function handleConnect(ctx: ProxyContext, sandbox: string, req: IncomingMe
   try {
     upstream = await connectChecked(az.addresses, target.port, ctx.limits.connectTimeoutMs);
   } catch (e) {
-    const d: Denial = { sandbox, host: target.host, port: target.port, reason: 'upstream_failed', detail: `connect failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, policy_version: az.policyVersion };
+    const d: Denial = {
+      sandbox,
+      host: target.host,
+      port: target.port,
+      reason: 'upstream_failed',
+      detail: `connect failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      policy_version: az.policyVersion,
+    };
     auditDenial(ctx, d, 'tunnel');
     socket.end(rawDenial(d));
     return;
   }
-  if (socket.destroyed) { upstream.destroy(); return; }
+  if (socket.destroyed) {
+    upstream.destroy();
+    return;
+  }
   const address = upstream.remoteAddress ?? az.addresses[0]!;
   let closeReason: string | undefined;
+  // eslint-disable-next-line prefer-const -- the flow's close() must see the tunnel made after it is registered
   let tunnel: Tunnel | undefined;
   const flow: Flow = {
-    sandbox, target, kind: 'tunnel', address, rule: az.rule,
-    close(reason) { closeReason = reason; tunnel?.close(); socket.destroy(); upstream.destroy(); },
+    sandbox,
+    target,
+    kind: 'tunnel',
+    address,
+    rule: az.rule,
+    close(reason) {
+      closeReason = reason;
+      tunnel?.close();
+      socket.destroy();
+      upstream.destroy();
+    },
   };
   ctx.addFlow(flow);
   socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
   if (head.length) upstream.write(head);
-  tunnel = splice(socket, upstream, () => {
-    ctx.removeFlow(flow);
-    ctx.audit({
-      class_uid: 4001, class_name: 'Network Activity', activity: 'close', action: 'allowed', sandbox,
-      dst: { hostname: target.host, port: target.port, ip: address }, rule: az.rule, policy_version: az.policyVersion,
-      bytes_out: tunnel?.bytesOut() ?? upstream.bytesWritten, bytes_in: tunnel?.bytesIn() ?? upstream.bytesRead, duration_ms: Date.now() - started,
-      relay: tunnel?.relay() ?? 'node',
-      ...(closeReason ? { reason: closeReason } : {}),
-    });
-  }, { idleMs: ctx.limits.tunnelIdleMs, pump: ctx.limits.pump });
+  tunnel = splice(
+    socket,
+    upstream,
+    () => {
+      ctx.removeFlow(flow);
+      ctx.audit({
+        class_uid: 4001,
+        class_name: 'Network Activity',
+        activity: 'close',
+        action: 'allowed',
+        sandbox,
+        dst: { hostname: target.host, port: target.port, ip: address },
+        rule: az.rule,
+        policy_version: az.policyVersion,
+        bytes_out: tunnel?.bytesOut() ?? upstream.bytesWritten,
+        bytes_in: tunnel?.bytesIn() ?? upstream.bytesRead,
+        duration_ms: Date.now() - started,
+        relay: tunnel?.relay() ?? 'node',
+        ...(closeReason ? { reason: closeReason } : {}),
+      });
+    },
+    { idleMs: ctx.limits.tunnelIdleMs, pump: ctx.limits.pump },
+  );
 }
 
 type HttpInfo = { method: string; path: string };
@@ -187,22 +272,49 @@ interface HttpUpstream {
 }
 
 /** Parse, check and connect an absolute-form request; on refusal calls `deny` and returns undefined. */
-async function checkAndConnect(ctx: ProxyContext, sandbox: string, req: IncomingMessage, deny: (d: Denial, http: HttpInfo) => void): Promise<HttpUpstream | undefined> {
+async function checkAndConnect(
+  ctx: ProxyContext,
+  sandbox: string,
+  req: IncomingMessage,
+  deny: (d: Denial, http: HttpInfo) => void,
+): Promise<HttpUpstream | undefined> {
   const started = Date.now();
   const method = req.method ?? 'GET';
   const t = parseAbsoluteUrl(req.url ?? '');
   if (!t) {
-    deny({ sandbox, host: '', port: 0, reason: 'bad_request', detail: 'this is a proxy: send CONNECT host:port or an absolute-form http:// URL' }, { method, path: '' });
+    deny(
+      {
+        sandbox,
+        host: '',
+        port: 0,
+        reason: 'bad_request',
+        detail: 'this is a proxy: send CONNECT host:port or an absolute-form http:// URL',
+      },
+      { method, path: '' },
+    );
     return undefined;
   }
   const http = { method, path: pathOnly(t.path) };
   const az = await ctx.authorize(sandbox, t, 'http', method, t.path);
-  if (!az.ok) { deny(az.denial, http); return undefined; }
+  if (!az.ok) {
+    deny(az.denial, http);
+    return undefined;
+  }
   let sock: Socket;
   try {
     sock = await connectChecked(az.addresses, t.port, ctx.limits.connectTimeoutMs);
   } catch (e) {
-    deny({ sandbox, host: t.host, port: t.port, reason: 'upstream_failed', detail: `connect failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, policy_version: az.policyVersion }, http);
+    deny(
+      {
+        sandbox,
+        host: t.host,
+        port: t.port,
+        reason: 'upstream_failed',
+        detail: `connect failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+        policy_version: az.policyVersion,
+      },
+      http,
+    );
     return undefined;
   }
   const authority = t.port === 80 ? t.host : `${t.ipLiteral && t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
@@ -210,14 +322,29 @@ async function checkAndConnect(ctx: ProxyContext, sandbox: string, req: Incoming
 }
 
 /** What an HTTP flow's audit record reports when it ends. */
-interface HttpOutcome { status?: number; closeReason?: string; bytesOut(): number; bytesIn(): number; extra?(): Record<string, unknown> }
+interface HttpOutcome {
+  status?: number;
+  closeReason?: string;
+  bytesOut(): number;
+  bytesIn(): number;
+  extra?(): Record<string, unknown>;
+}
 
 /** Registers the flow for reload checks; returns `finish`, which writes its one audit record. */
 function trackHttpFlow(ctx: ProxyContext, sandbox: string, u: HttpUpstream, out: HttpOutcome, close: () => void): () => void {
   const { target: t, http, az, address } = u;
   const flow: Flow = {
-    sandbox, target: t, kind: 'http', method: http.method, path: t.path, address, rule: az.rule,
-    close(reason) { out.closeReason = reason; close(); },
+    sandbox,
+    target: t,
+    kind: 'http',
+    method: http.method,
+    path: t.path,
+    address,
+    rule: az.rule,
+    close(reason) {
+      out.closeReason = reason;
+      close();
+    },
   };
   ctx.addFlow(flow);
   let finished = false;
@@ -226,10 +353,20 @@ function trackHttpFlow(ctx: ProxyContext, sandbox: string, u: HttpUpstream, out:
     finished = true;
     ctx.removeFlow(flow);
     ctx.audit({
-      class_uid: 4002, class_name: 'HTTP Activity', activity: 'request', action: 'allowed', sandbox,
-      dst: { hostname: t.host, port: t.port, ip: address }, http: { ...http, ...(out.status ? { status: out.status } : {}) }, rule: az.rule,
-      policy_version: az.policyVersion, bytes_out: out.bytesOut(), bytes_in: out.bytesIn(), duration_ms: Date.now() - u.started,
-      ...(out.extra?.() ?? {}), ...(out.closeReason ? { reason: out.closeReason } : {}),
+      class_uid: 4002,
+      class_name: 'HTTP Activity',
+      activity: 'request',
+      action: 'allowed',
+      sandbox,
+      dst: { hostname: t.host, port: t.port, ip: address },
+      http: { ...http, ...(out.status ? { status: out.status } : {}) },
+      rule: az.rule,
+      policy_version: az.policyVersion,
+      bytes_out: out.bytesOut(),
+      bytes_in: out.bytesIn(),
+      duration_ms: Date.now() - u.started,
+      ...(out.extra?.() ?? {}),
+      ...(out.closeReason ? { reason: out.closeReason } : {}),
     });
   };
 }
@@ -238,31 +375,59 @@ async function handleRequest(ctx: ProxyContext, sandbox: string, req: IncomingMe
   const u = await checkAndConnect(ctx, sandbox, req, (d, http) => {
     auditDenial(ctx, d, 'http', http);
     const body = denialBody(d);
-    res.writeHead(statusFor(d.reason), { 'content-type': 'application/json', 'x-nemoclaw-deny': d.reason, 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.writeHead(statusFor(d.reason), {
+      'content-type': 'application/json',
+      'x-nemoclaw-deny': d.reason,
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
     res.end(body);
     req.resume();
   });
   if (!u) return;
   const { sock, target: t, az } = u;
   const headers = [...forwardHeaders(req.rawHeaders, new Set(['host'])), 'Host', u.authority, 'Connection', 'close'];
-  const up = httpRequest({ method: u.http.method, path: t.path, headers: headers as unknown as Record<string, string>, setHost: false, createConnection: () => sock });
+  const up = httpRequest({
+    method: u.http.method,
+    path: t.path,
+    headers: headers as unknown as Record<string, string>,
+    setHost: false,
+    createConnection: () => sock,
+  });
   const out: HttpOutcome = { bytesOut: () => sock.bytesWritten, bytesIn: () => sock.bytesRead };
-  const finish = trackHttpFlow(ctx, sandbox, u, out, () => { up.destroy(); res.destroy(); });
+  const finish = trackHttpFlow(ctx, sandbox, u, out, () => {
+    up.destroy();
+    res.destroy();
+  });
   up.on('response', (upRes) => {
     out.status = upRes.statusCode;
-    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardHeaders(upRes.rawHeaders, new Set()) as unknown as Record<string, string>);
+    res.writeHead(
+      upRes.statusCode ?? 502,
+      upRes.statusMessage,
+      forwardHeaders(upRes.rawHeaders, new Set()) as unknown as Record<string, string>,
+    );
     upRes.pipe(res);
     upRes.on('error', () => res.destroy());
   });
   up.on('error', () => {
     if (!res.headersSent) {
-      const body = denialBody({ sandbox, host: t.host, port: t.port, reason: 'upstream_failed', detail: 'upstream connection failed', policy_version: az.policyVersion });
+      const body = denialBody({
+        sandbox,
+        host: t.host,
+        port: t.port,
+        reason: 'upstream_failed',
+        detail: 'upstream connection failed',
+        policy_version: az.policyVersion,
+      });
       res.writeHead(502, { 'content-type': 'application/json', 'x-nemoclaw-deny': 'upstream_failed', connection: 'close' });
       res.end(body);
     } else res.destroy();
     finish();
   });
-  res.on('close', () => { sock.destroy(); finish(); });
+  res.on('close', () => {
+    sock.destroy();
+    finish();
+  });
   req.pipe(up);
 }
 
@@ -288,18 +453,37 @@ async function handleUpgrade(ctx: ProxyContext, sandbox: string, req: IncomingMe
   });
   if (!u) return;
   const { sock, target: t, az } = u;
-  if (socket.destroyed) { sock.destroy(); return; }
+  if (socket.destroyed) {
+    sock.destroy();
+    return;
+  }
   const protocol = String(req.headers.upgrade ?? '');
   const websocket = /^websocket$/i.test(protocol.trim());
-  const headers = [...forwardHeaders(req.rawHeaders, new Set(['host'])), 'Host', u.authority, ...(websocket ? ['Connection', 'Upgrade', 'Upgrade', protocol] : ['Connection', 'close'])];
-  const up = httpRequest({ method: u.http.method, path: t.path, headers: headers as unknown as Record<string, string>, setHost: false, createConnection: () => sock });
+  const headers = [
+    ...forwardHeaders(req.rawHeaders, new Set(['host'])),
+    'Host',
+    u.authority,
+    ...(websocket ? ['Connection', 'Upgrade', 'Upgrade', protocol] : ['Connection', 'close']),
+  ];
+  const up = httpRequest({
+    method: u.http.method,
+    path: t.path,
+    headers: headers as unknown as Record<string, string>,
+    setHost: false,
+    createConnection: () => sock,
+  });
   let tunnel: Tunnel | undefined;
   const out: HttpOutcome = {
     bytesOut: () => (tunnel?.bytesOut() ?? 0) || sock.bytesWritten,
     bytesIn: () => (tunnel?.bytesIn() ?? 0) || sock.bytesRead,
     extra: () => (tunnel ? { upgrade: 'websocket', relay: tunnel.relay() } : {}),
   };
-  const finish = trackHttpFlow(ctx, sandbox, u, out, () => { tunnel?.close(); up.destroy(); sock.destroy(); socket.destroy(); });
+  const finish = trackHttpFlow(ctx, sandbox, u, out, () => {
+    tunnel?.close();
+    up.destroy();
+    sock.destroy();
+    socket.destroy();
+  });
   up.on('upgrade', (upRes: IncomingMessage, upSock: Socket, upHead: Buffer) => {
     out.status = 101;
     socket.write(responseHead(101, upRes.statusMessage, upRes.rawHeaders));
@@ -309,17 +493,33 @@ async function handleUpgrade(ctx: ProxyContext, sandbox: string, req: IncomingMe
   });
   up.on('response', (upRes: IncomingMessage) => {
     out.status = upRes.statusCode;
-    socket.write(responseHead(upRes.statusCode ?? 502, upRes.statusMessage, [...forwardHeaders(upRes.rawHeaders, new Set()), 'Connection', 'close']));
+    socket.write(
+      responseHead(upRes.statusCode ?? 502, upRes.statusMessage, [...forwardHeaders(upRes.rawHeaders, new Set()), 'Connection', 'close']),
+    );
     upRes.pipe(socket);
     upRes.on('error', () => socket.destroy());
     socket.once('finish', () => socket.destroy()); // all written: close now, whatever the client does
   });
   up.on('error', () => {
     if (out.status === undefined) {
-      socket.end(rawDenial({ sandbox, host: t.host, port: t.port, reason: 'upstream_failed', detail: 'upstream connection failed', policy_version: az.policyVersion }));
+      socket.end(
+        rawDenial({
+          sandbox,
+          host: t.host,
+          port: t.port,
+          reason: 'upstream_failed',
+          detail: 'upstream connection failed',
+          policy_version: az.policyVersion,
+        }),
+      );
     } else socket.destroy();
     finish();
   });
-  socket.once('close', () => { if (!tunnel) { up.destroy(); finish(); } });
+  socket.once('close', () => {
+    if (!tunnel) {
+      up.destroy();
+      finish();
+    }
+  });
   up.end();
 }

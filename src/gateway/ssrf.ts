@@ -18,14 +18,22 @@ export const systemResolver: Resolver = async (host) => {
  * never relax metadata, link-local or private ranges: only loopback, because tests may only
  * reach servers on 127.0.0.1.
  */
-export interface TestHooks { resolver?: Resolver; allowLoopback?: boolean }
+export interface TestHooks {
+  resolver?: Resolver;
+  allowLoopback?: boolean;
+}
 
 export type GuardResult =
   | { ok: true; addresses: string[] }
   | { ok: false; reason: 'ssrf_blocked'; address: string; category: IpCategory }
   | { ok: false; reason: 'resolve_failed'; detail: string };
 
-export interface GuardOptions { allowedIps: readonly Cidr[]; resolver: Resolver; allowLoopback: boolean; timeoutMs?: number }
+export interface GuardOptions {
+  allowedIps: readonly Cidr[];
+  resolver: Resolver;
+  allowLoopback: boolean;
+  timeoutMs?: number;
+}
 
 export function checkAddress(address: string, opts: Pick<GuardOptions, 'allowedIps' | 'allowLoopback'>): IpCategory | undefined {
   const ip = parseIp(address);
@@ -61,6 +69,8 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p,
-    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(Object.assign(new Error('DNS timeout'), { code: 'ETIMEOUT' })), ms); }),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('DNS timeout'), { code: 'ETIMEOUT' })), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }

@@ -3,7 +3,11 @@
 import { isIP } from 'node:net';
 import { normalizeHost } from '../compiler/hosts.js';
 
-export interface Target { host: string; port: number; ipLiteral: boolean }
+export interface Target {
+  host: string;
+  port: number;
+  ipLiteral: boolean;
+}
 
 /** `host:port` or `[v6]:port` (CONNECT). */
 export function parseAuthority(authority: string): Target | undefined {

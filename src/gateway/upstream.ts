@@ -34,9 +34,17 @@ export function connectChecked(addresses: readonly string[], port: number, timeo
  * Node (slower, still correct), so a sandbox opening many bulk tunnels cannot make the gateway
  * start a process and 2 MiB of buffers for each.
  */
-export interface PumpOptions { binary: string; afterBytes: number; max: number; active: number }
+export interface PumpOptions {
+  binary: string;
+  afterBytes: number;
+  max: number;
+  active: number;
+}
 
-export interface SpliceOptions { idleMs?: number; pump?: PumpOptions | null }
+export interface SpliceOptions {
+  idleMs?: number;
+  pump?: PumpOptions | null;
+}
 
 /** A running tunnel: its byte counts (Node's and the pump's) and a way to end it. */
 export interface Tunnel {
@@ -62,12 +70,24 @@ export function splice(client: Socket, upstream: Socket, onClose: () => void, op
   let pump: ChildProcess | null = null;
   let pumped = { up: 0, down: 0 };
   let handingOff = false;
-  const closed = () => { if (--open === 0) onClose(); };
-  const kill = () => { pump?.kill('SIGKILL'); client.destroy(); upstream.destroy(); };
+  const closed = () => {
+    if (--open === 0) onClose();
+  };
+  const kill = () => {
+    pump?.kill('SIGKILL');
+    client.destroy();
+    upstream.destroy();
+  };
   client.on('error', kill);
   upstream.on('error', kill);
-  client.once('close', () => { closed(); if (!upstream.destroyed && !upstream.readableEnded && !pump) upstream.destroy(); });
-  upstream.once('close', () => { closed(); if (!client.destroyed && !client.readableEnded && !pump) client.destroy(); });
+  client.once('close', () => {
+    closed();
+    if (!upstream.destroyed && !upstream.readableEnded && !pump) upstream.destroy();
+  });
+  upstream.once('close', () => {
+    closed();
+    if (!client.destroyed && !client.readableEnded && !pump) client.destroy();
+  });
   if (idleMs > 0) {
     client.setTimeout(idleMs, kill);
     upstream.setTimeout(idleMs, kill);
@@ -81,12 +101,18 @@ export function splice(client: Socket, upstream: Socket, onClose: () => void, op
       if (!to.write(c)) from.pause();
       if (opts.pump && !handingOff && carried >= opts.pump.afterBytes && opts.pump.active < opts.pump.max) void handOff(opts.pump);
     };
-    const onDrain = () => { if (!handingOff) from.resume(); };
+    const onDrain = () => {
+      if (!handingOff) from.resume();
+    };
     const onEnd = () => to.end(); // carry the half-close
     from.on('data', onData);
     to.on('drain', onDrain);
     from.once('end', onEnd);
-    relays.push(() => { from.off('data', onData); to.off('drain', onDrain); from.off('end', onEnd); });
+    relays.push(() => {
+      from.off('data', onData);
+      to.off('drain', onDrain);
+      from.off('end', onEnd);
+    });
   };
 
   const handOff = async (p: PumpOptions) => {
@@ -95,27 +121,42 @@ export function splice(client: Socket, upstream: Socket, onClose: () => void, op
     handingOff = true;
     p.active++; // taken before the first await, so concurrent hand-offs cannot overshoot max
     let released = false;
-    const release = () => { if (!released) { released = true; p.active--; } };
+    const release = () => {
+      if (!released) {
+        released = true;
+        p.active--;
+      }
+    };
     for (const detach of relays) detach();
     const pendingUp = freeze(client);
     const pendingDown = freeze(upstream);
     if (pendingUp.length) upstream.write(Buffer.concat(pendingUp));
     if (pendingDown.length) client.write(Buffer.concat(pendingDown));
     await Promise.all([drained(client), drained(upstream)]);
-    if (client.destroyed || upstream.destroyed) { release(); return; }
+    if (client.destroyed || upstream.destroyed) {
+      release();
+      return;
+    }
     client.setTimeout(0);
     upstream.setTimeout(0);
     const child = spawn(p.binary, [String(idleMs), String(process.pid)], { stdio: [client, upstream, 'pipe'] });
     pump = child;
     let report = '';
-    child.stderr!.on('data', (d: Buffer) => { report += d; });
-    child.on('error', () => { release(); kill(); });
+    child.stderr!.on('data', (d: Buffer) => {
+      report += d;
+    });
+    child.on('error', () => {
+      release();
+      kill();
+    });
     child.on('close', () => {
       release();
       try {
         const r = JSON.parse(report.trim().split('\n').pop() ?? '{}') as { up?: number; down?: number };
         pumped = { up: r.up ?? 0, down: r.down ?? 0 };
-      } catch { /* killed before it reported: counts stay at what Node saw */ }
+      } catch {
+        /* killed before it reported: counts stay at what Node saw */
+      }
       client.destroy();
       upstream.destroy();
     });
@@ -155,7 +196,11 @@ function freeze(s: Socket): Buffer[] {
 function drained(s: Socket): Promise<void> {
   if (s.writableLength === 0) return Promise.resolve();
   return new Promise((resolve) => {
-    const done = () => { s.off('drain', done); s.off('close', done); resolve(); };
+    const done = () => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
     s.on('drain', done);
     s.on('close', done);
   });

@@ -20,7 +20,7 @@ export const RULES = {
   'yaml-syntax': { severity: 'error', stage: 'load', summary: 'The file is not valid YAML.' },
   'yaml-duplicate-key': { severity: 'error', stage: 'load', summary: 'A mapping repeats a key; the later value would silently win.' },
   'yaml-alias-limit': { severity: 'error', stage: 'load', summary: 'Too many YAML alias expansions.' },
-  'schema': { severity: 'error', stage: 'schema', summary: 'The file does not match schemas/nemoclaw.schema.json.' },
+  schema: { severity: 'error', stage: 'schema', summary: 'The file does not match schemas/nemoclaw.schema.json.' },
 
   // Filesystem
   'path-relative': lint('error', 'A filesystem path or workdir is not absolute, or has `.`/`..` segments.'),

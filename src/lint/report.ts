@@ -33,7 +33,13 @@ export class Reporter {
   /** A finding located by source position rather than by a value (e.g. in a comment). */
   reportAt(rule: RuleId, pos: { line: number; column: number }, pointer: string, message: string, hint?: string): void {
     this.diagnostics.push({
-      rule, severity: RULES[rule].severity, file: this.doc.file, line: pos.line, column: pos.column, pointer, message,
+      rule,
+      severity: RULES[rule].severity,
+      file: this.doc.file,
+      line: pos.line,
+      column: pos.column,
+      pointer,
+      message,
       ...(hint === undefined ? {} : { hint }),
     });
   }
@@ -54,7 +60,9 @@ export function objectEntries(v: unknown): [string, unknown][] {
 export function stringItems(v: unknown): [number, string][] {
   if (!Array.isArray(v)) return [];
   const out: [number, string][] = [];
-  v.forEach((item, i) => { if (typeof item === 'string') out.push([i, item]); });
+  v.forEach((item, i) => {
+    if (typeof item === 'string') out.push([i, item]);
+  });
   return out;
 }
 

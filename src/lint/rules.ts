@@ -58,5 +58,3 @@ export function redactDiagnostic(d: Diagnostic): Diagnostic {
   if (d.hint !== undefined) out.hint = redactSecrets(d.hint);
   return out;
 }
-
-

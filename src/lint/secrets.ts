@@ -15,7 +15,8 @@ interface SecretPattern {
 const PATTERNS: readonly SecretPattern[] = [
   // The whole block through its END line (or to the end of the text when that is missing).
   {
-    what: 'PEM private key', shown: '-----BEGIN … PRIVATE KEY-----',
+    what: 'PEM private key',
+    shown: '-----BEGIN … PRIVATE KEY-----',
     body: '-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[\\s\\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[\\s\\S]*$)',
   },
   { what: 'NVIDIA API key', body: 'nvapi-[A-Za-z0-9_-]{20,}', shown: 'nvapi-…' },
@@ -41,7 +42,12 @@ const compiled = PATTERNS.map((p) => ({ ...p, re: new RegExp(`(?<![A-Za-z0-9])(?
 
 const isMixed = (s: string): boolean => /[0-9]/.test(s) && /[A-Za-z].*[A-Za-z]/.test(s.replace(/^[a-z]+-/, ''));
 
-export interface SecretMatch { what: string; shown: string; index: number; length: number }
+export interface SecretMatch {
+  what: string;
+  shown: string;
+  index: number;
+  length: number;
+}
 
 /** Credential-looking tokens in `s`, left to right, not overlapping. */
 export function findSecrets(s: string): SecretMatch[] {
@@ -50,9 +56,15 @@ export function findSecrets(s: string): SecretMatch[] {
     p.re.lastIndex = 0;
     for (let m = p.re.exec(s); m !== null; m = p.re.exec(s)) {
       if (p.mixed && !isMixed(m[0])) continue;
-      const start = m.index, end = m.index + m[0].length;
+      const start = m.index,
+        end = m.index + m[0].length;
       if (found.some((f) => start < f.index + f.length && f.index < end)) continue;
-      found.push({ what: p.what, shown: typeof p.shown === 'number' ? m[0].slice(0, p.shown) + '…' : p.shown, index: start, length: m[0].length });
+      found.push({
+        what: p.what,
+        shown: typeof p.shown === 'number' ? m[0].slice(0, p.shown) + '…' : p.shown,
+        index: start,
+        length: m[0].length,
+      });
     }
   }
   return found.sort((a, b) => a.index - b.index);

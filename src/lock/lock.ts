@@ -36,9 +36,16 @@ export function readLock(path: string): Lock | undefined {
 
 /** The lock's text: stable key order and indentation so that it diffs well in review. */
 export function serializeLock(lock: Lock): string {
-  const sortKeys = (v: unknown): unknown => Array.isArray(v) ? v.map(sortKeys)
-    : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]))
-    : v;
+  const sortKeys = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sortKeys)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+          )
+        : v;
   return JSON.stringify(sortKeys(lock), null, 2) + '\n';
 }
 
@@ -51,16 +58,28 @@ export interface ResolvedVersions {
  * Which blueprint versions the config uses: an explicit `name@N` wins, else the lock's pin,
  * else (only when updating the lock) the newest shipped version.
  */
-export function resolveBlueprintVersions(config: NemoclawConfig, catalog: Catalog, lock: Lock | undefined, update: boolean): ResolvedVersions {
+export function resolveBlueprintVersions(
+  config: NemoclawConfig,
+  catalog: Catalog,
+  lock: Lock | undefined,
+  update: boolean,
+): ResolvedVersions {
   const out: Record<string, number> = {};
   for (const [sandbox, s] of Object.entries(config.sandboxes)) {
     if (!s.blueprint) continue;
     const [name, explicit] = s.blueprint.split('@') as [string, string | undefined];
     const versions = catalog.blueprintVersions[name];
     if (!versions) continue; // reported by lint as unknown-blueprint
-    const want = explicit !== undefined ? Number(explicit) : !update && lock?.blueprints[name] ? lock.blueprints[name]!.version : versions[versions.length - 1]!;
+    const want =
+      explicit !== undefined
+        ? Number(explicit)
+        : !update && lock?.blueprints[name]
+          ? lock.blueprints[name]!.version
+          : versions[versions.length - 1]!;
     if (!versions.includes(want)) {
-      throw new UserError(`sandbox ${sandbox}: blueprint ${name}@${want} is not shipped (available: ${versions.map((v) => `${name}@${v}`).join(', ')})`);
+      throw new UserError(
+        `sandbox ${sandbox}: blueprint ${name}@${want} is not shipped (available: ${versions.map((v) => `${name}@${v}`).join(', ')})`,
+      );
     }
     if (out[name] !== undefined && out[name] !== want) {
       throw new UserError(`blueprint ${name} is used at two versions (${out[name]} and ${want}); use one`);
@@ -72,7 +91,11 @@ export function resolveBlueprintVersions(config: NemoclawConfig, catalog: Catalo
 
 /** The lock this config needs now. Images are carried over: they are pinned by the operator or --update-lock. */
 export function computeLock(
-  config: NemoclawConfig, catalog: Catalog, versions: ResolvedVersions, facts: CompileFacts, previous: Lock | undefined,
+  config: NemoclawConfig,
+  catalog: Catalog,
+  versions: ResolvedVersions,
+  facts: CompileFacts,
+  previous: Lock | undefined,
   newImages: Record<string, string> = {},
 ): Lock {
   const blueprints: Lock['blueprints'] = {};
@@ -105,11 +128,13 @@ export function lockDifferences(existing: Lock, needed: Lock): string[] {
   const out: string[] = [];
   const compare = (kind: string, a: Record<string, { version: number; digest: string }>, b: typeof a) => {
     for (const name of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      const x = a[name], y = b[name];
+      const x = a[name],
+        y = b[name];
       if (!x) out.push(`${kind} ${name} is used but not pinned`);
       else if (!y) out.push(`${kind} ${name} is pinned but no longer used`);
       else if (x.version !== y.version) out.push(`${kind} ${name} is pinned at version ${x.version}, the config needs ${y.version}`);
-      else if (x.digest !== y.digest) out.push(`${kind} ${name}@${x.version} changed since it was pinned (${x.digest.slice(0, 19)}… → ${y.digest.slice(0, 19)}…)`);
+      else if (x.digest !== y.digest)
+        out.push(`${kind} ${name}@${x.version} changed since it was pinned (${x.digest.slice(0, 19)}… → ${y.digest.slice(0, 19)}…)`);
     }
   };
   compare('blueprint', existing.blueprints, needed.blueprints);

@@ -3,23 +3,33 @@
 import { rmSync } from 'node:fs';
 import { sha256 } from '../compiler/canonical.js';
 import { UserError } from '../config/diagnostics.js';
-import { ensureGateway, reloadPolicy, unregisterSandbox } from '../gateway/client.js';
+import { ensureGateway, reloadPolicy, unregisterSandbox } from '../daemon/client.js';
 import { driversFor, observe } from './observe.js';
 import type { Driver } from './drivers/driver.js';
 import { enforcementGaps } from './enforcement.js';
 import { Journal } from './journal.js';
 import { policyVersionOf } from './plan.js';
-import type { StateStore } from './state.js';
-import { BLUEPRINT_FILES, type Action, type BlueprintFile, type Desired, type DesiredSandbox, type Generation, type InventoryEntry, type Plan } from './types.js';
+import type { StateStore } from '../state/store.js';
+import { type Action, type Desired, type Plan } from './types.js';
+import { BLUEPRINT_FILES, type BlueprintFile, type DesiredSandbox, type Generation, type InventoryEntry } from '../state/types.js';
 
 export interface ApplyContext {
   store: StateStore;
   progress: (line: string) => void;
 }
 
-export interface ApplyResult { generation: Generation | null; problems: string[]; steps: number }
+export interface ApplyResult {
+  generation: Generation | null;
+  problems: string[];
+  steps: number;
+}
 
-interface Step { sandbox: string | null; description: string; run: () => Promise<void>; phase?: string }
+interface Step {
+  sandbox: string | null;
+  description: string;
+  run: () => Promise<void>;
+  phase?: string;
+}
 
 /** How many sandboxes an apply works on at once. */
 const PARALLEL = 8;
@@ -31,14 +41,23 @@ async function pool<T>(items: T[], limit: number, f: (x: T) => Promise<void>): P
   const worker = async () => {
     while (next < items.length && failure === undefined) {
       const x = items[next++]!;
-      try { await f(x); } catch (e) { failure ??= e; }
+      try {
+        await f(x);
+      } catch (e) {
+        failure ??= e;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failure !== undefined) throw failure;
 }
 
-function entryFor(sb: DesiredSandbox, desired: Desired, prev: InventoryEntry | undefined, status: InventoryEntry['status']): InventoryEntry {
+function entryFor(
+  sb: DesiredSandbox,
+  desired: Desired,
+  prev: InventoryEntry | undefined,
+  status: InventoryEntry['status'],
+): InventoryEntry {
   const now = new Date().toISOString();
   return {
     name: sb.name,
@@ -86,39 +105,86 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: 'p
     case 'create':
     case 'replace': {
       const steps: Step[] = [
-        { sandbox: name, description: `record ${name} and store its blueprint`, run: async () => { store.storeBlueprint(sb!); record('creating'); } },
+        {
+          sandbox: name,
+          description: `record ${name} and store its blueprint`,
+          run: async () => {
+            store.storeBlueprint(sb!);
+            record('creating');
+          },
+        },
       ];
       if (a.kind === 'replace') {
-        steps.push({ sandbox: name, description: `stop ${name}`, run: () => destroyWith(driver(inv()?.runtime ?? a.runtime), dctx, name, inv()?.driver.id ?? null) });
+        steps.push({
+          sandbox: name,
+          description: `stop ${name}`,
+          run: () => destroyWith(driver(inv()?.runtime ?? a.runtime), dctx, name, inv()?.driver.id ?? null),
+        });
       }
       steps.push(
         { sandbox: name, description: `gateway policy for ${name}`, run: registerOrUnregister },
-        { sandbox: name, description: `start ${name}`, run: async () => {
-          const o = await driver(sb!.artifacts.sandbox.runtime).create(dctx, sb!);
-          store.updateEntry(name, (prev) => prev && { ...prev, driver: { kind: sb!.artifacts.sandbox.runtime, id: o.id } });
-        } },
+        {
+          sandbox: name,
+          description: `start ${name}`,
+          run: async () => {
+            const o = await driver(sb!.artifacts.sandbox.runtime).create(dctx, sb!);
+            store.updateEntry(name, (prev) => prev && { ...prev, driver: { kind: sb!.artifacts.sandbox.runtime, id: o.id } });
+          },
+        },
         { sandbox: name, description: `mark ${name} ready`, run: async () => record('ready') },
       );
       return steps;
     }
     case 'reload':
       return [
-        { sandbox: name, description: `store the new blueprint of ${name}`, run: async () => { store.storeBlueprint(sb!); record('ready'); } },
+        {
+          sandbox: name,
+          description: `store the new blueprint of ${name}`,
+          run: async () => {
+            store.storeBlueprint(sb!);
+            record('ready');
+          },
+        },
         { sandbox: name, description: `reload the gateway policy of ${name}`, run: registerOrUnregister },
-        { sandbox: name, description: `relabel ${name}`, run: async () => { await driver(sb!.artifacts.sandbox.runtime).reload(dctx, sb!); } },
+        {
+          sandbox: name,
+          description: `relabel ${name}`,
+          run: async () => {
+            await driver(sb!.artifacts.sandbox.runtime).reload(dctx, sb!);
+          },
+        },
       ];
     case 'delete': {
       const known = inv();
       const steps: Step[] = [];
-      if (known) steps.push({ sandbox: name, description: `mark ${name} for deletion`, run: async () => store.updateEntry(name, (prev) => prev && { ...prev, status: 'deleting' }) });
+      if (known)
+        steps.push({
+          sandbox: name,
+          description: `mark ${name} for deletion`,
+          run: async () => store.updateEntry(name, (prev) => prev && { ...prev, status: 'deleting' }),
+        });
       steps.push(
-        { sandbox: name, description: `stop ${name}`, run: () => destroyWith(driver(known?.runtime ?? a.runtime), dctx, name, known?.driver.id ?? null) },
-        { sandbox: name, description: `remove the gateway policy of ${name}`, run: async () => { await unregisterSandbox(stateDir, name); } },
+        {
+          sandbox: name,
+          description: `stop ${name}`,
+          run: () => destroyWith(driver(known?.runtime ?? a.runtime), dctx, name, known?.driver.id ?? null),
+        },
+        {
+          sandbox: name,
+          description: `remove the gateway policy of ${name}`,
+          run: async () => {
+            await unregisterSandbox(stateDir, name);
+          },
+        },
       );
       if (known) {
         steps.push(
           // Only the directory the inventory says nemoclaw made for this sandbox: workspace, logs.
-          { sandbox: name, description: `remove ${name}'s files`, run: async () => rmSync(store.layout.sandboxDir(name), { recursive: true, force: true }) },
+          {
+            sandbox: name,
+            description: `remove ${name}'s files`,
+            run: async () => rmSync(store.layout.sandboxDir(name), { recursive: true, force: true }),
+          },
           { sandbox: name, description: `forget ${name}`, run: async () => store.updateEntry(name, () => undefined) },
         );
       }
@@ -129,14 +195,23 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: 'p
   }
 }
 
-export async function applyPlan(ctx: ApplyContext, plan: Plan, desired: Desired, o: { allowDestroy: boolean; record: boolean; scope?: Set<string> }): Promise<ApplyResult> {
+export async function applyPlan(
+  ctx: ApplyContext,
+  plan: Plan,
+  desired: Desired,
+  o: { allowDestroy: boolean; record: boolean; scope?: Set<string> },
+): Promise<ApplyResult> {
   const blocked = plan.actions.filter((a) => a.kind !== 'noop' && a.blocked && !o.allowDestroy);
   if (blocked.length) throw new UserError(`refusing to apply:\n  - ${blocked.map((a) => a.blocked).join('\n  - ')}`, [], 1);
   const { store } = ctx;
   store.ensureRoot();
   const drivers = new Map<string, Driver>();
   const driver = (k: 'process' | 'docker') => {
-    if (!drivers.has(k)) drivers.set(k, driversFor([k]).find((d) => d.kind === k)!);
+    if (!drivers.has(k))
+      drivers.set(
+        k,
+        driversFor([k]).find((d) => d.kind === k)!,
+      );
     return drivers.get(k)!;
   };
   const work = plan.actions.filter((a) => a.kind !== 'noop');
@@ -149,18 +224,30 @@ export async function applyPlan(ctx: ApplyContext, plan: Plan, desired: Desired,
   }
   let generation: Generation | null = null;
   if (work.length && o.record) {
-    steps.push({ sandbox: null, description: 'record the generation', run: async () => {
-      generation = store.recordGeneration({
-        config_path: desired.configPath, git_commit: desired.gitCommit,
-        // What the inventory now records, which is what this apply made true.
-        sandboxes: Object.fromEntries(Object.values(store.readInventory().sandboxes).map((e) => [e.name, e.blueprint_digest]).sort()),
-        rollback_of: plan.rollback_to,
-      });
-    } });
+    steps.push({
+      sandbox: null,
+      description: 'record the generation',
+      run: async () => {
+        generation = store.recordGeneration({
+          config_path: desired.configPath,
+          git_commit: desired.gitCommit,
+          // What the inventory now records, which is what this apply made true.
+          sandboxes: Object.fromEntries(
+            Object.values(store.readInventory().sandboxes)
+              .map((e) => [e.name, e.blueprint_digest])
+              .sort(),
+          ),
+          rollback_of: plan.rollback_to,
+        });
+      },
+    });
   }
   if (steps.length === 0) return { generation: null, problems: await verify(ctx, desired, o.scope), steps: 0 };
 
-  const journal = new Journal(store.layout.journalFile, steps.map(({ sandbox, description }) => ({ sandbox, description })));
+  const journal = new Journal(
+    store.layout.journalFile,
+    steps.map(({ sandbox, description }) => ({ sandbox, description })),
+  );
   const width = String(steps.length).length;
   let done = 0;
   const runOne = async (i: number) => {
@@ -174,19 +261,28 @@ export async function applyPlan(ctx: ApplyContext, plan: Plan, desired: Desired,
     // belong to no sandbox (gateway, generation) are barriers.
     let i = 0;
     while (i < steps.length) {
-      if (steps[i]!.sandbox === null) { await runOne(i++); continue; }
+      if (steps[i]!.sandbox === null) {
+        await runOne(i++);
+        continue;
+      }
       const chains = new Map<string, number[]>();
       const phase = steps[i]!.phase;
       while (i < steps.length && steps[i]!.sandbox !== null && steps[i]!.phase === phase) {
         const k = steps[i]!.sandbox!;
         chains.set(k, [...(chains.get(k) ?? []), i++]);
       }
-      await pool([...chains.values()], PARALLEL, async (chain) => { for (const j of chain) await runOne(j); });
+      await pool([...chains.values()], PARALLEL, async (chain) => {
+        for (const j of chain) await runOne(j);
+      });
     }
   } catch (e) {
     journal.finish(false);
-    throw new UserError(`apply failed at step ${journal.steps.find((s) => s.state === 'failed')?.n ?? '?'}: ${(e as Error).message}\n` +
-      'What already happened is recorded; run apply again to converge.', [], 1);
+    throw new UserError(
+      `apply failed at step ${journal.steps.find((s) => s.state === 'failed')?.n ?? '?'}: ${(e as Error).message}\n` +
+        'What already happened is recorded; run apply again to converge.',
+      [],
+      1,
+    );
   }
   journal.finish(true);
   return { generation, problems: await verify(ctx, desired, o.scope), steps: steps.length };
@@ -202,20 +298,28 @@ export async function verify(ctx: ApplyContext, desired: Desired, scope?: Set<st
     if (scope && !scope.has(sb.name)) continue;
     const o = observed.sandboxes[sb.name];
     const e = inv.sandboxes[sb.name];
-    if (!e || e.blueprint_digest !== sb.digest || e.status !== 'ready') problems.push(`${sb.name}: the inventory does not record it as applied`);
-    if (!o || o.process.state !== 'running') { problems.push(`${sb.name}: not running (${o?.process.state ?? 'absent'}${o?.process.last_error ? `: ${o.process.last_error}` : ''})`); continue; }
+    if (!e || e.blueprint_digest !== sb.digest || e.status !== 'ready')
+      problems.push(`${sb.name}: the inventory does not record it as applied`);
+    if (!o || o.process.state !== 'running') {
+      problems.push(`${sb.name}: not running (${o?.process.state ?? 'absent'}${o?.process.last_error ? `: ${o.process.last_error}` : ''})`);
+      continue;
+    }
     if (o.process.digest !== sb.digest) problems.push(`${sb.name}: runs blueprint ${o.process.digest}, expected ${sb.digest}`);
     if (sb.artifacts.sandbox.network.mode === 'gateway' && o.policy_version !== policyVersionOf(sb.files['egress.json'])) {
-      problems.push(`${sb.name}: the gateway enforces policy ${o.policy_version ?? 'none'}, expected ${policyVersionOf(sb.files['egress.json'])}`);
+      problems.push(
+        `${sb.name}: the gateway enforces policy ${o.policy_version ?? 'none'}, expected ${policyVersionOf(sb.files['egress.json'])}`,
+      );
     }
-    for (const g of enforcementGaps(sb.artifacts, o.process.report, o.process.seccomp_digest)) problems.push(`${sb.name}: enforcement weaker than required: ${g}`);
+    for (const g of enforcementGaps(sb.artifacts, o.process.report, o.process.seccomp_digest))
+      problems.push(`${sb.name}: enforcement weaker than required: ${g}`);
     if (o.edited_files.length) problems.push(`${sb.name}: stored blueprint files differ: ${o.edited_files.join(', ')}`);
   }
   const want = new Set(desired.sandboxes.map((s) => s.name));
   for (const [name, o] of Object.entries(observed.sandboxes)) {
     if (want.has(name) || (scope && !scope.has(name))) continue;
     if (o.process.state !== 'absent') problems.push(`${name}: still known to the supervisor (${o.process.state})`);
-    if (o.policy_version && (inv.sandboxes[name] || o.process.state !== 'absent')) problems.push(`${name}: still registered with the gateway`);
+    if (o.policy_version && (inv.sandboxes[name] || o.process.state !== 'absent'))
+      problems.push(`${name}: still registered with the gateway`);
     if (inv.sandboxes[name]) problems.push(`${name}: still in the inventory`);
   }
   return problems;

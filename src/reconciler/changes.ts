@@ -3,7 +3,8 @@
 // pretty-printed JSON. Pure.
 import { createTwoFilesPatch } from 'diff';
 import type { EgressArtifact, LandlockArtifact, SandboxArtifact } from '../compiler/artifacts.js';
-import type { BlueprintFile, FileChange } from './types.js';
+import type { FileChange } from './types.js';
+import type { BlueprintFile } from '../state/types.js';
 
 /** Canonical JSON is one line; reviewers need one value per line for a readable diff. */
 export function pretty(bytes: string): string {
@@ -16,7 +17,9 @@ export function pretty(bytes: string): string {
 
 export function unifiedDiff(file: string, before: string, after: string): string {
   return createTwoFilesPatch(`a/${file}`, `b/${file}`, pretty(before), pretty(after), '', '', { context: 3 })
-    .split('\n').slice(1).join('\n'); // drop the "====" banner line
+    .split('\n')
+    .slice(1)
+    .join('\n'); // drop the "====" banner line
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -32,8 +35,16 @@ function sandboxFields(a: SandboxArtifact, b: SandboxArtifact): string[] {
   const { added, removed } = setDiff(a.mounts, b.mounts, (m) => `${m.target}:${m.mode}`);
   for (const m of [...added, ...removed]) out.push(m.mode === 'rw' ? 'filesystem.read_write' : 'filesystem.read_only');
   const map: [keyof SandboxArtifact, string][] = [
-    ['runtime', 'runtime'], ['image', 'image'], ['command', 'command'], ['workdir', 'workdir'], ['user', 'process.user'],
-    ['env', 'env'], ['limits', 'process.limits'], ['network', 'network'], ['inference', 'inference'], ['protect', 'protect'],
+    ['runtime', 'runtime'],
+    ['image', 'image'],
+    ['command', 'command'],
+    ['workdir', 'workdir'],
+    ['user', 'process.user'],
+    ['env', 'env'],
+    ['limits', 'process.limits'],
+    ['network', 'network'],
+    ['inference', 'inference'],
+    ['protect', 'protect'],
   ];
   for (const [k, name] of map) if (!same(a[k], b[k])) out.push(name);
   return out;
@@ -54,14 +65,16 @@ function landlockFields(a: LandlockArtifact, b: LandlockArtifact): string[] {
   if (a.compatibility !== b.compatibility) out.push('filesystem.landlock');
   if (a.abi_floor !== b.abi_floor) out.push('filesystem.landlock_min_abi');
   if (!same(a.net_rules, b.net_rules)) out.push('network');
-  if (!same(a.handled_access_fs, b.handled_access_fs) || !same(a.handled_access_net, b.handled_access_net) || !same(a.scoped, b.scoped)) out.push('landlock rights handled');
+  if (!same(a.handled_access_fs, b.handled_access_fs) || !same(a.handled_access_net, b.handled_access_net) || !same(a.scoped, b.scoped))
+    out.push('landlock rights handled');
   return out;
 }
 
 function egressFields(a: EgressArtifact, b: EgressArtifact): string[] {
   const out: string[] = [];
   const { added, removed } = setDiff(a.rules, b.rules, (r) => JSON.stringify(r));
-  for (const r of [...added, ...removed]) out.push(r.source === 'config' ? `network.egress[${r.name}]` : `network.presets[${r.name.replace(/^preset:/, '')}]`);
+  for (const r of [...added, ...removed])
+    out.push(r.source === 'config' ? `network.egress[${r.name}]` : `network.presets[${r.name.replace(/^preset:/, '')}]`);
   if (!same(a.allowed_ips, b.allowed_ips)) out.push('network.allowed_ips');
   if (a.on_deny !== b.on_deny) out.push('network.on_deny');
   if (!same(a.inference, b.inference)) out.push('inference');
@@ -78,16 +91,25 @@ function fieldsOf(file: BlueprintFile, before: string, after: string): string[] 
     return ['(unparseable)'];
   }
   switch (file) {
-    case 'sandbox.json': return sandboxFields(a as SandboxArtifact, b as SandboxArtifact);
-    case 'landlock.json': return landlockFields(a as LandlockArtifact, b as LandlockArtifact);
-    case 'egress.json': return egressFields(a as EgressArtifact, b as EgressArtifact);
-    case 'seccomp.json': return ['process.seccomp'];
-    case 'manifest.json': return ['blueprint/preset versions'];
+    case 'sandbox.json':
+      return sandboxFields(a as SandboxArtifact, b as SandboxArtifact);
+    case 'landlock.json':
+      return landlockFields(a as LandlockArtifact, b as LandlockArtifact);
+    case 'egress.json':
+      return egressFields(a as EgressArtifact, b as EgressArtifact);
+    case 'seccomp.json':
+      return ['process.seccomp'];
+    case 'manifest.json':
+      return ['blueprint/preset versions'];
   }
 }
 
 /** Per artifact file whose bytes differ: config fields and a unified diff. */
-export function fileChanges(before: Partial<Record<BlueprintFile, string>>, after: Record<BlueprintFile, string>, files: readonly BlueprintFile[]): FileChange[] {
+export function fileChanges(
+  before: Partial<Record<BlueprintFile, string>>,
+  after: Record<BlueprintFile, string>,
+  files: readonly BlueprintFile[],
+): FileChange[] {
   const out: FileChange[] = [];
   for (const file of files) {
     const a = before[file];

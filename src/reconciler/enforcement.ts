@@ -1,7 +1,7 @@
 // Does what the init reported enforcing meet what the blueprint requires? Used by apply's
 // verification and by status. Pure; an empty list means "at least as strong as required".
 import type { LandlockArtifact, SandboxArtifact } from '../compiler/artifacts.js';
-import type { EnforcementReport } from '../runtime/process/report.js';
+import type { EnforcementReport } from '../init-protocol/report.js';
 
 export function enforcementGaps(
   bp: { sandbox: SandboxArtifact; landlock: LandlockArtifact },
@@ -19,7 +19,11 @@ export function enforcementGaps(
   if (report.landlock.enforced && report.landlock.path_rules + report.landlock.skipped_rules < ll.path_rules.length) {
     gaps.push(`Landlock has ${report.landlock.path_rules} path rules, the blueprint has ${ll.path_rules.length}`);
   }
-  if (seccompDigest && report.seccomp.sha256 !== seccompDigest.replace(/^sha256:/, '') && `sha256:${report.seccomp.sha256}` !== seccompDigest) {
+  if (
+    seccompDigest &&
+    report.seccomp.sha256 !== seccompDigest.replace(/^sha256:/, '') &&
+    `sha256:${report.seccomp.sha256}` !== seccompDigest
+  ) {
     gaps.push('the seccomp filter the init loaded is not the one compiled from seccomp.json');
   }
   if (!report.no_new_privs) gaps.push('no_new_privs is not set');

@@ -11,7 +11,13 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 
 export const CRASH_AFTER_STEP_ENV = 'NEMOCLAW_CRASH_AFTER_STEP';
 
-export interface JournalStep { n: number; sandbox: string | null; description: string; state: 'pending' | 'started' | 'done' | 'failed'; error?: string }
+export interface JournalStep {
+  n: number;
+  sandbox: string | null;
+  description: string;
+  state: 'pending' | 'started' | 'done' | 'failed';
+  error?: string;
+}
 
 export interface JournalRecord {
   format_version: 1;
@@ -24,24 +30,38 @@ export interface JournalRecord {
 }
 
 export function readJournal(path: string): JournalRecord | null {
-  try { return JSON.parse(readFileSync(path, 'utf8')) as JournalRecord; } catch { return null; }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as JournalRecord;
+  } catch {
+    return null;
+  }
 }
 
 export class Journal {
   private readonly rec: JournalRecord;
   private readonly crashAfter: number | null;
 
-  constructor(private readonly path: string, steps: { sandbox: string | null; description: string }[]) {
+  constructor(
+    private readonly path: string,
+    steps: { sandbox: string | null; description: string }[],
+  ) {
     this.rec = {
-      format_version: 1, id: randomBytes(6).toString('hex'), pid: process.pid, started_at: new Date().toISOString(), finished_at: null,
-      state: 'running', steps: steps.map((s, i) => ({ n: i + 1, ...s, state: 'pending' })),
+      format_version: 1,
+      id: randomBytes(6).toString('hex'),
+      pid: process.pid,
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      state: 'running',
+      steps: steps.map((s, i) => ({ n: i + 1, ...s, state: 'pending' })),
     };
     const n = Number(process.env[CRASH_AFTER_STEP_ENV]);
     this.crashAfter = Number.isInteger(n) && n > 0 ? n : null;
     this.save();
   }
 
-  get steps(): readonly JournalStep[] { return this.rec.steps; }
+  get steps(): readonly JournalStep[] {
+    return this.rec.steps;
+  }
 
   async run<T>(n: number, f: () => Promise<T>): Promise<T> {
     const step = this.rec.steps[n - 1]!;
@@ -76,6 +96,8 @@ export class Journal {
 export function interruptedNote(j: JournalRecord | null): string | null {
   if (!j || j.state !== 'running') return null;
   const last = [...j.steps].reverse().find((s) => s.state !== 'pending');
-  const where = last ? `after step ${last.n} of ${j.steps.length} (${last.description}${last.state === 'started' ? ', unfinished' : ''})` : 'before its first step';
+  const where = last
+    ? `after step ${last.n} of ${j.steps.length} (${last.description}${last.state === 'started' ? ', unfinished' : ''})`
+    : 'before its first step';
   return `the apply started ${j.started_at} (pid ${j.pid}) was interrupted ${where}; this run converges from what is observed`;
 }

@@ -1,12 +1,13 @@
 // observe: ask the drivers and the gateway what really runs, and check the blueprint store
 // against the digests the inventory recorded. Read-only.
-import { gatewayStatus, isGatewayRunning } from '../gateway/client.js';
+import { gatewayStatus, isGatewayRunning } from '../daemon/client.js';
 import type { CompiledSandbox } from '../compiler/artifacts.js';
 import type { Driver, DriverObservation } from './drivers/driver.js';
 import { dockerDriver } from './drivers/docker.js';
 import { processDriver } from './drivers/process.js';
-import { LOCKED_FILES, type Inventory, type Observed, type ObservedSandbox } from './types.js';
-import type { StateStore } from './state.js';
+import { type Observed, type ObservedSandbox } from './types.js';
+import { LOCKED_FILES, type Inventory } from '../state/types.js';
+import type { StateStore } from '../state/store.js';
 
 export function driversFor(kinds: Iterable<'process' | 'docker'>): Driver[] {
   const out: Driver[] = [processDriver];
@@ -29,7 +30,11 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
 
   const current: Record<string, CompiledSandbox | null> = {};
   for (const [name, e] of Object.entries(inventory.sandboxes)) {
-    try { current[name] = store.loadBlueprint(name, e.blueprint_digest); } catch { current[name] = null; }
+    try {
+      current[name] = store.loadBlueprint(name, e.blueprint_digest);
+    } catch {
+      current[name] = null;
+    }
   }
   const names = new Set([...Object.keys(inventory.sandboxes), ...byDriver.keys(), ...(gw?.sandboxes.map((s) => s.name) ?? [])]);
   const sandboxes: Record<string, ObservedSandbox> = {};
@@ -48,8 +53,14 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
     sandboxes[name] = {
       name,
       process: {
-        state: p?.state ?? 'absent', digest: p?.digest ?? null, pid: p?.pid ?? null, restarts: p?.restarts ?? 0,
-        report: p?.report ?? null, seccomp_digest: p?.seccomp_digest ?? null, last_error: p?.last_error ?? null, locked_same: lockedSame,
+        state: p?.state ?? 'absent',
+        digest: p?.digest ?? null,
+        pid: p?.pid ?? null,
+        restarts: p?.restarts ?? 0,
+        report: p?.report ?? null,
+        seccomp_digest: p?.seccomp_digest ?? null,
+        last_error: p?.last_error ?? null,
+        locked_same: lockedSame,
       },
       policy_version: gw?.sandboxes.find((s) => s.name === name)?.policy_version ?? null,
       edited_files: e ? store.editedFiles(e) : [],

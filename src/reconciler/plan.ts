@@ -7,10 +7,16 @@ import { fileChanges } from './changes.js';
 import { enforcementGaps } from './enforcement.js';
 import { semanticSummary } from './summary.js';
 import {
-  BLUEPRINT_FILES, LIVE_FILES, LOCKED_FILES, PLAN_FORMAT_VERSION,
-  type Action, type ActionKind, type BlueprintFile, type Desired, type Drift, type Inventory, type InventoryEntry,
-  type Observed, type ObservedSandbox, type Plan,
+  PLAN_FORMAT_VERSION,
+  type Action,
+  type ActionKind,
+  type Desired,
+  type Drift,
+  type Observed,
+  type ObservedSandbox,
+  type Plan,
 } from './types.js';
+import { BLUEPRINT_FILES, LIVE_FILES, LOCKED_FILES, type BlueprintFile, type Inventory, type InventoryEntry } from '../state/types.js';
 
 export interface PlanInput {
   desired: Desired;
@@ -30,10 +36,17 @@ export function desiredDigest(d: Desired): string {
 
 /** Only what matters for "has the host changed since the plan?": not pids nor restart counts. */
 export function observedDigest(o: Observed, inv: Inventory): string {
-  const sandboxes = Object.fromEntries(Object.entries(o.sandboxes).map(([n, s]) => [n, {
-    state: s.process.state === 'running' || s.process.state === 'backoff' ? 'up' : s.process.state,
-    digest: s.process.digest, policy: s.policy_version, edited: s.edited_files,
-  }]));
+  const sandboxes = Object.fromEntries(
+    Object.entries(o.sandboxes).map(([n, s]) => [
+      n,
+      {
+        state: s.process.state === 'running' || s.process.state === 'backoff' ? 'up' : s.process.state,
+        digest: s.process.digest,
+        policy: s.policy_version,
+        edited: s.edited_files,
+      },
+    ]),
+  );
   const recorded = Object.fromEntries(Object.entries(inv.sandboxes).map(([n, e]) => [n, { digest: e.blueprint_digest, status: e.status }]));
   return sha256(canonicalJson({ gateway: o.gateway.running, sandboxes, recorded }));
 }
@@ -45,16 +58,32 @@ export const policyVersionOf = (egressBytes: string): string => sha256(egressByt
 /** Drift: the host differs from what the inventory says nemoclaw applied. */
 export function driftOf(e: InventoryEntry, o: ObservedSandbox | undefined, current: CompiledSandbox | null): Drift[] {
   const out: Drift[] = [];
-  if (e.status !== 'ready') out.push({ kind: 'interrupted', detail: `a previous apply stopped while ${e.status === 'creating' ? 'creating or replacing' : 'deleting'} it` });
-  for (const f of o?.edited_files ?? []) out.push({ kind: 'file_edited', detail: `${f} in the state directory was modified or removed by hand` });
+  if (e.status !== 'ready')
+    out.push({
+      kind: 'interrupted',
+      detail: `a previous apply stopped while ${e.status === 'creating' ? 'creating or replacing' : 'deleting'} it`,
+    });
+  for (const f of o?.edited_files ?? [])
+    out.push({ kind: 'file_edited', detail: `${f} in the state directory was modified or removed by hand` });
   const state = o?.process.state ?? 'absent';
   if (state === 'absent' || state === 'stopped') out.push({ kind: 'process_gone', detail: 'the sandbox process is not running' });
-  else if (state === 'failed') out.push({ kind: 'process_gone', detail: `the sandbox failed and is not restarted${o?.process.last_error ? `: ${o.process.last_error}` : ''}` });
-  else if (state === 'backoff') out.push({ kind: 'process_failing', detail: `the agent keeps exiting (${o!.process.restarts} restarts${o!.process.last_error ? `, last: ${o!.process.last_error}` : ''})` });
+  else if (state === 'failed')
+    out.push({
+      kind: 'process_gone',
+      detail: `the sandbox failed and is not restarted${o?.process.last_error ? `: ${o.process.last_error}` : ''}`,
+    });
+  else if (state === 'backoff')
+    out.push({
+      kind: 'process_failing',
+      detail: `the agent keeps exiting (${o!.process.restarts} restarts${o!.process.last_error ? `, last: ${o!.process.last_error}` : ''})`,
+    });
   if (state === 'running' && o!.process.digest && o!.process.digest !== e.blueprint_digest && o!.process.locked_same) {
     out.push({ kind: 'policy_mismatch', detail: `the running sandbox is still labelled ${short(o!.process.digest)} (same locked parts)` });
   } else if (state === 'running' && o!.process.digest && o!.process.digest !== e.blueprint_digest) {
-    out.push({ kind: 'digest_mismatch', detail: `running blueprint ${short(o!.process.digest)} is not the applied ${short(e.blueprint_digest)}` });
+    out.push({
+      kind: 'digest_mismatch',
+      detail: `running blueprint ${short(o!.process.digest)} is not the applied ${short(e.blueprint_digest)}`,
+    });
   }
   if (state === 'running' && current) {
     const gaps = enforcementGaps(current.artifacts, o!.process.report, o!.process.seccomp_digest);
@@ -63,7 +92,8 @@ export function driftOf(e: InventoryEntry, o: ObservedSandbox | undefined, curre
   if (current && current.artifacts.sandbox.network.mode === 'gateway') {
     const want = policyVersionOf(current.files['egress.json']);
     if (!o?.policy_version) out.push({ kind: 'policy_missing', detail: 'the gateway has no policy for it' });
-    else if (o.policy_version !== want) out.push({ kind: 'policy_mismatch', detail: `the gateway enforces policy ${short(o.policy_version)}, applied was ${short(want)}` });
+    else if (o.policy_version !== want)
+      out.push({ kind: 'policy_mismatch', detail: `the gateway enforces policy ${short(o.policy_version)}, applied was ${short(want)}` });
   }
   return out;
 }
@@ -75,19 +105,25 @@ function decide(name: string, input: PlanInput): Action {
   const d = input.desired.sandboxes.find((s) => s.name === name) ?? null;
   const e = input.inventory.sandboxes[name];
   const o = input.observed.sandboxes[name];
-  const cur = e ? input.current[name] ?? null : null;
+  const cur = e ? (input.current[name] ?? null) : null;
   const base = {
-    sandbox: name, changes: [], drift: [] as Drift[], blocked: null as string | null,
-    from_digest: e?.blueprint_digest ?? o?.process.digest ?? null, to_digest: d?.digest ?? null,
+    sandbox: name,
+    changes: [],
+    drift: [] as Drift[],
+    blocked: null as string | null,
+    from_digest: e?.blueprint_digest ?? o?.process.digest ?? null,
+    to_digest: d?.digest ?? null,
     runtime: d?.artifacts.sandbox.runtime ?? e?.runtime ?? 'process',
   };
   const protectedNow = Boolean(e?.protect || cur?.artifacts.sandbox.protect || d?.artifacts.sandbox.protect);
   const guard = (kind: ActionKind): string | null =>
     (kind === 'delete' || kind === 'replace') && protectedNow && !input.allowDestroy && e?.status !== 'creating'
-      ? `${name} has protect: true; ${kind} needs --allow-destroy` : null;
+      ? `${name} has protect: true; ${kind} needs --allow-destroy`
+      : null;
   const act = (kind: ActionKind, reasons: string[], extra: Partial<Action> = {}): Action => {
     const a: Action = { ...base, kind, reasons, summary: { gains: [], losses: [] }, ...extra };
-    if (input.refreshOnly && kind !== 'noop') return { ...a, kind: 'noop', reasons: [...reasons.map((r) => `(refresh-only, not proposed) ${kind}: ${r}`)], changes: [] };
+    if (input.refreshOnly && kind !== 'noop')
+      return { ...a, kind: 'noop', reasons: [...reasons.map((r) => `(refresh-only, not proposed) ${kind}: ${r}`)], changes: [] };
     a.blocked = guard(kind);
     return a;
   };
@@ -109,11 +145,16 @@ function decide(name: string, input: PlanInput): Action {
   }
   if (e && !d) {
     const drift = driftOf(e, o, cur);
-    return act('delete', [`not in ${input.desired.configPath ?? 'the desired generation'}`], { drift, summary: semanticSummary(name, cur, null) });
+    return act('delete', [`not in ${input.desired.configPath ?? 'the desired generation'}`], {
+      drift,
+      summary: semanticSummary(name, cur, null),
+    });
   }
   if (!e) {
     const extra = o ? [`(the gateway or supervisor already has a leftover ${name}; it is replaced)`] : [];
-    return act('create', [`new in ${input.desired.configPath ?? 'the desired generation'}`, ...extra], { summary: semanticSummary(name, null, d) });
+    return act('create', [`new in ${input.desired.configPath ?? 'the desired generation'}`, ...extra], {
+      summary: semanticSummary(name, null, d),
+    });
   }
 
   const desired = d!;
@@ -140,7 +181,14 @@ function decide(name: string, input: PlanInput): Action {
   }
   const heal = drift.filter((x) => HEAL_BY_REPLACE.has(x.kind));
   if (heal.length > 0 || editedLocked.length > 0) {
-    const a = act('replace', [...heal.map((x) => `drift: ${x.detail}`), ...editedLocked.map((f) => `drift: ${f} edited by hand; rewritten and restarted from the applied blueprint`)], { changes, drift, summary });
+    const a = act(
+      'replace',
+      [
+        ...heal.map((x) => `drift: ${x.detail}`),
+        ...editedLocked.map((f) => `drift: ${f} edited by hand; rewritten and restarted from the applied blueprint`),
+      ],
+      { changes, drift, summary },
+    );
     // Restarting a sandbox that is not running destroys nothing: protect does not apply.
     if (heal.every((x) => x.kind === 'process_gone' || x.kind === 'interrupted') && editedLocked.length === 0) a.blocked = null;
     return a;
@@ -158,9 +206,13 @@ function decide(name: string, input: PlanInput): Action {
 }
 
 export function plan(input: PlanInput): Plan {
-  const names = [...new Set([
-    ...input.desired.sandboxes.map((s) => s.name), ...Object.keys(input.inventory.sandboxes), ...Object.keys(input.observed.sandboxes),
-  ])].sort();
+  const names = [
+    ...new Set([
+      ...input.desired.sandboxes.map((s) => s.name),
+      ...Object.keys(input.inventory.sandboxes),
+      ...Object.keys(input.observed.sandboxes),
+    ]),
+  ].sort();
   const actions = names.map((n) => decide(n, input));
   const changes = actions.some((a) => a.kind !== 'noop') || (input.refreshOnly === true && actions.some((a) => a.drift.length > 0));
   return {

@@ -5,11 +5,12 @@ import { resolve } from 'node:path';
 import { canonicalJson, sha256 } from '../compiler/canonical.js';
 import type { CompiledSandbox, SandboxArtifacts } from '../compiler/artifacts.js';
 import { UserError } from '../config/diagnostics.js';
-import { displayPath, loadCompile } from '../core/pipeline.js';
+import { displayPath, loadCompile } from '../pipeline/pipeline.js';
 import { driversFor, observe, type Observation } from './observe.js';
 import { desiredDigest, observedDigest, plan } from './plan.js';
-import type { StateStore } from './state.js';
-import { BLUEPRINT_FILES, PLAN_FORMAT_VERSION, type BlueprintFile, type Desired, type Inventory, type Plan } from './types.js';
+import type { StateStore } from '../state/store.js';
+import { PLAN_FORMAT_VERSION, type Desired, type Plan } from './types.js';
+import { BLUEPRINT_FILES, type BlueprintFile, type Inventory } from '../state/types.js';
 
 export async function desiredFromFile(file: string): Promise<Desired> {
   const c = await loadCompile(file, 'check');
@@ -30,11 +31,15 @@ export function sandboxFromFiles(name: string, files: Record<BlueprintFile, stri
   const { source: _s, digest, ...rest } = manifest;
   if (sha256(canonicalJson(rest)) !== digest) throw new UserError(`manifest.json of ${name} does not match its digest`, [], 1);
   for (const f of BLUEPRINT_FILES) {
-    if (f !== 'manifest.json' && sha256(files[f]) !== manifest.artifacts[f]) throw new UserError(`${f} of ${name} does not match its manifest digest`, [], 1);
+    if (f !== 'manifest.json' && sha256(files[f]) !== manifest.artifacts[f])
+      throw new UserError(`${f} of ${name} does not match its manifest digest`, [], 1);
   }
   const artifacts: SandboxArtifacts = {
-    sandbox: JSON.parse(files['sandbox.json']), landlock: JSON.parse(files['landlock.json']), seccomp: JSON.parse(files['seccomp.json']),
-    egress: JSON.parse(files['egress.json']), manifest,
+    sandbox: JSON.parse(files['sandbox.json']),
+    landlock: JSON.parse(files['landlock.json']),
+    seccomp: JSON.parse(files['seccomp.json']),
+    egress: JSON.parse(files['egress.json']),
+    manifest,
   };
   if (artifacts.sandbox.name !== name) throw new UserError(`blueprint for ${name} names sandbox ${artifacts.sandbox.name}`, [], 1);
   return { name, artifacts, files, digest };
@@ -57,31 +62,47 @@ export function readSavedPlan(path: string): Plan {
 export function desiredFromPlan(p: Plan): Desired {
   const sandboxes = Object.entries(p.blueprints).map(([n, files]) => sandboxFromFiles(n, files));
   const d: Desired = { configPath: p.config.path, configDigest: p.config.digest, gitCommit: p.config.git_commit, sandboxes };
-  if (desiredDigest(d) !== p.desired_digest) throw new UserError('the plan\'s blueprints do not match its desired_digest', [], 1);
+  if (desiredDigest(d) !== p.desired_digest) throw new UserError("the plan's blueprints do not match its desired_digest", [], 1);
   return d;
 }
 
 export function desiredFromGeneration(store: StateStore, n: number): Desired {
   const g = store.readGeneration(n);
   return {
-    configPath: g.config_path, configDigest: null, gitCommit: g.git_commit,
+    configPath: g.config_path,
+    configDigest: null,
+    gitCommit: g.git_commit,
     sandboxes: Object.entries(g.sandboxes).map(([name, digest]) => store.loadBlueprint(name, digest)),
   };
 }
 
 export async function observeAll(store: StateStore, inventory: Inventory, desired: Desired | null): Promise<Observation> {
   const kinds = new Set<'process' | 'docker'>([
-    ...Object.values(inventory.sandboxes).map((e) => e.runtime), ...(desired?.sandboxes.map((s) => s.artifacts.sandbox.runtime) ?? []),
+    ...Object.values(inventory.sandboxes).map((e) => e.runtime),
+    ...(desired?.sandboxes.map((s) => s.artifacts.sandbox.runtime) ?? []),
   ]);
   return observe(store, inventory, driversFor(kinds));
 }
 
-export interface MakePlanOptions { refreshOnly?: boolean; allowDestroy?: boolean; rollbackTo?: number | null }
+export interface MakePlanOptions {
+  refreshOnly?: boolean;
+  allowDestroy?: boolean;
+  rollbackTo?: number | null;
+}
 
 export async function makePlan(store: StateStore, desired: Desired, o: MakePlanOptions = {}): Promise<Plan> {
   const inventory = store.readInventory();
   const { observed, current } = await observeAll(store, inventory, desired);
-  return plan({ desired, inventory, observed, current, refreshOnly: o.refreshOnly, allowDestroy: o.allowDestroy, now: new Date().toISOString(), rollbackTo: o.rollbackTo });
+  return plan({
+    desired,
+    inventory,
+    observed,
+    current,
+    refreshOnly: o.refreshOnly,
+    allowDestroy: o.allowDestroy,
+    now: new Date().toISOString(),
+    rollbackTo: o.rollbackTo,
+  });
 }
 
 /** A saved plan applies only to the config and the host it was made from. */
@@ -97,7 +118,8 @@ export async function checkSavedPlan(store: StateStore, p: Plan): Promise<void> 
     if (sha256(bytes) !== p.config.digest) stale.push(`${p.config.path} changed since the plan was made`);
     else {
       const now = await desiredFromFile(p.config.path);
-      if (desiredDigest(now) !== p.desired_digest) stale.push(`${p.config.path} now compiles to different blueprints (lock or catalog changed)`);
+      if (desiredDigest(now) !== p.desired_digest)
+        stale.push(`${p.config.path} now compiles to different blueprints (lock or catalog changed)`);
     }
   }
   const inventory = store.readInventory();
@@ -117,7 +139,9 @@ export async function destroyPlan(store: StateStore, names: string[], allowDestr
   for (const [n] of Object.entries(inventory.sandboxes)) if (!names.includes(n) && current[n]) keep.push(current[n]!);
   const desired: Desired = { configPath: null, configDigest: null, gitCommit: null, sandboxes: keep };
   const p = plan({ desired, inventory, observed, current, allowDestroy, now: new Date().toISOString() });
-  p.actions = p.actions.map((a) => (names.includes(a.sandbox) ? a : { ...a, kind: 'noop', reasons: ['not selected'], changes: [], blocked: null }));
+  p.actions = p.actions.map((a) =>
+    names.includes(a.sandbox) ? a : { ...a, kind: 'noop', reasons: ['not selected'], changes: [], blocked: null },
+  );
   p.actions = p.actions.filter((a) => names.includes(a.sandbox) || inventory.sandboxes[a.sandbox]);
   p.changes = p.actions.some((a) => a.kind !== 'noop');
   return { plan: p, desired };

@@ -1,7 +1,7 @@
 // The semantic summary: what a sandbox may newly do and may no longer do after a plan, in the
 // words `nemoclaw explain` uses (endpointText, capabilities). Pure.
 import type { CompiledSandbox } from '../compiler/artifacts.js';
-import { capabilities, endpointText } from '../core/explain.js';
+import { capabilities, endpointText } from '../compiler/explain.js';
 import type { SemanticSummary } from './types.js';
 
 function endpoints(c: CompiledSandbox): string[] {
@@ -36,7 +36,14 @@ function whole(c: CompiledSandbox): string[] {
 export function semanticSummary(name: string, before: CompiledSandbox | null, after: CompiledSandbox | null): SemanticSummary {
   if (!before && !after) return { gains: [], losses: [] };
   if (!before) return { gains: whole(after!), losses: [] };
-  if (!after) return { gains: [], losses: [`${name} stops running and its workspace is deleted`, ...whole(before).map((s) => s.replace(/ may /, ' may no longer ').replace(/ runs as .*/, ' no longer runs'))] };
+  if (!after)
+    return {
+      gains: [],
+      losses: [
+        `${name} stops running and its workspace is deleted`,
+        ...whole(before).map((s) => s.replace(/ may /, ' may no longer ').replace(/ runs as .*/, ' no longer runs')),
+      ],
+    };
   const gains: string[] = [];
   const losses: string[] = [];
   const pair = (a: string[], b: string[], now: (x: string) => string, no: (x: string) => string) => {
@@ -46,14 +53,44 @@ export function semanticSummary(name: string, before: CompiledSandbox | null, af
   };
   const ka = capabilities(before);
   const kb = capabilities(after);
-  pair(endpoints(before), endpoints(after), (e) => `${name} may now ${e}`, (e) => `${name} may no longer ${e}`);
-  pair(ka.read, kb.read, (p) => `${name} may now read ${p}`, (p) => `${name} may no longer read ${p}`);
-  pair(ka.write, kb.write, (p) => `${name} may now write ${p}`, (p) => `${name} may no longer write ${p}`);
-  pair(ka.execute, kb.execute, (p) => `${name} may now execute files from ${p}`, (p) => `${name} may no longer execute files from ${p}`);
-  pair(syscalls(before), syscalls(after), (s) => `${name} may now call ${s}`, (s) => `${name} may no longer call ${s}`);
+  pair(
+    endpoints(before),
+    endpoints(after),
+    (e) => `${name} may now ${e}`,
+    (e) => `${name} may no longer ${e}`,
+  );
+  pair(
+    ka.read,
+    kb.read,
+    (p) => `${name} may now read ${p}`,
+    (p) => `${name} may no longer read ${p}`,
+  );
+  pair(
+    ka.write,
+    kb.write,
+    (p) => `${name} may now write ${p}`,
+    (p) => `${name} may no longer write ${p}`,
+  );
+  pair(
+    ka.execute,
+    kb.execute,
+    (p) => `${name} may now execute files from ${p}`,
+    (p) => `${name} may no longer execute files from ${p}`,
+  );
+  pair(
+    syscalls(before),
+    syscalls(after),
+    (s) => `${name} may now call ${s}`,
+    (s) => `${name} may no longer call ${s}`,
+  );
   const ea = before.artifacts.egress;
   const eb = after.artifacts.egress;
-  pair(ea.allowed_ips, eb.allowed_ips, (c) => `${name} may now connect to internal addresses in ${c}`, (c) => `${name} may no longer connect to internal addresses in ${c}`);
+  pair(
+    ea.allowed_ips,
+    eb.allowed_ips,
+    (c) => `${name} may now connect to internal addresses in ${c}`,
+    (c) => `${name} may no longer connect to internal addresses in ${c}`,
+  );
   if (ka.user !== kb.user) gains.push(`${name} now runs as ${kb.user} (was ${ka.user})`);
   if (ea.on_deny !== eb.on_deny) (eb.on_deny === 'ask' ? gains : losses).push(`${name}: ${kb.on_deny} (was: ${ka.on_deny})`);
   if (ka.inference !== kb.inference) {
@@ -62,7 +99,11 @@ export function semanticSummary(name: string, before: CompiledSandbox | null, af
   }
   const la = before.artifacts.sandbox.limits;
   const lb = after.artifacts.sandbox.limits;
-  for (const [k, what] of [['pids', 'processes'], ['memory_bytes', 'bytes of memory'], ['nofile', 'open files']] as const) {
+  for (const [k, what] of [
+    ['pids', 'processes'],
+    ['memory_bytes', 'bytes of memory'],
+    ['nofile', 'open files'],
+  ] as const) {
     if (lb[k] > la[k]) gains.push(`${name} may now use up to ${lb[k]} ${what} (was ${la[k]})`);
     if (lb[k] < la[k]) losses.push(`${name} may no longer use more than ${lb[k]} ${what} (was ${la[k]})`);
   }

@@ -1,17 +1,6 @@
 // The reconciler's data: what should run (desired), what runs (observed), what was recorded
 // (inventory), and the plan that turns one into the other. Plain data, so plans can be saved.
-import type { ArtifactFile, CompiledSandbox } from '../compiler/artifacts.js';
-import type { EnforcementReport } from '../runtime/process/report.js';
-
-export type BlueprintFile = ArtifactFile | 'manifest.json';
-export const BLUEPRINT_FILES: readonly BlueprintFile[] = ['egress.json', 'landlock.json', 'manifest.json', 'sandbox.json', 'seccomp.json'];
-/** Parts fixed when a sandbox is created: changing one means replacing the sandbox. */
-export const LOCKED_FILES = ['sandbox.json', 'landlock.json', 'seccomp.json'] as const;
-/** Parts the gateway reloads without touching the sandbox process. */
-export const LIVE_FILES = ['egress.json'] as const;
-
-/** A compiled sandbox as the reconciler needs it (from a compile, a saved plan, or a generation). */
-export type DesiredSandbox = CompiledSandbox;
+import type { BlueprintFile, DesiredSandbox, ProcessObservation } from '../state/types.js';
 
 export interface Desired {
   /** Config file the blueprints came from, as shown to the user (null for a rollback). */
@@ -20,47 +9,6 @@ export interface Desired {
   configDigest: string | null;
   gitCommit: string | null;
   sandboxes: DesiredSandbox[];
-}
-
-export type SandboxStatusWord = 'creating' | 'ready' | 'deleting';
-
-/** What nemoclaw created for one sandbox: the only things destroy/uninstall may remove. */
-export interface InventoryEntry {
-  name: string;
-  runtime: 'process' | 'docker';
-  blueprint_digest: string;
-  /** File → sha256 of the bytes nemoclaw wrote into the blueprint store. */
-  artifacts: Record<BlueprintFile, string>;
-  config_path: string | null;
-  git_commit: string | null;
-  /** Driver-side ids: the supervisor's name for process, the container id for docker. */
-  driver: { kind: 'process' | 'docker'; id: string | null };
-  /** Gateway registration (socket path) when the sandbox has network. */
-  gateway_socket: string | null;
-  protect: boolean;
-  status: SandboxStatusWord;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface Inventory {
-  format_version: 1;
-  sandboxes: Record<string, InventoryEntry>;
-}
-
-export type ProcessState = 'running' | 'backoff' | 'stopped' | 'failed' | 'absent';
-
-/** What a driver reports about one sandbox's process or container. */
-export interface ProcessObservation {
-  state: ProcessState;
-  /** Blueprint digest the driver started (and verified) the sandbox from. */
-  digest: string | null;
-  pid: number | null;
-  restarts: number;
-  report: EnforcementReport | null;
-  /** Digest of the BPF the host handed to the init; compared with the init's report. */
-  seccomp_digest: string | null;
-  last_error: string | null;
 }
 
 export interface ObservedSandbox {
@@ -95,8 +43,16 @@ export interface FileChange {
 
 /** A drift finding: observed differs from what the inventory says was applied. */
 export interface Drift {
-  kind: 'process_gone' | 'process_failing' | 'digest_mismatch' | 'policy_mismatch' | 'policy_missing'
-    | 'enforcement_weaker' | 'file_edited' | 'interrupted' | 'unmanaged';
+  kind:
+    | 'process_gone'
+    | 'process_failing'
+    | 'digest_mismatch'
+    | 'policy_mismatch'
+    | 'policy_missing'
+    | 'enforcement_weaker'
+    | 'file_edited'
+    | 'interrupted'
+    | 'unmanaged';
   detail: string;
 }
 
@@ -139,15 +95,4 @@ export interface Plan {
   blueprints: Record<string, Record<BlueprintFile, string>>;
   /** Set when applying a rollback. */
   rollback_to: number | null;
-}
-
-export interface Generation {
-  format_version: 1;
-  number: number;
-  time: string;
-  user: string;
-  config_path: string | null;
-  git_commit: string | null;
-  sandboxes: Record<string, string>;
-  rollback_of: number | null;
 }

@@ -24,7 +24,11 @@ export interface SeccompBpf {
   digest: string;
 }
 
-export interface LibseccompStatus { ok: boolean; version?: string; reason?: string }
+export interface LibseccompStatus {
+  ok: boolean;
+  version?: string;
+  reason?: string;
+}
 
 // Values from <seccomp.h> (libseccomp 2.5 ABI).
 const SCMP_ACT_KILL_PROCESS = 0x80000000;
@@ -39,7 +43,13 @@ const SCMP_FLTATR_CTL_NNP = 3;
 const SCMP_FLTATR_CTL_OPTIMIZE = 8;
 
 const OPS: Record<SeccompOp, number> = {
-  SCMP_CMP_NE: 1, SCMP_CMP_LT: 2, SCMP_CMP_LE: 3, SCMP_CMP_EQ: 4, SCMP_CMP_GE: 5, SCMP_CMP_GT: 6, SCMP_CMP_MASKED_EQ: 7,
+  SCMP_CMP_NE: 1,
+  SCMP_CMP_LT: 2,
+  SCMP_CMP_LE: 3,
+  SCMP_CMP_EQ: 4,
+  SCMP_CMP_GE: 5,
+  SCMP_CMP_GT: 6,
+  SCMP_CMP_MASKED_EQ: 7,
 };
 /** AUDIT_ARCH_* tokens of the arches a profile may name. */
 const ARCHES: Record<string, number> = {
@@ -61,7 +71,12 @@ interface Lib {
   exportBpf(ctx: unknown, fd: number): number;
   memfdCreate(name: string, flags: number): number;
 }
-interface ArgCmp { arg: number; op: number; datum_a: bigint; datum_b: bigint }
+interface ArgCmp {
+  arg: number;
+  op: number;
+  datum_a: bigint;
+  datum_b: bigint;
+}
 
 let loaded: { lib: Lib } | { error: string } | undefined;
 
@@ -107,14 +122,21 @@ export function libseccompAvailable(): LibseccompStatus {
 
 function actionValue(action: SeccompAction, errnoRet: number | undefined, where: string): number {
   switch (action) {
-    case 'SCMP_ACT_ALLOW': return SCMP_ACT_ALLOW;
-    case 'SCMP_ACT_ERRNO': return scmpActErrno(checkErrno(errnoRet ?? EPERM, where));
+    case 'SCMP_ACT_ALLOW':
+      return SCMP_ACT_ALLOW;
+    case 'SCMP_ACT_ERRNO':
+      return scmpActErrno(checkErrno(errnoRet ?? EPERM, where));
     case 'SCMP_ACT_KILL':
-    case 'SCMP_ACT_KILL_THREAD': return SCMP_ACT_KILL_THREAD;
-    case 'SCMP_ACT_KILL_PROCESS': return SCMP_ACT_KILL_PROCESS;
-    case 'SCMP_ACT_TRAP': return SCMP_ACT_TRAP;
-    case 'SCMP_ACT_LOG': return SCMP_ACT_LOG;
-    default: throw new Error(`${where}: unsupported seccomp action ${JSON.stringify(action)}`);
+    case 'SCMP_ACT_KILL_THREAD':
+      return SCMP_ACT_KILL_THREAD;
+    case 'SCMP_ACT_KILL_PROCESS':
+      return SCMP_ACT_KILL_PROCESS;
+    case 'SCMP_ACT_TRAP':
+      return SCMP_ACT_TRAP;
+    case 'SCMP_ACT_LOG':
+      return SCMP_ACT_LOG;
+    default:
+      throw new Error(`${where}: unsupported seccomp action ${JSON.stringify(action)}`);
   }
 }
 
@@ -154,7 +176,9 @@ export function compileSeccompBpf(profile: SeccompProfile): SeccompBpf {
   const native = lib.archNative() >>> 0;
   const nativeName = Object.keys(ARCHES).find((k) => ARCHES[k] === native);
   if (!nativeName || !profile.architectures.includes(nativeName as SeccompProfile['architectures'][number])) {
-    throw new Error(`seccomp profile does not cover this host's architecture (${nativeName ?? `0x${native.toString(16)}`}); it lists ${profile.architectures.join(', ') || 'none'}`);
+    throw new Error(
+      `seccomp profile does not cover this host's architecture (${nativeName ?? `0x${native.toString(16)}`}); it lists ${profile.architectures.join(', ') || 'none'}`,
+    );
   }
   if (profile.defaultAction !== 'SCMP_ACT_ERRNO') throw new Error(`unsupported defaultAction ${JSON.stringify(profile.defaultAction)}`);
   const defAction = actionValue(profile.defaultAction, profile.defaultErrnoRet, 'defaultAction');

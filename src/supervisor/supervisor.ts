@@ -5,10 +5,11 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { reconcilerLayout } from '../reconciler/layout.js';
-import { StateStore } from '../reconciler/state.js';
-import type { ProcessState } from '../reconciler/types.js';
-import type { EnforcementReport } from '../runtime/process/report.js';
+import { procStartTime } from '../util/proc.js';
+import { reconcilerLayout } from '../state/layout.js';
+import { StateStore } from '../state/store.js';
+import { LOCKED_FILES, type ProcessState } from '../state/types.js';
+import type { EnforcementReport } from '../init-protocol/report.js';
 import type { RunningSandbox, StartOptions } from '../runtime/process/start.js';
 
 export interface SupervisedStatus {
@@ -26,7 +27,11 @@ export interface SupervisedStatus {
   warnings: string[];
 }
 
-export interface Backoff { initialMs: number; maxMs: number; /** a run this long resets the backoff */ resetAfterMs: number }
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+  /** a run this long resets the backoff */ resetAfterMs: number;
+}
 
 export interface SupervisorOptions {
   stateDir: string;
@@ -52,17 +57,6 @@ interface Entry {
 export type EnsureResult = 'started' | 'retagged' | 'unchanged' | 'restarted';
 
 const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 };
-const LOCKED = ['landlock.json', 'sandbox.json', 'seccomp.json'] as const;
-
-/** /proc/PID/stat field 22 (start time in ticks): tells a live process from a reused pid. */
-export function procStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
 
 export class Supervisor {
   private readonly entries = new Map<string, Entry>();
@@ -88,7 +82,10 @@ export class Supervisor {
   private serial<T>(name: string, f: () => Promise<T>): Promise<T> {
     const prev = this.queues.get(name) ?? Promise.resolve();
     const next = prev.then(f, f);
-    this.queues.set(name, next.catch(() => {}));
+    this.queues.set(
+      name,
+      next.catch(() => {}),
+    );
     return next;
   }
 
@@ -102,13 +99,20 @@ export class Supervisor {
       for (const [name, p] of Object.entries(this.readJson<Record<string, { pid: number; start: string }>>(this.pidsFile) ?? {})) {
         if (procStartTime(p.pid) === p.start) {
           this.log(`supervisor: killing ${name} (pid ${p.pid}) left by a previous daemon`);
-          try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+          try {
+            process.kill(p.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
         }
       }
       this.savePids();
       const desired = this.readJson<Record<string, string>>(this.desiredFile) ?? {};
-      await Promise.all(Object.entries(desired).map(([name, digest]) =>
-        this.ensure(name, digest).catch((e) => this.log(`supervisor: cannot restore ${name}: ${(e as Error).message}`))));
+      await Promise.all(
+        Object.entries(desired).map(([name, digest]) =>
+          this.ensure(name, digest).catch((e) => this.log(`supervisor: cannot restore ${name}: ${(e as Error).message}`)),
+        ),
+      );
     })();
     return this.restoring;
   }
@@ -134,13 +138,14 @@ export class Supervisor {
   ensure(name: string, digest: string): Promise<{ result: EnsureResult; status: SupervisedStatus }> {
     return this.serial(name, async () => {
       const bp = this.store.loadBlueprint(name, digest); // verifies every digest: fails closed on edits
-      if (bp.artifacts.sandbox.runtime !== 'process') throw new Error(`${name} uses runtime ${bp.artifacts.sandbox.runtime}; the supervisor runs process sandboxes`);
+      if (bp.artifacts.sandbox.runtime !== 'process')
+        throw new Error(`${name} uses runtime ${bp.artifacts.sandbox.runtime}; the supervisor runs process sandboxes`);
       let e = this.entries.get(name);
       let result: EnsureResult = 'started';
       if (e && e.running && e.status.state === 'running') {
         if (e.digest === digest) return { result: 'unchanged' as const, status: { ...e.status } };
         const old = this.tryLoad(name, e.digest);
-        if (old && LOCKED.every((f) => old.files[f] === bp.files[f])) {
+        if (old && LOCKED_FILES.every((f) => old.files[f] === bp.files[f])) {
           e.digest = e.status.digest = digest;
           this.saveDesired();
           return { result: 'retagged' as const, status: { ...e.status } };
@@ -187,16 +192,35 @@ export class Supervisor {
   private newEntry(name: string, digest: string): Entry {
     const log = reconcilerLayout(this.o.stateDir).logFile(name);
     return {
-      name, digest, running: null, timer: null, failures: 0, epoch: 0,
+      name,
+      digest,
+      running: null,
+      timer: null,
+      failures: 0,
+      epoch: 0,
       status: {
-        name, digest, state: 'stopped', pid: null, restarts: 0, started_at: null, report: null, seccomp_digest: null,
-        last_exit: null, last_error: null, log, warnings: [],
+        name,
+        digest,
+        state: 'stopped',
+        pid: null,
+        restarts: 0,
+        started_at: null,
+        report: null,
+        seccomp_digest: null,
+        last_exit: null,
+        last_error: null,
+        log,
+        warnings: [],
       },
     };
   }
 
   private tryLoad(name: string, digest: string) {
-    try { return this.store.loadBlueprint(name, digest); } catch { return null; }
+    try {
+      return this.store.loadBlueprint(name, digest);
+    } catch {
+      return null;
+    }
   }
 
   private async halt(e: Entry): Promise<void> {
@@ -217,7 +241,9 @@ export class Supervisor {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
       if (existsSync(path) && statSync(path).size > (this.o.maxLogBytes ?? 8 * 1024 * 1024)) renameSync(path, `${path}.1`);
-    } catch { /* keep appending */ }
+    } catch {
+      /* keep appending */
+    }
     return openSync(path, 'a', 0o600);
   }
 
@@ -244,8 +270,13 @@ export class Supervisor {
     const startedAt = Date.now();
     e.running = r;
     Object.assign(e.status, {
-      state: 'running', pid: r.pid, started_at: new Date(startedAt).toISOString(), report: r.report,
-      seccomp_digest: r.seccomp.digest, last_error: null, warnings: r.warnings,
+      state: 'running',
+      pid: r.pid,
+      started_at: new Date(startedAt).toISOString(),
+      report: r.report,
+      seccomp_digest: r.seccomp.digest,
+      last_error: null,
+      warnings: r.warnings,
     });
     this.savePids();
     this.log(`supervisor: ${e.name} running (pid ${r.pid}, ${e.digest.slice(0, 19)}…)`);
@@ -284,7 +315,11 @@ export class Supervisor {
   }
 
   private readJson<T>(path: string): T | undefined {
-    try { return JSON.parse(readFileSync(path, 'utf8')) as T; } catch { return undefined; }
+    try {
+      return JSON.parse(readFileSync(path, 'utf8')) as T;
+    } catch {
+      return undefined;
+    }
   }
 
   private saveDesired(): void {

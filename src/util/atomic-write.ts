@@ -37,5 +37,9 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: W
   if (!durable) return;
   // Persist the rename itself.
   const dfd = openSync(dir, 'r');
-  try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
 }

@@ -65,9 +65,17 @@ test('validate: YAML syntax errors and duplicate keys are located', (t) => {
 
 test('validate: an alias bomb is refused quickly and a file over 1 MiB is refused', (t) => {
   const bomb = ['version: 1', 'a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
-  for (let i = 0; i < 9; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(',')}]`);
+  for (let i = 0; i < 9; i++)
+    bomb.push(
+      `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+        .fill('*' + String.fromCharCode(97 + i))
+        .join(',')}]`,
+    );
   bomb.push('sandboxes: {}');
-  const dir = tempFiles(t, { 'bomb.yaml': bomb.join('\n') + '\n', 'big.yaml': 'version: 1\nsandboxes: {}\n#' + 'x'.repeat(1024 * 1024) + '\n' });
+  const dir = tempFiles(t, {
+    'bomb.yaml': bomb.join('\n') + '\n',
+    'big.yaml': 'version: 1\nsandboxes: {}\n#' + 'x'.repeat(1024 * 1024) + '\n',
+  });
   const started = Date.now();
   const r = runCli(['validate', '-f', join(dir, 'bomb.yaml')]);
   assert.equal(r.status, 1);

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadCompile } from '../../src/core/pipeline.js';
-import { examplesDir } from '../../src/paths.js';
+import { loadCompile } from '../../src/pipeline/pipeline.js';
+import { examplesDir } from '../../src/util/package-paths.js';
 import { tempFiles } from '../helpers/tmp.js';
 
 const BASE = `version: 1
@@ -67,18 +67,30 @@ version: 1
 test('changing one egress rule changes only egress.json, the manifest and the digest', async (t) => {
   const a = (await compileText(t, BASE)).output.sandboxes[0]!;
   const b = (await compileText(t, BASE.replace('port: 8080', 'port: 8081'))).output.sandboxes[0]!;
-  const changed = Object.keys(a.files).filter((f) => a.files[f as keyof typeof a.files] !== b.files[f as keyof typeof b.files]).sort();
+  const changed = Object.keys(a.files)
+    .filter((f) => a.files[f as keyof typeof a.files] !== b.files[f as keyof typeof b.files])
+    .sort();
   assert.deepEqual(changed, ['egress.json', 'manifest.json']);
   assert.notEqual(a.digest, b.digest);
 });
 
 test('egress rules are normalized: lower case, IDNA, trailing dot, presets named, CIDRs normalized', async (t) => {
   const e = (await compileText(t, BASE)).output.sandboxes[0]!.artifacts.egress;
-  assert.deepEqual(e.rules.map((r) => r.name), ['preset:github', 'slack']);
+  assert.deepEqual(
+    e.rules.map((r) => r.name),
+    ['preset:github', 'slack'],
+  );
   assert.equal(e.rules[0]!.source, 'preset:github@1');
   const slack = e.rules[1]!.endpoints;
   assert.deepEqual(slack[0], { host: 'slack.com', wildcard: false, port: 443, protocol: 'https', methods: null, paths: null });
-  assert.deepEqual(slack[1], { host: 'xn--bcher-kva.example', wildcard: true, port: 8080, protocol: 'http', methods: ['GET', 'POST'], paths: ['/api/**'] });
+  assert.deepEqual(slack[1], {
+    host: 'xn--bcher-kva.example',
+    wildcard: true,
+    port: 8080,
+    protocol: 'http',
+    methods: ['GET', 'POST'],
+    paths: ['/api/**'],
+  });
   assert.deepEqual(e.allowed_ips, ['10.1.0.0/16', 'fd00::/8']);
   assert.equal(e.default, 'deny');
   assert.equal(e.on_deny, 'deny');
@@ -88,7 +100,10 @@ test('sandbox.json has numeric identity, sorted mounts with the workdir, no prox
   const s = (await compileText(t, BASE)).output.sandboxes[0]!.artifacts;
   assert.deepEqual(s.sandbox.user, { uid: 1000, gid: 1000 });
   assert.deepEqual(s.sandbox.mounts, [
-    { target: '/lib', mode: 'ro' }, { target: '/sandbox', mode: 'rw' }, { target: '/tmp', mode: 'rw' }, { target: '/usr', mode: 'ro' },
+    { target: '/lib', mode: 'ro' },
+    { target: '/sandbox', mode: 'rw' },
+    { target: '/tmp', mode: 'rw' },
+    { target: '/usr', mode: 'ro' },
   ]);
   assert.deepEqual(Object.keys(s.sandbox.env), ['A', 'TZ']);
   assert.equal(s.sandbox.network.mode, 'gateway');
@@ -109,14 +124,17 @@ test('a sandbox without egress has no network and no TCP rule', async (t) => {
 });
 
 test('a blueprint is extended and overridden by the entry', async (t) => {
-  const c = await compileText(t, `version: 1
+  const c = await compileText(
+    t,
+    `version: 1
 sandboxes:
   a:
     blueprint: openclaw
     command: [/bin/true]
     filesystem: { read_write: [/data] }
     process: { limits: { pids: 99 } }
-`);
+`,
+  );
   const s = c.output.sandboxes[0]!.artifacts;
   assert.deepEqual(s.sandbox.command, ['/bin/true']);
   assert.equal(s.sandbox.limits.pids, 99);
@@ -131,7 +149,10 @@ sandboxes:
 test('the npm preset takes its host from the npm registry fact, pinned in the lock', async (t) => {
   const prev = process.env.NEMOCLAW_NPM_REGISTRY;
   process.env.NEMOCLAW_NPM_REGISTRY = 'https://registry.example.test:8443/npm';
-  t.after(() => { if (prev === undefined) delete process.env.NEMOCLAW_NPM_REGISTRY; else process.env.NEMOCLAW_NPM_REGISTRY = prev; });
+  t.after(() => {
+    if (prev === undefined) delete process.env.NEMOCLAW_NPM_REGISTRY;
+    else process.env.NEMOCLAW_NPM_REGISTRY = prev;
+  });
   const c = await compileText(t, 'version: 1\nsandboxes:\n  x:\n    command: [/bin/true]\n    network: { presets: [npm] }\n');
   const ep = c.output.sandboxes[0]!.artifacts.egress.rules[0]!.endpoints[0]!;
   assert.equal(ep.host, 'registry.example.test');

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadCompile } from '../../src/core/pipeline.js';
-import { examplesDir } from '../../src/paths.js';
+import { loadCompile } from '../../src/pipeline/pipeline.js';
+import { examplesDir } from '../../src/util/package-paths.js';
 import { repoRoot } from '../helpers/cli.js';
 
 const goldenDir = join(repoRoot, 'test', 'golden');

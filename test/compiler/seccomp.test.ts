@@ -57,9 +57,15 @@ test('allow adds names; allowing a filtered name lifts its filter', () => {
   assert.ok(!allowsOutright(base('strict'), 'bind'));
   assert.ok(allowsOutright(p, 'bind'));
   assert.ok(allowsOutright(p, 'listen'));
-  assert.deepEqual(rulesFor(p, 'socket').map((r) => r.args ?? []), [[]]);
+  assert.deepEqual(
+    rulesFor(p, 'socket').map((r) => r.args ?? []),
+    [[]],
+  );
   const c3 = base('default', [], ['clone3']);
-  assert.deepEqual(rulesFor(c3, 'clone3').map((r) => r.action), ['SCMP_ACT_ALLOW']);
+  assert.deepEqual(
+    rulesFor(c3, 'clone3').map((r) => r.action),
+    ['SCMP_ACT_ALLOW'],
+  );
 });
 
 test('invalid names are refused', () => {
@@ -74,11 +80,41 @@ test('no dangerous syscall is in either base, not even with argument filters', (
     assert.deepEqual(found, [], `${b} contains dangerous syscalls`);
   }
   // The list names the ones the brief calls out.
-  for (const n of ['ptrace', 'bpf', 'mount', 'umount2', 'kexec_load', 'kexec_file_load', 'init_module', 'finit_module',
-    'delete_module', 'unshare', 'setns', 'keyctl', 'add_key', 'request_key', 'io_uring_setup', 'io_uring_enter',
-    'io_uring_register', 'userfaultfd', 'perf_event_open', 'process_vm_readv', 'process_vm_writev', 'pivot_root',
-    'open_by_handle_at', 'swapon', 'swapoff', 'reboot', 'acct', 'move_mount', 'open_tree', 'fsopen', 'fsmount',
-    'fsconfig', 'fspick']) {
+  for (const n of [
+    'ptrace',
+    'bpf',
+    'mount',
+    'umount2',
+    'kexec_load',
+    'kexec_file_load',
+    'init_module',
+    'finit_module',
+    'delete_module',
+    'unshare',
+    'setns',
+    'keyctl',
+    'add_key',
+    'request_key',
+    'io_uring_setup',
+    'io_uring_enter',
+    'io_uring_register',
+    'userfaultfd',
+    'perf_event_open',
+    'process_vm_readv',
+    'process_vm_writev',
+    'pivot_root',
+    'open_by_handle_at',
+    'swapon',
+    'swapoff',
+    'reboot',
+    'acct',
+    'move_mount',
+    'open_tree',
+    'fsopen',
+    'fsmount',
+    'fsconfig',
+    'fspick',
+  ]) {
     assert.ok(DANGEROUS_SYSCALLS[n], `${n} should be listed as dangerous`);
     assert.ok(DANGEROUS_SYSCALLS[n]!.length > 10);
   }
@@ -100,15 +136,22 @@ test('socket: UNIX, IPv4/IPv6 stream+datagram, NETLINK_ROUTE; nothing raw or exo
   const socket = rulesFor(base('default'), 'socket');
   assert.ok(socket.every((r) => r.action === 'SCMP_ACT_ALLOW' && (r.args ?? []).length > 0));
   // Evaluate the rules the way the kernel filter does, for a few calls.
-  const allowed = (domain: number, type: number, proto: number) => socket.some((r) => r.args!.every((a) => {
-    const v = [domain, type, proto][a.index]!;
-    switch (a.op) {
-      case 'SCMP_CMP_EQ': return v === a.value;
-      case 'SCMP_CMP_MASKED_EQ': return (v & a.value) === (a.valueTwo ?? 0);
-      default: throw new Error(`unexpected op ${a.op}`);
-    }
-  }));
-  const SOCK_CLOEXEC = 0o2000000, SOCK_NONBLOCK = 0o4000;
+  const allowed = (domain: number, type: number, proto: number) =>
+    socket.some((r) =>
+      r.args!.every((a) => {
+        const v = [domain, type, proto][a.index]!;
+        switch (a.op) {
+          case 'SCMP_CMP_EQ':
+            return v === a.value;
+          case 'SCMP_CMP_MASKED_EQ':
+            return (v & a.value) === (a.valueTwo ?? 0);
+          default:
+            throw new Error(`unexpected op ${a.op}`);
+        }
+      }),
+    );
+  const SOCK_CLOEXEC = 0o2000000,
+    SOCK_NONBLOCK = 0o4000;
   assert.ok(allowed(1, 1, 0), 'AF_UNIX stream');
   assert.ok(allowed(1, 2 | SOCK_CLOEXEC, 0), 'AF_UNIX dgram');
   assert.ok(allowed(2, 1 | SOCK_CLOEXEC | SOCK_NONBLOCK, 6), 'AF_INET tcp');

@@ -4,10 +4,39 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { loadDocument } from '../../src/config/load.js';
-import { examplesDir } from '../../src/paths.js';
+import { examplesDir } from '../../src/util/package-paths.js';
 
-const SCALARS = ['0b1', '0o17', '0x1F', '1_000', '+1', '-1', '.inf', '-.Inf', '.NaN', '~', 'Null', 'TRUE', 'True', 'yes',
-  'on', '1e3', '1.0', '012', '+.5', '.5', '5.', '2001-12-14', '-0', '1:20', '!!str 1', '"\\u00e9"', "'it''s'", '[1, 2]', '{a: 1}'];
+const SCALARS = [
+  '0b1',
+  '0o17',
+  '0x1F',
+  '1_000',
+  '+1',
+  '-1',
+  '.inf',
+  '-.Inf',
+  '.NaN',
+  '~',
+  'Null',
+  'TRUE',
+  'True',
+  'yes',
+  'on',
+  '1e3',
+  '1.0',
+  '012',
+  '+.5',
+  '.5',
+  '5.',
+  '2001-12-14',
+  '-0',
+  '1:20',
+  '!!str 1',
+  '"\\u00e9"',
+  "'it''s'",
+  '[1, 2]',
+  '{a: 1}',
+];
 
 test('the fast reader and the positional reader agree on every value', () => {
   for (const c of SCALARS) {
@@ -33,7 +62,12 @@ test('anchors take the bounded path: a few aliases are fine, a bomb is refused',
   assert.deepEqual(ok.diagnostics, []);
   assert.deepEqual(ok.value, { a: [1, 2], b: [1, 2] });
   const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-  for (let i = 0; i < 8; i++) lines.push(`${'bcdefghi'[i]}: &${'bcdefghi'[i]} [${Array(10).fill('*' + 'abcdefgh'[i]).join(', ')}]`);
+  for (let i = 0; i < 8; i++)
+    lines.push(
+      `${'bcdefghi'[i]}: &${'bcdefghi'[i]} [${Array(10)
+        .fill('*' + 'abcdefgh'[i])
+        .join(', ')}]`,
+    );
   const bomb = loadDocument('t.yaml', lines.join('\n') + '\n');
   assert.equal(bomb.value, undefined);
   assert.equal(bomb.diagnostics[0]?.rule, 'yaml-alias-limit');

@@ -6,9 +6,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { loadCompile } from '../../src/core/pipeline.js';
+import { loadCompile } from '../../src/pipeline/pipeline.js';
 import { dockerDriver } from '../../src/reconciler/drivers/docker.js';
-import { registerSandbox } from '../../src/gateway/client.js';
+import { registerSandbox } from '../../src/daemon/client.js';
 import { runCli } from '../helpers/cli.js';
 import { ensureBusyboxImage } from '../helpers/busybox-image.js';
 import { requireCapability } from '../helpers/capability.js';
@@ -117,7 +117,9 @@ sandboxes:
   const state = tempDir(t);
   const hooks = { ...process.env, NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' };
   assert.equal(runCli(['gateway', '--detach', '--state-dir', state], { env: hooks }).status, 0);
-  t.after(() => { runCli(['gateway', 'stop', '--state-dir', state]); });
+  t.after(() => {
+    runCli(['gateway', 'stop', '--state-dir', state]);
+  });
   const compiled = (await loadCompile(join(dir, 'nemoclaw.yaml'), 'update')).output.sandboxes[0]!;
   await registerSandbox(state, 'netbox', Buffer.from(compiled.files['egress.json']));
 

@@ -20,7 +20,9 @@ before(() => {
   probe = ensureBusyboxImage();
   dir = mkdtempSync(join(tmpdir(), 'nemoclaw-seccomp-docker-'));
 });
-after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 let n = 0;
 function profileFile(spec: Partial<SeccompSpec> = {}): string {
@@ -29,12 +31,19 @@ function profileFile(spec: Partial<SeccompSpec> = {}): string {
   return file;
 }
 
-interface Run { status: number; stdout: string; stderr: string }
+interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
 /** `seccomp` is a profile path or `unconfined`/`builtin` (Docker's own default profile). */
 function run(seccomp: string, cmd: string[], extra: string[] = []): Run {
   const opt = seccomp === 'builtin' ? [] : ['--security-opt', `seccomp=${seccomp}`];
   const image = probe.ok ? probe.image : '';
-  const r = spawnSync('docker', ['run', '--rm', '--network', 'none', ...opt, ...extra, image, ...cmd], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('docker', ['run', '--rm', '--network', 'none', ...opt, ...extra, image, ...cmd], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
@@ -57,8 +66,12 @@ test('Docker accepts the default profile without warnings and ordinary programs 
   assert.equal(sh.status, 0, sh.stderr);
   assert.match(sh.stdout, /^piped$/m);
   assert.match(sh.stdout, /inet 127\.0\.0\.1\/8/);
-  const tcp = run(file, ['busybox', 'sh', '-c',
-    'busybox nc -l -p 7777 -w 5 > /tmp/got & busybox sleep 0.3; echo over-tcp | busybox nc -w 2 127.0.0.1 7777; wait; busybox cat /tmp/got']);
+  const tcp = run(file, [
+    'busybox',
+    'sh',
+    '-c',
+    'busybox nc -l -p 7777 -w 5 > /tmp/got & busybox sleep 0.3; echo over-tcp | busybox nc -w 2 127.0.0.1 7777; wait; busybox cat /tmp/got',
+  ]);
   assert.equal(tcp.status, 0, tcp.stderr);
   assert.match(tcp.stdout, /^over-tcp$/m);
 });
@@ -66,8 +79,11 @@ test('Docker accepts the default profile without warnings and ordinary programs 
 test('Docker accepts the strict profile and a simple program runs', (t) => {
   if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason)) return;
   // As a non-root user: runc switches user after the profile is loaded.
-  const r = run(profileFile({ base: 'strict' }), ['busybox', 'sh', '-c', 'busybox echo strict | busybox cat; busybox ls /bin; busybox id -u'],
-    ['--user', '1000:1000']);
+  const r = run(
+    profileFile({ base: 'strict' }),
+    ['busybox', 'sh', '-c', 'busybox echo strict | busybox cat; busybox ls /bin; busybox id -u'],
+    ['--user', '1000:1000'],
+  );
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
   assert.match(r.stdout, /^strict$/m);
@@ -87,12 +103,12 @@ test('unshare (user namespace) is refused with EPERM, while unconfined it works'
   assert.equal(allowed.status, 0, allowed.stderr);
 });
 
-test('AF_PACKET and SOCK_RAW sockets are refused where Docker\'s own profile allows them', (t) => {
+test("AF_PACKET and SOCK_RAW sockets are refused where Docker's own profile allows them", (t) => {
   if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason)) return;
   const file = profileFile();
   // arping opens an AF_PACKET socket (Docker grants CAP_NET_RAW by default).
   const arpControl = run('builtin', ['busybox', 'arping', '-c1', '-w1', '-I', 'lo', '127.0.0.1']);
-  assert.doesNotMatch(arpControl.stderr, /socket: Operation not permitted/, 'control: Docker\'s profile allows the socket');
+  assert.doesNotMatch(arpControl.stderr, /socket: Operation not permitted/, "control: Docker's profile allows the socket");
   const arp = run(file, ['busybox', 'arping', '-c1', '-w1', '-I', 'lo', '127.0.0.1']);
   assert.notEqual(arp.status, 0);
   assert.match(arp.stderr, /socket: Operation not permitted/);
@@ -104,7 +120,7 @@ test('AF_PACKET and SOCK_RAW sockets are refused where Docker\'s own profile all
   assert.match(ping.stderr, /permission denied/);
 });
 
-test('mount is refused even with CAP_SYS_ADMIN (Docker\'s own profile would allow it)', (t) => {
+test("mount is refused even with CAP_SYS_ADMIN (Docker's own profile would allow it)", (t) => {
   if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason)) return;
   const cmd = ['busybox', 'mount', '-t', 'tmpfs', 'none', '/tmp'];
   const control = run('builtin', cmd, ['--cap-add', 'SYS_ADMIN']);
@@ -132,16 +148,24 @@ test('names unknown to the host (a typo, a 32-bit-only call) do not stop Docker'
 test('32-bit (i386) system calls are refused: only 64-bit arches are listed', (t) => {
   if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason)) return;
   // Nothing to refuse where the i386 path does not exist (CI fails on skips, so pass with a note).
-  if (arch() !== 'x64') { t.diagnostic('int 0x80 exists only on x86_64'); return; }
+  if (arch() !== 'x64') {
+    t.diagnostic('int 0x80 exists only on x86_64');
+    return;
+  }
   const binDir = join(dir, 'int80');
   mkdirSync(binDir);
-  const cc = spawnSync('gcc', ['-static', '-O2', '-o', join(binDir, 'int80'), join(repoRoot, 'test', 'fixtures', 'int80.c')], { encoding: 'utf8' });
+  const cc = spawnSync('gcc', ['-static', '-O2', '-o', join(binDir, 'int80'), join(repoRoot, 'test', 'fixtures', 'int80.c')], {
+    encoding: 'utf8',
+  });
   if (!requireCapability(t, cc.status === 0, `gcc -static failed: ${cc.error?.message ?? cc.stderr}`)) return;
   const mount = ['-v', `${binDir}:/x:ro`];
   // Control: Docker's own profile lists the i386 sub-arch, so the call runs (pid 1). A kernel
   // without i386 emulation has nothing to refuse.
   const control = run('builtin', ['/x/int80'], mount);
-  if (control.status !== 0) { t.diagnostic(`kernel without i386 emulation (control exited ${control.status})`); return; }
+  if (control.status !== 0) {
+    t.diagnostic(`kernel without i386 emulation (control exited ${control.status})`);
+    return;
+  }
   assert.match(control.stdout, /^int80 ret=1$/m);
   const r = run(profileFile(), ['/x/int80'], mount);
   assert.equal(r.status, 128 + 31, `killed by SIGSYS, got ${r.status}: ${r.stdout}${r.stderr}`);

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { CompiledSandbox } from '../../src/compiler/artifacts.js';
-import { sandboxPaths } from '../../src/runtime/process/layout.js';
+import { sandboxPaths } from '../../src/state/sandbox-layout.js';
 import { startSandbox } from '../../src/runtime/process/start.js';
 import { requireCapability } from '../helpers/capability.js';
 import { nemoclawBin, repoRoot, runCli } from '../helpers/cli.js';
@@ -18,7 +18,13 @@ import { compileYaml, requireProcessRuntime } from '../runtime/process-fixture.j
 const PIDS = 32;
 const isRoot = process.getuid?.() === 0;
 
-interface Setup { dir: string; state: string; probe: string; sandbox: CompiledSandbox; file: string }
+interface Setup {
+  dir: string;
+  state: string;
+  probe: string;
+  sandbox: CompiledSandbox;
+  file: string;
+}
 
 async function setup(t: TestContext): Promise<Setup | null> {
   if (!(await requireProcessRuntime(t))) return null;
@@ -30,7 +36,9 @@ async function setup(t: TestContext): Promise<Setup | null> {
   const probe = join(bin, 'probe');
   const build = spawnSync('cc', ['-O1', '-static', '-o', probe, join(repoRoot, 'test/escape/probe.c')], { encoding: 'utf8' });
   assert.equal(build.status, 0, build.stderr);
-  const sandbox = await compileYaml(dir, `version: 1
+  const sandbox = await compileYaml(
+    dir,
+    `version: 1
 sandboxes:
   escape:
     runtime: process
@@ -46,7 +54,9 @@ sandboxes:
       egress:
         - name: example
           endpoints: [{ host: example.com, port: 443 }]
-`, 'escape');
+`,
+    'escape',
+  );
   const state = join(dir, 'state');
   // The workspace as a previous run would have left it: a bin/ dir made executable by the policy.
   const work = sandboxPaths(state, 'escape').rwDir('/sandbox');
@@ -57,16 +67,31 @@ sandboxes:
 }
 
 async function runProbe(s: Setup, args: string[]): Promise<{ results: Map<string, string>; code: number; err: string }> {
-  const sb = await startSandbox({ artifacts: s.sandbox.artifacts, stateDir: s.state, stdio: ['ignore', 'pipe', 'pipe'], command: [s.probe, ...args] });
-  let out = '', err = '';
-  sb.child.stdout?.on('data', (d) => { out += d; });
-  sb.child.stderr?.on('data', (d) => { err += d; });
+  const sb = await startSandbox({
+    artifacts: s.sandbox.artifacts,
+    stateDir: s.state,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    command: [s.probe, ...args],
+  });
+  let out = '',
+    err = '';
+  sb.child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  sb.child.stderr?.on('data', (d) => {
+    err += d;
+  });
   const { code } = await sb.wait();
   return { results: parse(out), code, err };
 }
 
 function parse(out: string): Map<string, string> {
-  return new Map(out.split(/\r?\n/).filter(Boolean).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+  return new Map(
+    out
+      .split(/\r?\n/)
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
+  );
 }
 
 // name → [expected, layer that decides]
@@ -172,7 +197,11 @@ test('escape: TIOCSTI on the terminal is refused (the agent has no controlling t
   assert.equal(runCli(['compile', '-f', s.file, '--update-lock', '--out', join(s.dir, 'out')]).status, 0);
   const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
   const cmd = [process.execPath, nemoclawBin, 'run', 'escape', '-f', s.file, '--state-dir', s.state, '--', s.probe, 'tty'].map(q).join(' ');
-  const r = spawnSync('/usr/bin/script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync('/usr/bin/script', ['-qec', cmd, '/dev/null'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   const results = parse(r.stdout);
   assert.equal(results.get('tty_isatty_control'), 'OK', r.stdout);
   assert.equal(results.get('tty_tcgetattr_control'), 'OK');

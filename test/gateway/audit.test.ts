@@ -9,7 +9,15 @@ test('audit log rotates by size, keeps N files, and reads back oldest first', ()
   const dir = tmpDir();
   const log = new AuditLog({ dir, maxBytes: 2000, keep: 3 });
   for (let i = 0; i < 60; i++) {
-    log.write({ class_uid: 4001, class_name: 'Network Activity', activity: 'deny', action: i % 2 ? 'denied' : 'allowed', sandbox: i % 3 ? 'a' : 'b', detail: `n${i}`, time: 1000 + i });
+    log.write({
+      class_uid: 4001,
+      class_name: 'Network Activity',
+      activity: 'deny',
+      action: i % 2 ? 'denied' : 'allowed',
+      sandbox: i % 3 ? 'a' : 'b',
+      detail: `n${i}`,
+      time: 1000 + i,
+    });
     if (i % 5 === 4) log.flushSync();
   }
   log.close();
@@ -17,7 +25,11 @@ test('audit log rotates by size, keeps N files, and reads back oldest first', ()
   assert.ok(!existsSync(join(dir, 'audit.jsonl.4')), 'older files beyond keep are dropped');
   const all = readAudit(dir);
   const n = all.map((r) => Number(String(r.detail).slice(1)));
-  assert.deepEqual(n, [...n].sort((a, b) => a - b), 'oldest first, no reordering');
+  assert.deepEqual(
+    n,
+    [...n].sort((a, b) => a - b),
+    'oldest first, no reordering',
+  );
   assert.equal(n.at(-1), 59, 'nothing lost at close');
   assert.ok(readAudit(dir, { denied: true }).every((r) => r.action === 'denied'));
   assert.ok(readAudit(dir, { sandbox: 'b' }).every((r) => r.sandbox === 'b'));

@@ -12,7 +12,10 @@ import { connectVia, echoOnce, echoServer, tmpDir } from './helpers.js';
 
 function cli(args: string[], cwd: string): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [nemoclawBin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' } });
+    const p = spawn(process.execPath, [nemoclawBin, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' },
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (c) => (stdout += c));
@@ -62,14 +65,20 @@ sandboxes:
     const id = JSON.parse(denied.body).approval_id as string;
     denied.socket.destroy();
 
-    const ap = await cli(['approvals', 'approve', id, '--persist', '--commit', '--reason', 'agent needs the second echo', '--json', ...sd], repo);
+    const ap = await cli(
+      ['approvals', 'approve', id, '--persist', '--commit', '--reason', 'agent needs the second echo', '--json', ...sd],
+      repo,
+    );
     assert.equal(ap.status, 0, ap.stderr);
     const res = JSON.parse(ap.stdout);
     assert.equal(res.approval.status, 'approved');
     assert.equal(res.approval.expires_at, null, 'live until the next reload');
     const text = readFileSync(join(repo, 'nemoclaw.yaml'), 'utf8');
     for (const line of config.split('\n')) assert.ok(text.includes(line), `kept: ${line}`);
-    assert.deepEqual(parse(text).sandboxes.agent.network.egress[1], { name: res.rule, endpoints: [{ host: 'localhost', port: asked.port, protocol: 'https' }] });
+    assert.deepEqual(parse(text).sandboxes.agent.network.egress[1], {
+      name: res.rule,
+      endpoints: [{ host: 'localhost', port: asked.port, protocol: 'https' }],
+    });
     assert.match(git('log', '-1', '--format=%B'), /Approved-by: .+\n?/);
     assert.match(git('log', '-1', '--format=%B'), /Reason: agent needs the second echo/);
     assert.equal(git('rev-parse', 'HEAD').trim().startsWith(res.commit), true);

@@ -7,7 +7,7 @@ import { readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { nemoclawBin } from '../helpers/cli.js';
-import { testHooksFromEnv } from '../../src/gateway/daemon.js';
+import { testHooksFromEnv } from '../../src/daemon/daemon.js';
 import { connectVia, delay, echoOnce, echoServer, policyBytes, tmpDir, waitClosed } from './helpers.js';
 
 const env = { ...process.env, NO_COLOR: '1', NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' };
@@ -99,12 +99,22 @@ test('daemon lifecycle through the CLI: detach, register, status, approvals, rel
     assert.ok(!existsSync(join(gwDir, 'gateway.pid')));
     assert.ok(!existsSync(join(gwDir, 'control.sock')));
 
-    const audit = (await cli(['audit', '--json', ...sd])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const audit = (await cli(['audit', '--json', ...sd])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(audit.every((r) => Array.isArray(r.test_hooks) && r.test_hooks.includes('allow_loopback')));
     assert.ok(audit.some((r) => r.activity === 'close' && r.reason === 'policy_reload' && r.dst.hostname === 'localhost'));
-    assert.ok(audit.some((r) => r.activity === 'approval' && r.detail === 'approved' && r.actor.user === userInfo().username && r.reason === 'testing'));
+    assert.ok(
+      audit.some(
+        (r) => r.activity === 'approval' && r.detail === 'approved' && r.actor.user === userInfo().username && r.reason === 'testing',
+      ),
+    );
     assert.equal(audit.at(-1).activity, 'stop');
-    const deniedOnly = (await cli(['audit', '--denied', '--json', '--sandbox', 'agent', ...sd])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const deniedOnly = (await cli(['audit', '--denied', '--json', '--sandbox', 'agent', ...sd])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(deniedOnly.length >= 1 && deniedOnly.every((r) => r.action === 'denied' && r.sandbox === 'agent'));
     const text = await cli(['audit', '--since', '1h', ...sd]);
     assert.match(text.stdout, /DENY  agent unknown\.invalid:443 no_rule \[ap-/);

@@ -8,14 +8,37 @@ import { join } from 'node:path';
 import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import type { Resolver } from '../../src/gateway/ssrf.js';
 
-export interface Endpoint { host: string; port: number; wildcard?: boolean; protocol?: 'https' | 'http'; methods?: string[] | null; paths?: string[] | null }
+export interface Endpoint {
+  host: string;
+  port: number;
+  wildcard?: boolean;
+  protocol?: 'https' | 'http';
+  methods?: string[] | null;
+  paths?: string[] | null;
+}
 
-export function policyBytes(sandbox: string, rules: { name: string; endpoints: Endpoint[] }[], extra: { on_deny?: 'deny' | 'ask'; allowed_ips?: string[] } = {}): Buffer {
+export function policyBytes(
+  sandbox: string,
+  rules: { name: string; endpoints: Endpoint[] }[],
+  extra: { on_deny?: 'deny' | 'ask'; allowed_ips?: string[] } = {},
+): Buffer {
   const p = {
-    allowed_ips: extra.allowed_ips ?? [], default: 'deny', format_version: 1, inference: null, on_deny: extra.on_deny ?? 'deny',
+    allowed_ips: extra.allowed_ips ?? [],
+    default: 'deny',
+    format_version: 1,
+    inference: null,
+    on_deny: extra.on_deny ?? 'deny',
     rules: rules.map((r) => ({
-      endpoints: r.endpoints.map((e) => ({ host: e.host, methods: e.methods ?? null, paths: e.paths ?? null, port: e.port, protocol: e.protocol ?? 'https', wildcard: e.wildcard ?? false })),
-      name: r.name, source: 'config',
+      endpoints: r.endpoints.map((e) => ({
+        host: e.host,
+        methods: e.methods ?? null,
+        paths: e.paths ?? null,
+        port: e.port,
+        protocol: e.protocol ?? 'https',
+        wildcard: e.wildcard ?? false,
+      })),
+      name: r.name,
+      source: 'config',
     })),
     sandbox,
   };
@@ -39,7 +62,11 @@ export async function echoServer(): Promise<{ server: Server; port: number; sock
   return { server, port: (server.address() as { port: number }).port, sockets };
 }
 
-export async function httpServer(): Promise<{ server: HttpServer; port: number; seen: { method: string; url: string; headers: Record<string, unknown> }[] }> {
+export async function httpServer(): Promise<{
+  server: HttpServer;
+  port: number;
+  seen: { method: string; url: string; headers: Record<string, unknown> }[];
+}> {
   const seen: { method: string; url: string; headers: Record<string, unknown> }[] = [];
   const server = createHttpServer((req, res) => {
     seen.push({ method: req.method!, url: req.url!, headers: req.headers });
@@ -68,15 +95,30 @@ export function fakeResolver(map: Record<string, string[] | (() => string[])>): 
   return f;
 }
 
-export async function startGateway(opts: Partial<GatewayOptions> & { resolver?: Resolver } = {}): Promise<{ gw: Gateway; dir: string; cleanup: () => Promise<void> }> {
+export async function startGateway(
+  opts: Partial<GatewayOptions> & { resolver?: Resolver } = {},
+): Promise<{ gw: Gateway; dir: string; cleanup: () => Promise<void> }> {
   const dir = tmpDir();
   const { resolver, ...rest } = opts;
   const gw = new Gateway({ stateDir: dir, testHooks: { resolver, allowLoopback: true }, ...rest });
   await gw.start();
-  return { gw, dir, cleanup: async () => { await gw.stop(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    gw,
+    dir,
+    cleanup: async () => {
+      await gw.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
-export interface RawResponse { status: number; headers: Record<string, string>; body: string; socket: Socket; rest: Buffer }
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  socket: Socket;
+  rest: Buffer;
+}
 
 /** Send `head` on a fresh connection and read one response head (+ body when content-length says so). */
 export function rawRequest(socketPath: string | { port: number }, head: string | Buffer): Promise<RawResponse> {
@@ -90,7 +132,10 @@ export function rawRequest(socketPath: string | { port: number }, head: string |
       const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
       const status = Number(lines[0]!.split(' ')[1]);
       const headers: Record<string, string> = {};
-      for (const l of lines.slice(1)) { const i = l.indexOf(':'); headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim(); }
+      for (const l of lines.slice(1)) {
+        const i = l.indexOf(':');
+        headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+      }
       const len = Number(headers['content-length'] ?? 0);
       if (buf.length < end + 4 + len) return;
       s.off('data', onData);
@@ -117,7 +162,10 @@ export function echoOnce(s: Socket, data: Buffer | string): Promise<Buffer> {
     let got = Buffer.alloc(0);
     const onData = (c: Buffer) => {
       got = Buffer.concat([got, c]);
-      if (got.length >= want.length) { s.off('data', onData); resolve(got); }
+      if (got.length >= want.length) {
+        s.off('data', onData);
+        resolve(got);
+      }
     };
     s.on('data', onData);
     s.once('error', reject);

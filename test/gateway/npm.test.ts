@@ -33,14 +33,42 @@ test('npm view works through the gateway when the registry is allowed, and fails
   await gw.start();
   try {
     const port = Number(reg!.port || (reg!.protocol === 'https:' ? 443 : 80));
-    const allow = policyBytes('agent', [{ name: 'preset:npm', endpoints: [{ host: reg!.hostname, port, protocol: reg!.protocol === 'https:' ? 'https' : 'http' }] }]);
+    const allow = policyBytes('agent', [
+      { name: 'preset:npm', endpoints: [{ host: reg!.hostname, port, protocol: reg!.protocol === 'https:' ? 'https' : 'http' }] },
+    ]);
     await gw.applyPolicy(allow);
     const proxyPort = await gw.listenTcp('agent', '127.0.0.1', 0);
     const proxy = `http://127.0.0.1:${proxyPort}`;
-    const npmView = () => run('npm', ['view', 'is-number', 'name', '--registry', reg!.href, '--cache', join(dir, 'npm-cache'), '--prefer-online', '--fetch-retries', '0'], {
-      timeout: 90_000,
-      env: { ...process.env, HTTPS_PROXY: proxy, https_proxy: proxy, HTTP_PROXY: proxy, http_proxy: proxy, NO_PROXY: '', no_proxy: '', npm_config_proxy: proxy, npm_config_https_proxy: proxy },
-    });
+    const npmView = () =>
+      run(
+        'npm',
+        [
+          'view',
+          'is-number',
+          'name',
+          '--registry',
+          reg!.href,
+          '--cache',
+          join(dir, 'npm-cache'),
+          '--prefer-online',
+          '--fetch-retries',
+          '0',
+        ],
+        {
+          timeout: 90_000,
+          env: {
+            ...process.env,
+            HTTPS_PROXY: proxy,
+            https_proxy: proxy,
+            HTTP_PROXY: proxy,
+            http_proxy: proxy,
+            NO_PROXY: '',
+            no_proxy: '',
+            npm_config_proxy: proxy,
+            npm_config_https_proxy: proxy,
+          },
+        },
+      );
     const ok = await npmView();
     assert.equal(ok.stdout.trim(), 'is-number');
     // the tunnel's record is written when it closes, just after npm exits

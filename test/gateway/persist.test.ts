@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { diffLines } from 'diff';
-import { addRuleToConfig, commitApproval, persistApproval } from '../../src/gateway/persist.js';
+import { addRuleToConfig, commitApproval, persistApproval } from '../../src/config/add-rule.js';
 import type { Approval } from '../../src/gateway/approvals.js';
 import { tmpDir } from './helpers.js';
 
@@ -35,8 +35,16 @@ sandboxes:
 `;
 
 const approval = (over: Partial<Approval> = {}): Approval => ({
-  id: 'ap-0123456789', sandbox: 'assistant', host: 'api.github.com', port: 443, kind: 'tunnel', status: 'pending',
-  first_seen: 1, last_seen: 2, hits: 3, ...over,
+  id: 'ap-0123456789',
+  sandbox: 'assistant',
+  host: 'api.github.com',
+  port: 443,
+  kind: 'tunnel',
+  status: 'pending',
+  first_seen: 1,
+  last_seen: 2,
+  hits: 3,
+  ...over,
 });
 
 test('persist appends a rule with a minimal edit: every original line survives, the result validates', () => {
@@ -45,17 +53,32 @@ test('persist appends a rule with a minimal edit: every original line survives, 
   const parts = diffLines(CONFIG, r.text);
   assert.equal(parts.filter((p) => p.removed).length, 0, 'nothing removed or rewritten');
   const added = parts.filter((p) => p.added).flatMap((p) => p.value.split('\n').filter(Boolean));
-  assert.deepEqual(added, ['        - name: approved-api.github.com-443', '          endpoints:', '            - host: "api.github.com"', '              port: 443']);
+  assert.deepEqual(added, [
+    '        - name: approved-api.github.com-443',
+    '          endpoints:',
+    '            - host: "api.github.com"',
+    '              port: 443',
+  ]);
   for (const line of CONFIG.split('\n')) assert.ok(r.text.includes(line), `kept: ${line}`);
   const v = parse(r.text);
-  assert.deepEqual(v.sandboxes.assistant.network.egress.at(-1), { name: 'approved-api.github.com-443', endpoints: [{ host: 'api.github.com', port: 443 }] });
+  assert.deepEqual(v.sandboxes.assistant.network.egress.at(-1), {
+    name: 'approved-api.github.com-443',
+    endpoints: [{ host: 'api.github.com', port: 443 }],
+  });
   assert.equal(v.sandboxes.assistant.network.egress.length, 3);
 });
 
 test('persist creates network/egress when missing, picks a free name, marks non-default protocols', () => {
-  const r = addRuleToConfig('nemoclaw.yaml', CONFIG, 'worker', approval({ sandbox: 'worker', host: 'pypi.org', port: 8443, kind: 'tunnel' }));
+  const r = addRuleToConfig(
+    'nemoclaw.yaml',
+    CONFIG,
+    'worker',
+    approval({ sandbox: 'worker', host: 'pypi.org', port: 8443, kind: 'tunnel' }),
+  );
   const v = parse(r.text);
-  assert.deepEqual(v.sandboxes.worker.network.egress, [{ name: 'approved-pypi.org-8443', endpoints: [{ host: 'pypi.org', port: 8443, protocol: 'https' }] }]);
+  assert.deepEqual(v.sandboxes.worker.network.egress, [
+    { name: 'approved-pypi.org-8443', endpoints: [{ host: 'pypi.org', port: 8443, protocol: 'https' }] },
+  ]);
   assert.equal(v.sandboxes.worker.env.TZ, 'UTC');
   for (const line of CONFIG.split('\n')) assert.ok(r.text.includes(line), `kept: ${line}`);
   const twice = addRuleToConfig('nemoclaw.yaml', r.text, 'worker', approval({ sandbox: 'worker', host: 'pypi.org', port: 8443 }));

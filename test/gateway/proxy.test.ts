@@ -1,34 +1,59 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readAudit } from '../../src/gateway/audit.js';
-import { connectVia, echoOnce, echoServer, fakeResolver, httpServer, policyBytes, rawRequest, startGateway, waitClosed } from './helpers.js';
+import {
+  connectVia,
+  echoOnce,
+  echoServer,
+  fakeResolver,
+  httpServer,
+  policyBytes,
+  rawRequest,
+  startGateway,
+  waitClosed,
+} from './helpers.js';
 import { join } from 'node:path';
 
 test('allow/deny matrix over CONNECT and plain HTTP, with audit lines', async () => {
   const echo = await echoServer();
   const web = await httpServer();
   const resolver = fakeResolver({
-    'echo.test': ['127.0.0.1'], 'api.echo.test': ['127.0.0.1'], 'deep.api.echo.test': ['127.0.0.1'],
-    'web.test': ['127.0.0.1'], 'xn--bcher-kva.test': ['127.0.0.1'], 'other.test': ['127.0.0.1'],
+    'echo.test': ['127.0.0.1'],
+    'api.echo.test': ['127.0.0.1'],
+    'deep.api.echo.test': ['127.0.0.1'],
+    'web.test': ['127.0.0.1'],
+    'xn--bcher-kva.test': ['127.0.0.1'],
+    'other.test': ['127.0.0.1'],
   });
   const { gw, dir, cleanup } = await startGateway({ resolver });
   try {
-    const { socketPath, policyVersion } = await gw.applyPolicy(policyBytes('agent', [
-      { name: 'echo', endpoints: [{ host: 'echo.test', port: echo.port }, { host: 'echo.test', port: echo.port, wildcard: true }] },
-      { name: 'idn', endpoints: [{ host: 'xn--bcher-kva.test', port: echo.port }] },
-      { name: 'web', endpoints: [{ host: 'web.test', port: web.port, protocol: 'http', methods: ['GET'], paths: ['/api/**', '/one/*'] }] },
-    ]));
+    const { socketPath, policyVersion } = await gw.applyPolicy(
+      policyBytes('agent', [
+        {
+          name: 'echo',
+          endpoints: [
+            { host: 'echo.test', port: echo.port },
+            { host: 'echo.test', port: echo.port, wildcard: true },
+          ],
+        },
+        { name: 'idn', endpoints: [{ host: 'xn--bcher-kva.test', port: echo.port }] },
+        {
+          name: 'web',
+          endpoints: [{ host: 'web.test', port: web.port, protocol: 'http', methods: ['GET'], paths: ['/api/**', '/one/*'] }],
+        },
+      ]),
+    );
     assert.match(policyVersion, /^sha256:[0-9a-f]{64}$/);
 
     const cases: [string, number, string?][] = [
       [`echo.test:${echo.port}`, 200],
-      [`ECHO.Test.:${echo.port}`, 200],                 // case and trailing dot
-      [`api.echo.test:${echo.port}`, 200],              // wildcard, one label
-      [`deep.api.echo.test:${echo.port}`, 200],         // wildcard, several labels
-      [`XN--BCHER-KVA.test:${echo.port}`, 200],         // IDNA, as clients send it on the wire (ASCII)
+      [`ECHO.Test.:${echo.port}`, 200], // case and trailing dot
+      [`api.echo.test:${echo.port}`, 200], // wildcard, one label
+      [`deep.api.echo.test:${echo.port}`, 200], // wildcard, several labels
+      [`XN--BCHER-KVA.test:${echo.port}`, 200], // IDNA, as clients send it on the wire (ASCII)
       [`echo.test:${echo.port + 1}`, 403, 'port_not_allowed'],
       [`other.test:${echo.port}`, 403, 'no_rule'],
-      [`xecho.test:${echo.port}`, 403, 'no_rule'],      // suffix without a dot boundary
+      [`xecho.test:${echo.port}`, 403, 'no_rule'], // suffix without a dot boundary
       [`web.test:${web.port}`, 403, 'protocol_mismatch'], // http-only rule is not a tunnel
       [`127.0.0.1:${echo.port}`, 403, 'ip_literal'],
       [`169.254.169.254:80`, 403, 'ssrf_blocked'],
@@ -51,14 +76,23 @@ test('allow/deny matrix over CONNECT and plain HTTP, with audit lines', async ()
       r.socket.destroy();
     }
 
-    const get = (path: string, method = 'GET') => rawRequest(socketPath, `${method} http://web.test:${web.port}${path} HTTP/1.1\r\nHost: web.test\r\nProxy-Authorization: Basic c2VjcmV0\r\n\r\n`);
+    const get = (path: string, method = 'GET') =>
+      rawRequest(
+        socketPath,
+        `${method} http://web.test:${web.port}${path} HTTP/1.1\r\nHost: web.test\r\nProxy-Authorization: Basic c2VjcmV0\r\n\r\n`,
+      );
     const ok = await get('/api/v1/items?token=hunter2');
     assert.equal(ok.status, 200);
     assert.equal(JSON.parse(ok.body).url, '/api/v1/items?token=hunter2');
     assert.equal(web.seen.at(-1)!.headers['proxy-authorization'], undefined, 'proxy credentials never forwarded');
     assert.equal(web.seen.at(-1)!.headers.host, `web.test:${web.port}`);
     ok.socket.destroy();
-    for (const [path, method, reason] of [['/one/a/b', 'GET', 'path_not_allowed'], ['/api/x', 'POST', 'method_not_allowed'], ['/api/../admin', 'GET', 'ambiguous_path'], ['/api/%2e%2e/admin', 'GET', 'ambiguous_path']] as const) {
+    for (const [path, method, reason] of [
+      ['/one/a/b', 'GET', 'path_not_allowed'],
+      ['/api/x', 'POST', 'method_not_allowed'],
+      ['/api/../admin', 'GET', 'ambiguous_path'],
+      ['/api/%2e%2e/admin', 'GET', 'ambiguous_path'],
+    ] as const) {
       const r = await get(path, method);
       assert.equal(r.headers['x-nemoclaw-deny'], reason, `${method} ${path}`);
       r.socket.destroy();
@@ -121,7 +155,13 @@ test('SSRF: any internal address in the answer refuses; one lookup per request (
   const { gw, cleanup } = await startGateway({ resolver, connectTimeoutMs: 200 });
   try {
     const names = ['mixed', 'meta', 'mapped', 'v6meta', 'alibaba', 'cgnat', 'ula', 'ok-internal', 'rebind'];
-    const { socketPath } = await gw.applyPolicy(policyBytes('agent', names.map((h) => ({ name: h, endpoints: [{ host: `${h}.test`, port: echo.port }] })), { allowed_ips: ['10.20.0.0/16'] }));
+    const { socketPath } = await gw.applyPolicy(
+      policyBytes(
+        'agent',
+        names.map((h) => ({ name: h, endpoints: [{ host: `${h}.test`, port: echo.port }] })),
+        { allowed_ips: ['10.20.0.0/16'] },
+      ),
+    );
     for (const h of ['mixed', 'meta', 'mapped', 'v6meta', 'alibaba', 'cgnat', 'ula']) {
       const r = await connectVia(socketPath, `${h}.test:${echo.port}`);
       assert.equal(r.status, 403, h);
@@ -153,7 +193,21 @@ test('allowed_ips never opens loopback or metadata when the loopback hook is off
   const gw = new Gateway({ stateDir: dir, testHooks: { resolver } });
   await gw.start();
   try {
-    const { socketPath } = await gw.applyPolicy(policyBytes('agent', [{ name: 'x', endpoints: [{ host: 'lo.test', port: 443 }, { host: 'md.test', port: 80 }] }], { allowed_ips: ['0.0.0.0/0', '127.0.0.0/8', '169.254.0.0/16'] }));
+    const { socketPath } = await gw.applyPolicy(
+      policyBytes(
+        'agent',
+        [
+          {
+            name: 'x',
+            endpoints: [
+              { host: 'lo.test', port: 443 },
+              { host: 'md.test', port: 80 },
+            ],
+          },
+        ],
+        { allowed_ips: ['0.0.0.0/0', '127.0.0.0/8', '169.254.0.0/16'] },
+      ),
+    );
     for (const a of ['lo.test:443', 'md.test:80']) {
       const r = await connectVia(socketPath, a);
       assert.equal(r.headers['x-nemoclaw-deny'], 'ssrf_blocked', a);

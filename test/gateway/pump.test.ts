@@ -8,8 +8,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { gatewayStatus } from '../../src/gateway/client.js';
-import { pumpBinary } from '../../src/paths.js';
+import { gatewayStatus } from '../../src/daemon/client.js';
+import { pumpBinary } from '../../src/util/package-paths.js';
 import { nemoclawBin } from '../helpers/cli.js';
 import { requireCapability } from '../helpers/capability.js';
 import { connectVia, echoServer, fakeResolver, policyBytes, startGateway, tmpDir, waitClosed } from './helpers.js';
@@ -21,7 +21,9 @@ test('a tunnel handed to the pump mid-stream delivers every byte both ways, then
   const echo = await echoServer();
   const { gw, dir, cleanup } = await startGateway({ resolver: fakeResolver({ 'bulk.test': ['127.0.0.1'] }), pumpAfterBytes: 256 * 1024 });
   try {
-    const { socketPath } = await gw.applyPolicy(policyBytes('agent', [{ name: 'bulk', endpoints: [{ host: 'bulk.test', port: echo.port }] }]));
+    const { socketPath } = await gw.applyPolicy(
+      policyBytes('agent', [{ name: 'bulk', endpoints: [{ host: 'bulk.test', port: echo.port }] }]),
+    );
     const r = await connectVia(socketPath, `bulk.test:${echo.port}`);
     // 24 MiB of random bytes in odd-sized writes, so the hand-over lands inside a chunk.
     const payload = randomBytes(24 * 2 ** 20 + 12345);
@@ -44,7 +46,11 @@ test('a tunnel handed to the pump mid-stream delivers every byte both ways, then
     let rec: { bytes_out?: number; bytes_in?: number; relay?: string } | undefined;
     for (let i = 0; i < 100 && !rec; i++) {
       gw.flushAudit();
-      const lines = existsSync(join(dir, 'gateway', 'audit.jsonl')) ? readFileSync(join(dir, 'gateway', 'audit.jsonl'), 'utf8').trim().split('\n') : [];
+      const lines = existsSync(join(dir, 'gateway', 'audit.jsonl'))
+        ? readFileSync(join(dir, 'gateway', 'audit.jsonl'), 'utf8')
+            .trim()
+            .split('\n')
+        : [];
       rec = lines.map((l) => JSON.parse(l)).find((x) => x.activity === 'close' && x.dst?.hostname === 'bulk.test');
       if (!rec) await new Promise((res) => setTimeout(res, 50));
     }
@@ -63,10 +69,14 @@ test('a reload that no longer allows a pumped tunnel closes it', async (t) => {
   const echo = await echoServer();
   const { gw, cleanup } = await startGateway({ resolver: fakeResolver({ 'bulk.test': ['127.0.0.1'] }), pumpAfterBytes: 64 * 1024 });
   try {
-    const { socketPath } = await gw.applyPolicy(policyBytes('agent', [{ name: 'bulk', endpoints: [{ host: 'bulk.test', port: echo.port }] }]));
+    const { socketPath } = await gw.applyPolicy(
+      policyBytes('agent', [{ name: 'bulk', endpoints: [{ host: 'bulk.test', port: echo.port }] }]),
+    );
     const r = await connectVia(socketPath, `bulk.test:${echo.port}`);
     let received = 0;
-    r.socket.on('data', (c) => { received += c.length; });
+    r.socket.on('data', (c) => {
+      received += c.length;
+    });
     r.socket.write(randomBytes(1024 * 1024));
     for (let i = 0; i < 200 && received < 1024 * 1024; i++) await new Promise((res) => setTimeout(res, 10));
     assert.equal(received, 1024 * 1024, 'echoed through the pump');
@@ -82,14 +92,22 @@ function closedWithin(s: Socket, ms: number, what: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     waitClosed(s),
-    new Promise<void>((_, reject) => { timer = setTimeout(() => reject(new Error(`not closed within ${ms} ms: ${what}`)), ms); }),
+    new Promise<void>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`not closed within ${ms} ms: ${what}`)), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
 
 /** Child pids of PID whose command is NAME. */
 function childrenNamed(pid: number, name: string): string[] {
   const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  return kids.filter((k) => { try { return readFileSync(`/proc/${k}/comm`, 'utf8').trim() === name; } catch { return false; } });
+  return kids.filter((k) => {
+    try {
+      return readFileSync(`/proc/${k}/comm`, 'utf8').trim() === name;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Running nemoclaw-pump processes started by this (test) process, where the gateway runs. */
@@ -98,16 +116,32 @@ const pumpChildren = () => childrenNamed(process.pid, 'nemoclaw-pump').length;
 /** Open a tunnel through a gateway that hands over after 64 KiB and push it over that line. */
 async function pumpedTunnel(opts: { tunnelIdleMs?: number }) {
   const echo = await echoServer();
-  const { gw, cleanup } = await startGateway({ resolver: fakeResolver({ 'bulk.test': ['127.0.0.1'] }), pumpAfterBytes: 64 * 1024, ...opts });
-  const { socketPath } = await gw.applyPolicy(policyBytes('agent', [{ name: 'bulk', endpoints: [{ host: 'bulk.test', port: echo.port }] }]));
+  const { gw, cleanup } = await startGateway({
+    resolver: fakeResolver({ 'bulk.test': ['127.0.0.1'] }),
+    pumpAfterBytes: 64 * 1024,
+    ...opts,
+  });
+  const { socketPath } = await gw.applyPolicy(
+    policyBytes('agent', [{ name: 'bulk', endpoints: [{ host: 'bulk.test', port: echo.port }] }]),
+  );
   const r = await connectVia(socketPath, `bulk.test:${echo.port}`);
   let received = 0;
-  r.socket.on('data', (c) => { received += c.length; });
+  r.socket.on('data', (c) => {
+    received += c.length;
+  });
   r.socket.on('error', () => {});
   r.socket.write(randomBytes(512 * 1024));
   for (let i = 0; i < 200 && received < 512 * 1024; i++) await new Promise((res) => setTimeout(res, 10));
   assert.equal(received, 512 * 1024, 'echoed through the pump');
-  return { echo, socket: r.socket, received: () => received, cleanup: async () => { await cleanup(); echo.server.close(); } };
+  return {
+    echo,
+    socket: r.socket,
+    received: () => received,
+    cleanup: async () => {
+      await cleanup();
+      echo.server.close();
+    },
+  };
 }
 
 test('a pumped tunnel that stays idle past the idle timeout is closed', async (t) => {
@@ -142,42 +176,65 @@ test('a destination that resets a pumped tunnel ends the sandbox side too', asyn
 test('at most maxPumps tunnels are in the pump at once; the rest stay in Node and still deliver every byte', async (t) => {
   if (!requireCapability(t, existsSync(pumpBinary), `nemoclaw-pump not built at ${pumpBinary}`)) return;
   const echo = await echoServer();
-  const { gw, dir, cleanup } = await startGateway({ resolver: fakeResolver({ 'bulk.test': ['127.0.0.1'] }), pumpAfterBytes: 64 * 1024, maxPumps: 1 });
+  const { gw, dir, cleanup } = await startGateway({
+    resolver: fakeResolver({ 'bulk.test': ['127.0.0.1'] }),
+    pumpAfterBytes: 64 * 1024,
+    maxPumps: 1,
+  });
   const relays = async (): Promise<string[]> => {
     gw.flushAudit();
     const file = join(dir, 'gateway', 'audit.jsonl');
-    const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+    const lines = existsSync(file)
+      ? readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l))
+      : [];
     return lines.filter((x) => x.activity === 'close' && x.dst?.hostname === 'bulk.test').map((x) => x.relay);
   };
   try {
-    const { socketPath } = await gw.applyPolicy(policyBytes('agent', [{ name: 'bulk', endpoints: [{ host: 'bulk.test', port: echo.port }] }]));
+    const { socketPath } = await gw.applyPolicy(
+      policyBytes('agent', [{ name: 'bulk', endpoints: [{ host: 'bulk.test', port: echo.port }] }]),
+    );
     // Three tunnels past the hand-over threshold, all still open at the same time.
-    const open = await Promise.all([0, 1, 2].map(async () => {
-      const r = await connectVia(socketPath, `bulk.test:${echo.port}`);
-      const payload = randomBytes(2 * 2 ** 20);
-      const got: Buffer[] = [];
-      let n = 0;
-      r.socket.on('data', (c) => { got.push(c); n += c.length; });
-      r.socket.write(payload.subarray(0, 512 * 1024));
-      for (let i = 0; i < 200 && n < 512 * 1024; i++) await new Promise((res) => setTimeout(res, 10));
-      return { r, payload, got };
-    }));
+    const open = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const r = await connectVia(socketPath, `bulk.test:${echo.port}`);
+        const payload = randomBytes(2 * 2 ** 20);
+        const got: Buffer[] = [];
+        let n = 0;
+        r.socket.on('data', (c) => {
+          got.push(c);
+          n += c.length;
+        });
+        r.socket.write(payload.subarray(0, 512 * 1024));
+        for (let i = 0; i < 200 && n < 512 * 1024; i++) await new Promise((res) => setTimeout(res, 10));
+        return { r, payload, got };
+      }),
+    );
     await new Promise((res) => setTimeout(res, 100));
     assert.equal(pumpChildren(), 1, 'one pump at a time');
     // A tunnel left in Node may move to the pump once the slot is free again; never two at once.
     let most = 0;
-    const sampler = setInterval(() => { most = Math.max(most, pumpChildren()); }, 5);
-    await Promise.all(open.map(async ({ r, payload, got }) => {
-      const ended = new Promise<void>((res) => r.socket.on('end', () => res()));
-      r.socket.end(payload.subarray(512 * 1024));
-      await ended;
-      assert.equal(sha(Buffer.concat(got)), sha(payload));
-      await waitClosed(r.socket);
-    }));
+    const sampler = setInterval(() => {
+      most = Math.max(most, pumpChildren());
+    }, 5);
+    await Promise.all(
+      open.map(async ({ r, payload, got }) => {
+        const ended = new Promise<void>((res) => r.socket.on('end', () => res()));
+        r.socket.end(payload.subarray(512 * 1024));
+        await ended;
+        assert.equal(sha(Buffer.concat(got)), sha(payload));
+        await waitClosed(r.socket);
+      }),
+    );
     clearInterval(sampler);
     assert.equal(most, 1, 'never more than maxPumps at once');
     let seen: string[] = [];
-    for (let i = 0; i < 100 && seen.length < 3; i++) { seen = await relays(); if (seen.length < 3) await new Promise((res) => setTimeout(res, 50)); }
+    for (let i = 0; i < 100 && seen.length < 3; i++) {
+      seen = await relays();
+      if (seen.length < 3) await new Promise((res) => setTimeout(res, 50));
+    }
     assert.equal(seen.length, 3);
     assert.ok(seen.includes('pump'), `relays: ${seen.join(', ')}`);
     const bulk = async () => {
@@ -192,7 +249,10 @@ test('at most maxPumps tunnels are in the pump at once; the rest stay in Node an
       await waitClosed(r.socket);
     };
     await bulk(); // the slot is free again once the pumped tunnel ended
-    for (let i = 0; i < 100 && seen.length < 4; i++) { seen = await relays(); if (seen.length < 4) await new Promise((res) => setTimeout(res, 50)); }
+    for (let i = 0; i < 100 && seen.length < 4; i++) {
+      seen = await relays();
+      if (seen.length < 4) await new Promise((res) => setTimeout(res, 50));
+    }
     assert.equal(seen[3], 'pump');
   } finally {
     await cleanup();
@@ -205,9 +265,10 @@ test('pumps die with the gateway: a killed daemon leaves no tunnel running witho
   const echo = await echoServer();
   const dir = tmpDir();
   const env = { ...process.env, NO_COLOR: '1', NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' };
-  const cli = (args: string[]) => new Promise<number>((resolve) => {
-    spawn(process.execPath, [nemoclawBin, ...args, '--state-dir', dir], { env, stdio: 'ignore' }).on('close', (c) => resolve(c ?? -1));
-  });
+  const cli = (args: string[]) =>
+    new Promise<number>((resolve) => {
+      spawn(process.execPath, [nemoclawBin, ...args, '--state-dir', dir], { env, stdio: 'ignore' }).on('close', (c) => resolve(c ?? -1));
+    });
   try {
     assert.equal(await cli(['gateway', '--detach']), 0);
     const egress = join(dir, 'egress.json');
@@ -217,7 +278,9 @@ test('pumps die with the gateway: a killed daemon leaves no tunnel running witho
     const r = await connectVia(status.sandboxes[0]!.socket, `localhost:${echo.port}`);
     // Past the daemon's 4 MiB hand-over, then kept open.
     let n = 0;
-    r.socket.on('data', (c) => { n += c.length; });
+    r.socket.on('data', (c) => {
+      n += c.length;
+    });
     r.socket.on('error', () => {});
     r.socket.write(randomBytes(6 * 2 ** 20));
     for (let i = 0; i < 500 && n < 6 * 2 ** 20; i++) await new Promise((res) => setTimeout(res, 10));

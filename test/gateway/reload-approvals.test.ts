@@ -9,7 +9,10 @@ test('reload swaps the policy, acknowledges the version, and closes tunnels it n
   const resolver = fakeResolver({ 'a.test': ['127.0.0.1'], 'b.test': ['127.0.0.1'] });
   const { gw, dir, cleanup } = await startGateway({ resolver });
   try {
-    const v1 = policyBytes('agent', [{ name: 'a', endpoints: [{ host: 'a.test', port: echo.port }] }, { name: 'b', endpoints: [{ host: 'b.test', port: echo.port }] }]);
+    const v1 = policyBytes('agent', [
+      { name: 'a', endpoints: [{ host: 'a.test', port: echo.port }] },
+      { name: 'b', endpoints: [{ host: 'b.test', port: echo.port }] },
+    ]);
     const r1 = await gw.applyPolicy(v1);
     const ta = await connectVia(r1.socketPath, `a.test:${echo.port}`);
     const tb = await connectVia(r1.socketPath, `b.test:${echo.port}`);
@@ -60,7 +63,8 @@ test('on_deny ask: denial queues one approval per destination; TTL grant works l
     assert.match(b1.approval_id, /^ap-[0-9a-f]{10}$/);
     assert.equal(b2.approval_id, b1.approval_id, 'deduplicated by sandbox, host, port');
     assert.ok(b1.next_steps.some((s: string) => s.includes(`nemoclaw approvals approve ${b1.approval_id}`)));
-    d1.socket.destroy(); d2.socket.destroy();
+    d1.socket.destroy();
+    d2.socket.destroy();
     const pending = gw.approvals.list();
     assert.equal(pending.length, 1);
     assert.equal(pending[0]!.hits, 2);

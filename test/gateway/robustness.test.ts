@@ -1,7 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { connectVia, delay, echoOnce, echoServer, fakeResolver, httpServer, policyBytes, rawRequest, startGateway, waitClosed } from './helpers.js';
+import {
+  connectVia,
+  delay,
+  echoOnce,
+  echoServer,
+  fakeResolver,
+  httpServer,
+  policyBytes,
+  rawRequest,
+  startGateway,
+  waitClosed,
+} from './helpers.js';
 
 /** Deterministic PRNG (mulberry32) so a failing fuzz case can be replayed from its seed. */
 function rng(seed: number): () => number {
@@ -20,16 +31,33 @@ function fuzzCase(r: () => number, port: number): Buffer {
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(r() * 256)));
   const kind = Math.floor(r() * 10);
   switch (kind) {
-    case 0: return bytes(1 + Math.floor(r() * 2000));
-    case 1: return Buffer.from(`CONNECT ${pick(['', ':', 'a:', ':1', 'x'.repeat(300) + ':443', '[::1', 'h:99999', 'echo.test:' + port + ' extra'])} HTTP/1.1\r\n\r\n`);
-    case 2: return Buffer.from(`${pick(['GET', 'POST', 'FOO', '', 'G\0T'])} ${pick(['http://', 'http://echo.test:' + port + '/\r\n', '/', '*', 'http://[zz]/', 'http://echo.test:0/'])} HTTP/1.1\r\n\r\n`);
-    case 3: return Buffer.from(`GET http://web.test/ HTTP/1.1\r\n${'X-A: ' + 'b'.repeat(20000)}\r\n\r\n`);
-    case 4: return Buffer.from(`GET http://web.test/ HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`);
-    case 5: return Buffer.from(`GET http://web.test/ HTTP/1.1\r\n Folded: x\r\n\r\n`);
-    case 6: return Buffer.from(`CONNECT echo.test:${port} HTTP/1.1\r\n` + 'A: b\r\n'.repeat(Math.floor(r() * 3000)) + '\r\n');
-    case 7: { const b = Buffer.from(`CONNECT echo.test:${port} HTTP/1.1\r\n\r\n`); b[Math.floor(r() * b.length)] = Math.floor(r() * 256); return b; }
-    case 8: return Buffer.concat([Buffer.from('GET http://web.test/ HTTP/1.1\r\nContent-Length: '), bytes(8), Buffer.from('\r\n\r\n')]);
-    default: return Buffer.from(`HTTP/1.1 200 OK\r\n\r\n${'\n'.repeat(Math.floor(r() * 100))}`);
+    case 0:
+      return bytes(1 + Math.floor(r() * 2000));
+    case 1:
+      return Buffer.from(
+        `CONNECT ${pick(['', ':', 'a:', ':1', 'x'.repeat(300) + ':443', '[::1', 'h:99999', 'echo.test:' + port + ' extra'])} HTTP/1.1\r\n\r\n`,
+      );
+    case 2:
+      return Buffer.from(
+        `${pick(['GET', 'POST', 'FOO', '', 'G\0T'])} ${pick(['http://', 'http://echo.test:' + port + '/\r\n', '/', '*', 'http://[zz]/', 'http://echo.test:0/'])} HTTP/1.1\r\n\r\n`,
+      );
+    case 3:
+      return Buffer.from(`GET http://web.test/ HTTP/1.1\r\n${'X-A: ' + 'b'.repeat(20000)}\r\n\r\n`);
+    case 4:
+      return Buffer.from(`GET http://web.test/ HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`);
+    case 5:
+      return Buffer.from(`GET http://web.test/ HTTP/1.1\r\n Folded: x\r\n\r\n`);
+    case 6:
+      return Buffer.from(`CONNECT echo.test:${port} HTTP/1.1\r\n` + 'A: b\r\n'.repeat(Math.floor(r() * 3000)) + '\r\n');
+    case 7: {
+      const b = Buffer.from(`CONNECT echo.test:${port} HTTP/1.1\r\n\r\n`);
+      b[Math.floor(r() * b.length)] = Math.floor(r() * 256);
+      return b;
+    }
+    case 8:
+      return Buffer.concat([Buffer.from('GET http://web.test/ HTTP/1.1\r\nContent-Length: '), bytes(8), Buffer.from('\r\n\r\n')]);
+    default:
+      return Buffer.from(`HTTP/1.1 200 OK\r\n\r\n${'\n'.repeat(Math.floor(r() * 100))}`);
   }
 }
 
@@ -39,17 +67,32 @@ function sendAndWait(path: string, data: Buffer, ms = 500): Promise<void> {
     s.on('error', () => {});
     s.on('close', () => resolve());
     s.end(data);
-    setTimeout(() => { s.destroy(); }, ms).unref();
+    setTimeout(() => {
+      s.destroy();
+    }, ms).unref();
   });
 }
 
 test('malformed and random input never crashes the gateway (seeded fuzz, 400 cases)', async () => {
   const echo = await echoServer();
   const web = await httpServer();
-  const { gw, cleanup } = await startGateway({ resolver: fakeResolver({ 'echo.test': ['127.0.0.1'], 'web.test': ['127.0.0.1'] }), headersTimeoutMs: 300 });
+  const { gw, cleanup } = await startGateway({
+    resolver: fakeResolver({ 'echo.test': ['127.0.0.1'], 'web.test': ['127.0.0.1'] }),
+    headersTimeoutMs: 300,
+  });
   try {
-    const { socketPath } = await gw.applyPolicy(policyBytes('agent', [{ name: 'e', endpoints: [{ host: 'echo.test', port: echo.port }, { host: 'web.test', port: 80, protocol: 'http' }] }]));
-    const r = rng(0xC0FFEE);
+    const { socketPath } = await gw.applyPolicy(
+      policyBytes('agent', [
+        {
+          name: 'e',
+          endpoints: [
+            { host: 'echo.test', port: echo.port },
+            { host: 'web.test', port: 80, protocol: 'http' },
+          ],
+        },
+      ]),
+    );
+    const r = rng(0xc0ffee);
     for (let batch = 0; batch < 20; batch++) {
       await Promise.all(Array.from({ length: 20 }, () => sendAndWait(socketPath, fuzzCase(r, echo.port))));
     }
@@ -120,7 +163,10 @@ test('1,000 concurrent tunnels all carry data', async () => {
     const tunnels: Socket[] = [];
     for (let batch = 0; batch < 10; batch++) {
       const opened = await Promise.all(Array.from({ length: 100 }, () => connectVia(socketPath, `echo.test:${echo.port}`)));
-      for (const t of opened) { assert.equal(t.status, 200); tunnels.push(t.socket); }
+      for (const t of opened) {
+        assert.equal(t.status, 200);
+        tunnels.push(t.socket);
+      }
     }
     assert.equal(gw.status().sandboxes[0]!.connections.flows, 1000);
     const replies = await Promise.all(tunnels.map((s, i) => echoOnce(s, `#${i}`)));

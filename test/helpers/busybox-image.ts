@@ -37,7 +37,8 @@ export function ensureBusyboxImage(): Probe {
       run('apt-get', ['update', '-qq']); // a fresh machine may have no package lists yet
       r = run('apt-get', ['install', '-y', '-qq', 'busybox-static']);
     }
-    if (r.status !== 0 || !busyboxIsStatic()) return { ok: false, reason: `busybox-static not installed and apt-get failed: ${r.stderr.trim()}` };
+    if (r.status !== 0 || !busyboxIsStatic())
+      return { ok: false, reason: `busybox-static not installed and apt-get failed: ${r.stderr.trim()}` };
   }
   const digest = createHash('sha256').update(readFileSync(BUSYBOX)).digest('hex').slice(0, 16);
   const image = `${REPO}:${digest}`;

@@ -35,7 +35,9 @@ async function stopDaemonsUnder(dir: string, depth = 3): Promise<void> {
   if (depth === 0) return;
   let entries: string[] = [];
   try {
-    entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name !== 'sandboxes').map((e) => e.name);
+    entries = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && e.name !== 'sandboxes')
+      .map((e) => e.name);
   } catch {
     return;
   }

@@ -8,7 +8,8 @@ import { classifyHost } from '../../src/lint/rules/hosts.js';
 import { CTX, expectOne, lint, ofRule, yaml } from './helpers.js';
 
 /** A config whose one sandbox has one egress rule with these endpoints (YAML flow mappings). */
-const eps = (...list: string[]): string => yaml(`
+const eps = (...list: string[]): string =>
+  yaml(`
   version: 1
   sandboxes:
     a:
@@ -22,10 +23,21 @@ ${list.map((e) => `              - ${e}`).join('\n')}
 const hosts = (...list: string[]): string => eps(...list.map((h) => `{ host: ${JSON.stringify(h)}, port: 443 }`));
 
 describe('hosts', () => {
-  const verdict = (h: string) => { const v = classifyHost(h); return v.ok ? 'ok' : v.rule; };
+  const verdict = (h: string) => {
+    const v = classifyHost(h);
+    return v.ok ? 'ok' : v.rule;
+  };
 
   it('accepts DNS names, IDN names, a trailing dot and leftmost wildcards', () => {
-    for (const h of ['api.example.com', 'API.Example.COM', 'bücher.example', 'example.com.', '*.example.com', '*.github.io', 'a-b.c_d.example']) {
+    for (const h of [
+      'api.example.com',
+      'API.Example.COM',
+      'bücher.example',
+      'example.com.',
+      '*.example.com',
+      '*.github.io',
+      'a-b.c_d.example',
+    ]) {
       assert.equal(verdict(h), 'ok', h);
     }
     assert.deepEqual(classifyHost('*.Bücher.Example'), { ok: true, host: 'xn--bcher-kva.example', wildcard: true });
@@ -39,7 +51,8 @@ describe('hosts', () => {
 
   it('refuses wildcards over public suffixes, and misplaced or partial wildcards', () => {
     for (const h of ['*', '*.', '*.com', '*.CO.UK', '*.com.au', '*.internal']) assert.equal(verdict(h), 'host-wildcard-too-broad', h);
-    for (const h of ['api*.x.com', '*api.x.com', 'a.*.x.com', '**.x.com', 'x.com.*', '*.*.x.com']) assert.equal(verdict(h), 'host-wildcard-position', h);
+    for (const h of ['api*.x.com', '*api.x.com', 'a.*.x.com', '**.x.com', 'x.com.*', '*.*.x.com'])
+      assert.equal(verdict(h), 'host-wildcard-position', h);
   });
 
   it('refuses malformed names with a specific reason', () => {
@@ -75,7 +88,10 @@ describe('endpoints', () => {
   it('explains an explicit https protocol, and flags methods and paths separately', () => {
     const d = lint(eps('{ host: api.example.com, port: 8443, protocol: https, methods: [GET], paths: [/a] }'));
     const found = ofRule(d, 'https-method-path-filter');
-    assert.deepEqual(found.map((x) => x.pointer.split('/').pop()), ['methods', 'paths']);
+    assert.deepEqual(
+      found.map((x) => x.pointer.split('/').pop()),
+      ['methods', 'paths'],
+    );
     assert.match(found[0]!.message, /protocol is https/);
     assert.match(found[0]!.message, /only by host and port/);
     assert.match(found[0]!.hint!, /protocol: http/);
@@ -86,19 +102,24 @@ describe('endpoints', () => {
   });
 
   it('shadowing follows hosts, ports, protocols, methods and paths', () => {
-    const d = lint(eps(
-      '{ host: "*.example.com", port: 443 }',          // 8
-      '{ host: "*.api.example.com", port: 443 }',      // 9: shadowed by 8
-      '{ host: example.com, port: 443 }',              // 10: apex is not covered by *.example.com
-      '{ host: a.example.com, port: 8443 }',           // 11: other port
-      '{ host: b.example.com, port: 80, methods: [GET] }',           // 12: shadowed by 13
-      '{ host: b.example.com, port: 80, methods: [GET, POST] }',     // 13
-      '{ host: c.example.com, port: 80, paths: [/v1/*] }',            // 14: shadowed by 15 (/** = any path)
-      '{ host: c.example.com, port: 80, paths: ["/**"] }',            // 15
-      '{ host: d.example.com, port: 80, paths: [/v1/*] }',            // 16: not shadowed: globs differ
-      '{ host: d.example.com, port: 80, paths: [/v2/*] }',            // 17
-    ));
-    assert.deepEqual(ofRule(d, 'endpoint-shadowed').map((x) => x.line), [9, 12, 14]);
+    const d = lint(
+      eps(
+        '{ host: "*.example.com", port: 443 }', // 8
+        '{ host: "*.api.example.com", port: 443 }', // 9: shadowed by 8
+        '{ host: example.com, port: 443 }', // 10: apex is not covered by *.example.com
+        '{ host: a.example.com, port: 8443 }', // 11: other port
+        '{ host: b.example.com, port: 80, methods: [GET] }', // 12: shadowed by 13
+        '{ host: b.example.com, port: 80, methods: [GET, POST] }', // 13
+        '{ host: c.example.com, port: 80, paths: [/v1/*] }', // 14: shadowed by 15 (/** = any path)
+        '{ host: c.example.com, port: 80, paths: ["/**"] }', // 15
+        '{ host: d.example.com, port: 80, paths: [/v1/*] }', // 16: not shadowed: globs differ
+        '{ host: d.example.com, port: 80, paths: [/v2/*] }', // 17
+      ),
+    );
+    assert.deepEqual(
+      ofRule(d, 'endpoint-shadowed').map((x) => x.line),
+      [9, 12, 14],
+    );
     assert.deepEqual(ofRule(d, 'endpoint-duplicate'), []);
     assert.match(ofRule(d, 'endpoint-shadowed')[0]!.message, /\*\.example\.com:443 at egress\[0\]\.endpoints\[0\]/);
   });
@@ -117,7 +138,8 @@ describe('endpoints', () => {
 });
 
 describe('allowed_ips', () => {
-  const ips = (...list: string[]): string => yaml(`
+  const ips = (...list: string[]): string =>
+    yaml(`
     version: 1
     sandboxes:
       a:
@@ -128,8 +150,22 @@ ${list.map((x) => `            - ${JSON.stringify(x)}`).join('\n')}
   const rulesOf = (...list: string[]) => lint(ips(...list)).map((d) => d.rule);
 
   it('refuses ranges that are, or contain, loopback, link-local, unspecified or metadata addresses', () => {
-    for (const c of ['127.0.0.1/32', '127.0.0.0/8', '0.0.0.0/0', '0.0.0.0', '169.254.169.254', '::1/128', '::/0', '::',
-      'fe80::1/128', '::ffff:127.0.0.1/128', '::ffff:169.254.169.254', '100.100.100.200/32', 'fd00:ec2::254/128', '96.0.0.0/3']) {
+    for (const c of [
+      '127.0.0.1/32',
+      '127.0.0.0/8',
+      '0.0.0.0/0',
+      '0.0.0.0',
+      '169.254.169.254',
+      '::1/128',
+      '::/0',
+      '::',
+      'fe80::1/128',
+      '::ffff:127.0.0.1/128',
+      '::ffff:169.254.169.254',
+      '100.100.100.200/32',
+      'fd00:ec2::254/128',
+      '96.0.0.0/3',
+    ]) {
       assert.deepEqual(rulesOf(c), ['allowed-ips-forbidden'], c);
     }
   });
@@ -154,29 +190,41 @@ ${list.map((x) => `            - ${JSON.stringify(x)}`).join('\n')}
 });
 
 describe('filesystem', () => {
-  const fs = (body: string): string => yaml(`
+  const fs = (body: string): string =>
+    yaml(`
     version: 1
     sandboxes:
       a:
 ${yaml(body).replace(/^(?=.)/gm, '        ')}`);
 
   it('flags .. and . segments and relative workdirs', () => {
-    const d = lint(fs(`
+    const d = lint(
+      fs(`
       workdir: work
       filesystem:
         read_only: [/opt/../etc, /opt/./x, ""]
-    `));
-    assert.deepEqual(ofRule(d, 'path-relative').map((x) => [x.line, x.pointer.split('/').slice(3).join('/')]),
-      [[4, 'workdir'], [6, 'filesystem/read_only/0'], [6, 'filesystem/read_only/1'], [6, 'filesystem/read_only/2']]);
+    `),
+    );
+    assert.deepEqual(
+      ofRule(d, 'path-relative').map((x) => [x.line, x.pointer.split('/').slice(3).join('/')]),
+      [
+        [4, 'workdir'],
+        [6, 'filesystem/read_only/0'],
+        [6, 'filesystem/read_only/1'],
+        [6, 'filesystem/read_only/2'],
+      ],
+    );
     assert.match(ofRule(d, 'path-relative')[1]!.message, /"\.\."/);
   });
 
   it('flags /, system directories, their ancestors and descendants as writable, including workdir', () => {
-    const d = lint(fs(`
+    const d = lint(
+      fs(`
       workdir: /etc/agent
       filesystem:
         read_write: [/, /var, /lib64, /libexec/x, /var/lib/agent, /root/.cache, /tmp, /var/tmp, /srv/x, /home/agent]
-    `));
+    `),
+    );
     const flagged = ofRule(d, 'path-system-writable').map((x) => x.pointer.split('/').slice(3).join('/'));
     assert.deepEqual(flagged, ['workdir', ...[0, 1, 2, 3, 4, 5].map((i) => `filesystem/read_write/${i}`)]);
     assert.match(ofRule(d, 'path-system-writable')[1]!.message, /whole file system/);
@@ -190,7 +238,8 @@ ${yaml(body).replace(/^(?=.)/gm, '        ')}`);
 });
 
 describe('fields a blueprint may provide are not assumed absent', () => {
-  const withBlueprint = (body: string): string => yaml(`
+  const withBlueprint = (body: string): string =>
+    yaml(`
     version: 1
     sandboxes:
       a:
@@ -209,11 +258,13 @@ ${yaml(body).replace(/^(?=.)/gm, '        ')}`);
 
 describe('runtime, images and references', () => {
   it('reports a malformed digest as unpinned', () => {
-    const d = lint(yaml(`
+    const d = lint(
+      yaml(`
       version: 1
       sandboxes:
         a: { runtime: docker, image: "x@sha256:abc" }
-    `));
+    `),
+    );
     assert.match(expectOne(d, 'image-not-pinned', 3).message, /malformed digest/);
   });
 
@@ -235,12 +286,14 @@ describe('runtime, images and references', () => {
 
 describe('env', () => {
   it('refuses every spelling of the proxy variables and the loader variables', () => {
-    const d = lint(yaml(`
+    const d = lint(
+      yaml(`
       version: 1
       sandboxes:
         a:
           env: { HTTP_PROXY: a, http_proxy: a, HTTPS_PROXY: a, ALL_PROXY: a, all_proxy: a, NO_PROXY: a, no_proxy: a, Https_Proxy: a, LD_PRELOAD: a, LD_AUDIT: a }
-    `));
+    `),
+    );
     assert.equal(ofRule(d, 'env-reserved').length, 8);
     assert.equal(ofRule(d, 'env-dangerous').length, 2);
   });
@@ -248,14 +301,22 @@ describe('env', () => {
 
 describe('suppression', () => {
   it('never hides an error, even when its id is listed', () => {
-    const d = lint(yaml(`
+    const d = lint(
+      yaml(`
       version: 1
       sandboxes:
         a: { process: { user: root } }
       lint:
         suppress: [user-root]
-    `));
-    assert.deepEqual(d.map((x) => [x.rule, x.line]), [['user-root', 3], ['lint-suppress-error', 5]]);
+    `),
+    );
+    assert.deepEqual(
+      d.map((x) => [x.rule, x.line]),
+      [
+        ['user-root', 3],
+        ['lint-suppress-error', 5],
+      ],
+    );
   });
 
   it('hides only the listed warnings', () => {
@@ -268,7 +329,10 @@ describe('suppression', () => {
       lint:
         suppress: [group-root]
     `);
-    assert.deepEqual(lint(src).map((d) => d.rule), ['landlock-best-effort']);
+    assert.deepEqual(
+      lint(src).map((d) => d.rule),
+      ['landlock-best-effort'],
+    );
   });
 });
 
@@ -276,8 +340,15 @@ describe('robustness', () => {
   it('does not throw on shapes the schema would refuse', () => {
     const doc = loadDocument('x.yaml', 'version: 1\n');
     const weird = [
-      {}, { sandboxes: null }, { sandboxes: { a: null } }, { sandboxes: { a: [] } },
-      { sandboxes: { a: { filesystem: 'x', network: { egress: 'x', allowed_ips: [1, null] }, env: [1], process: { seccomp: { allow: 'x' } } } } },
+      {},
+      { sandboxes: null },
+      { sandboxes: { a: null } },
+      { sandboxes: { a: [] } },
+      {
+        sandboxes: {
+          a: { filesystem: 'x', network: { egress: 'x', allowed_ips: [1, null] }, env: [1], process: { seccomp: { allow: 'x' } } },
+        },
+      },
       { sandboxes: { a: { network: { egress: [null, { endpoints: [null, { host: 5, port: 'x', methods: 'GET' }] }] } } } },
       { inference: { providers: { p: null, q: { endpoint: 5, credential: 7 } } }, lint: { suppress: 'x' } },
     ];

@@ -4,8 +4,15 @@ import { describe, it } from 'node:test';
 import type { Diagnostic } from '../../src/config/diagnostics.js';
 import { RULES } from '../../src/lint/rules.js';
 import {
-  artifactUri, countLine, escapeGithubData, escapeGithubProperty, formatDiagnosticsJson, formatDiagnosticsText, formatGithub, formatSarif,
-} from '../../src/lint/format.js';
+  artifactUri,
+  countLine,
+  escapeGithubData,
+  escapeGithubProperty,
+  formatDiagnosticsJson,
+  formatDiagnosticsText,
+  formatGithub,
+  formatSarif,
+} from '../../src/cli/views/lint.js';
 import { lint, yaml } from './helpers.js';
 
 const SRC = yaml(`
@@ -27,9 +34,15 @@ const fakeTty = { isTTY: true } as unknown as NodeJS.WriteStream;
 
 function withEnv(vars: Record<string, string | undefined>, fn: () => void): void {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(vars)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  try { fn(); } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  for (const [k, v] of Object.entries(vars))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  try {
+    fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   }
 }
 
@@ -69,11 +82,29 @@ describe('json', () => {
     const out = JSON.parse(formatDiagnosticsJson(diags()));
     assert.equal(out.format_version, 1);
     assert.deepEqual(out.summary, { errors: 2, warnings: 1 });
-    assert.deepEqual(Object.keys(out.diagnostics[0]), ['rule', 'severity', 'file', 'line', 'column', 'pointer', 'field', 'message', 'hint']);
-    assert.deepEqual(out.diagnostics.map((d: { rule: string; line: number }) => [d.rule, d.line]),
-      [['user-root', 4], ['landlock-best-effort', 5], ['host-wildcard-too-broad', 9]]);
+    assert.deepEqual(Object.keys(out.diagnostics[0]), [
+      'rule',
+      'severity',
+      'file',
+      'line',
+      'column',
+      'pointer',
+      'field',
+      'message',
+      'hint',
+    ]);
+    assert.deepEqual(
+      out.diagnostics.map((d: { rule: string; line: number }) => [d.rule, d.line]),
+      [
+        ['user-root', 4],
+        ['landlock-best-effort', 5],
+        ['host-wildcard-too-broad', 9],
+      ],
+    );
     assert.equal(out.diagnostics[0].field, 'sandboxes.a.process.user');
-    const noHint = JSON.parse(formatDiagnosticsJson([{ rule: 'schema', severity: 'error', file: 'f', line: 1, column: 1, pointer: '', message: 'm' }]));
+    const noHint = JSON.parse(
+      formatDiagnosticsJson([{ rule: 'schema', severity: 'error', file: 'f', line: 1, column: 1, pointer: '', message: 'm' }]),
+    );
     assert.equal(noHint.diagnostics[0].hint, null);
   });
 });
@@ -116,14 +147,28 @@ describe('sarif', () => {
     assert.equal(driver.version, '0.1.0');
     assert.equal(driver.rules.length, Object.keys(RULES).length, 'every catalogued rule is listed');
     const res = log.runs[0].results;
-    assert.deepEqual(res.map((r: any) => [r.ruleId, r.level, r.locations[0].physicalLocation.region.startLine]),
-      [['user-root', 'error', 4], ['landlock-best-effort', 'warning', 5], ['host-wildcard-too-broad', 'error', 9]]);
+    assert.deepEqual(
+      res.map((r: any) => [r.ruleId, r.level, r.locations[0].physicalLocation.region.startLine]),
+      [
+        ['user-root', 'error', 4],
+        ['landlock-best-effort', 'warning', 5],
+        ['host-wildcard-too-broad', 'error', 9],
+      ],
+    );
     assert.equal(res[0].locations[0].physicalLocation.artifactLocation.uri, 'deploy/nemoclaw.yaml');
     assert.equal(driver.rules[res[1].ruleIndex].defaultConfiguration.level, 'warning');
   });
 
   it('adds rules it does not know (reported by other steps) so every ruleIndex resolves', () => {
-    const other: Diagnostic = { rule: 'compile-failed', severity: 'error', file: 'nemoclaw.yaml', line: 2, column: 3, pointer: '/x', message: 'm' };
+    const other: Diagnostic = {
+      rule: 'compile-failed',
+      severity: 'error',
+      file: 'nemoclaw.yaml',
+      line: 2,
+      column: 3,
+      pointer: '/x',
+      message: 'm',
+    };
     const log = JSON.parse(formatSarif([other], '0.1.0'));
     checkSarif(log);
     assert.equal(log.runs[0].tool.driver.rules[log.runs[0].results[0].ruleIndex].id, 'compile-failed');
@@ -151,18 +196,30 @@ describe('github', () => {
     const out = formatGithub(diags());
     const lines = out.trimEnd().split('\n');
     assert.equal(lines.length, 3);
-    assert.equal(lines[0], `::error file=deploy/nemoclaw.yaml,line=4,col=${col(4, 'root')},title=user-root::`
-      + 'sandboxes.a.process.user: user "root" runs the agent as root (uid 0)%0Ahint: use user: sandbox (uid 1000) or another non-zero uid');
+    assert.equal(
+      lines[0],
+      `::error file=deploy/nemoclaw.yaml,line=4,col=${col(4, 'root')},title=user-root::` +
+        'sandboxes.a.process.user: user "root" runs the agent as root (uid 0)%0Ahint: use user: sandbox (uid 1000) or another non-zero uid',
+    );
     assert.ok(lines[1]!.startsWith(`::warning file=deploy/nemoclaw.yaml,line=5,col=${col(5, 'best_effort')},title=landlock-best-effort::`));
   });
 
   it('cannot be broken out of by a file name or message', () => {
     const evil: Diagnostic = {
-      rule: 'schema', severity: 'error', file: 'a,line=1:b.yaml', line: 2, column: 3, pointer: '',
-      message: 'x\n::error file=forged::100%', hint: 'h',
+      rule: 'schema',
+      severity: 'error',
+      file: 'a,line=1:b.yaml',
+      line: 2,
+      column: 3,
+      pointer: '',
+      message: 'x\n::error file=forged::100%',
+      hint: 'h',
     };
     const out = formatGithub([evil]);
     assert.equal(out.split('\n').length, 2, 'one line plus the final newline');
-    assert.equal(out, '::error file=a%2Cline=1%3Ab.yaml,line=2,col=3,title=schema::(document): x%0A::error file=forged::100%25%0Ahint: h\n');
+    assert.equal(
+      out,
+      '::error file=a%2Cline=1%3Ab.yaml,line=2,col=3,title=schema::(document): x%0A::error file=forged::100%25%0Ahint: h\n',
+    );
   });
 });

@@ -3,19 +3,28 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RULES } from '../../src/lint/rules.js';
-import { CTX, expectOne, lint, PINNED, yaml } from './helpers.js';
+import { type CTX, expectOne, lint, PINNED, yaml } from './helpers.js';
 
 /** `at`: text on the reported line where the finding must start (its column is derived from it). */
-interface Case { rule: string; bad: string; line: number; at: string; good: string; ctx?: typeof CTX }
+interface Case {
+  rule: string;
+  bad: string;
+  line: number;
+  at: string;
+  good: string;
+  ctx?: typeof CTX;
+}
 
-const sb = (body: string): string => yaml(`
+const sb = (body: string): string =>
+  yaml(`
   version: 1
   sandboxes:
     a:
 ${yaml(body).replace(/^(?=.)/gm, '      ')}`);
 // Lines of `body` start at line 4 of the document.
 
-const endpoint = (ep: string): string => sb(`
+const endpoint = (ep: string): string =>
+  sb(`
   network:
     egress:
       - name: api
@@ -24,77 +33,227 @@ const endpoint = (ep: string): string => sb(`
 `); // the endpoint is on line 8
 
 const CASES: Case[] = [
-  { rule: 'path-relative', bad: sb('filesystem:\n  read_write:\n    - data\n'), line: 6, at: 'data',
-    good: sb('filesystem:\n  read_write:\n    - /sandbox/data\n') },
-  { rule: 'path-system-writable', bad: sb('filesystem:\n  read_write: [/tmp, /usr/local]\n'), line: 5, at: '/usr/local',
-    good: sb('filesystem:\n  read_write: [/tmp, /srv/agent]\n') },
-  { rule: 'path-conflict', bad: sb('filesystem:\n  read_only: [/data]\n  read_write: [/data/]\n'), line: 6, at: '/data/',
-    good: sb('filesystem:\n  read_only: [/data]\n  read_write: [/data/cache]\n') },
-  { rule: 'executable-not-granted', bad: sb('filesystem:\n  read_write: [/srv/agent]\n  executable: [/opt/tools]\n'), line: 6, at: '/opt/tools',
-    good: sb('filesystem:\n  read_write: [/srv/agent]\n  executable: [/srv/agent/bin, /sandbox/bin]\n') },
-  { rule: 'landlock-best-effort', bad: sb('filesystem:\n  landlock: best_effort\n'), line: 5, at: 'best_effort',
-    good: sb('filesystem:\n  landlock: hard_requirement\n') },
+  {
+    rule: 'path-relative',
+    bad: sb('filesystem:\n  read_write:\n    - data\n'),
+    line: 6,
+    at: 'data',
+    good: sb('filesystem:\n  read_write:\n    - /sandbox/data\n'),
+  },
+  {
+    rule: 'path-system-writable',
+    bad: sb('filesystem:\n  read_write: [/tmp, /usr/local]\n'),
+    line: 5,
+    at: '/usr/local',
+    good: sb('filesystem:\n  read_write: [/tmp, /srv/agent]\n'),
+  },
+  {
+    rule: 'path-conflict',
+    bad: sb('filesystem:\n  read_only: [/data]\n  read_write: [/data/]\n'),
+    line: 6,
+    at: '/data/',
+    good: sb('filesystem:\n  read_only: [/data]\n  read_write: [/data/cache]\n'),
+  },
+  {
+    rule: 'executable-not-granted',
+    bad: sb('filesystem:\n  read_write: [/srv/agent]\n  executable: [/opt/tools]\n'),
+    line: 6,
+    at: '/opt/tools',
+    good: sb('filesystem:\n  read_write: [/srv/agent]\n  executable: [/srv/agent/bin, /sandbox/bin]\n'),
+  },
+  {
+    rule: 'landlock-best-effort',
+    bad: sb('filesystem:\n  landlock: best_effort\n'),
+    line: 5,
+    at: 'best_effort',
+    good: sb('filesystem:\n  landlock: hard_requirement\n'),
+  },
 
-  { rule: 'host-wildcard-too-broad', bad: endpoint('{ host: "*.com", port: 443 }'), line: 8, at: '"*.com"',
-    good: endpoint('{ host: "*.example.com", port: 443 }') },
-  { rule: 'host-wildcard-position', bad: endpoint('{ host: "api.*.example.com", port: 443 }'), line: 8, at: '"api.*',
-    good: endpoint('{ host: "*.api.example.com", port: 443 }') },
-  { rule: 'host-ip-literal', bad: endpoint('{ host: "10.0.0.5", port: 443 }'), line: 8, at: '"10.0.0.5"',
-    good: endpoint('{ host: "db.corp.example", port: 443 }') },
-  { rule: 'host-invalid', bad: endpoint('{ host: "api example.com", port: 443 }'), line: 8, at: '"api example',
-    good: endpoint('{ host: "api.example.com", port: 443 }') },
-  { rule: 'port-range', bad: endpoint('{ host: api.example.com, port: 0 }'), line: 8, at: '0 }',
-    good: endpoint('{ host: api.example.com, port: 8080 }') },
-  { rule: 'https-method-path-filter', bad: endpoint('{ host: api.example.com, port: 443, paths: [/v1/**] }'), line: 8, at: 'paths:',
-    good: endpoint('{ host: api.example.com, port: 80, protocol: http, methods: [GET], paths: [/v1/**] }') },
-  { rule: 'egress-binaries', bad: sb('network:\n  egress:\n    - name: api\n      binaries: [/usr/bin/curl]\n      endpoints: [{ host: api.example.com, port: 443 }]\n'),
-    line: 7, at: 'binaries', good: sb('network:\n  egress:\n    - name: api\n      endpoints: [{ host: api.example.com, port: 443 }]\n') },
-  { rule: 'egress-rule-duplicate-name',
-    bad: sb('network:\n  egress:\n    - name: api\n      endpoints: [{ host: a.example.com, port: 443 }]\n    - name: api\n      endpoints: [{ host: b.example.com, port: 443 }]\n'),
-    line: 8, at: 'api',
-    good: sb('network:\n  egress:\n    - name: api\n      endpoints: [{ host: a.example.com, port: 443 }]\n    - name: api2\n      endpoints: [{ host: b.example.com, port: 443 }]\n') },
-  { rule: 'endpoint-duplicate',
-    bad: sb('network:\n  egress:\n    - name: a\n      endpoints:\n        - { host: API.example.com, port: 443 }\n        - { host: api.example.com, port: 443, protocol: https }\n'),
-    line: 9, at: '{',
-    good: sb('network:\n  egress:\n    - name: a\n      endpoints:\n        - { host: api.example.com, port: 443 }\n        - { host: api.example.com, port: 8443 }\n') },
-  { rule: 'endpoint-shadowed',
-    bad: sb('network:\n  egress:\n    - name: a\n      endpoints: [{ host: api.example.com, port: 443 }]\n    - name: b\n      endpoints: [{ host: "*.example.com", port: 443 }]\n'),
-    line: 7, at: '{',
-    good: sb('network:\n  egress:\n    - name: a\n      endpoints: [{ host: example.com, port: 443 }]\n    - name: b\n      endpoints: [{ host: "*.example.com", port: 443 }]\n') },
+  {
+    rule: 'host-wildcard-too-broad',
+    bad: endpoint('{ host: "*.com", port: 443 }'),
+    line: 8,
+    at: '"*.com"',
+    good: endpoint('{ host: "*.example.com", port: 443 }'),
+  },
+  {
+    rule: 'host-wildcard-position',
+    bad: endpoint('{ host: "api.*.example.com", port: 443 }'),
+    line: 8,
+    at: '"api.*',
+    good: endpoint('{ host: "*.api.example.com", port: 443 }'),
+  },
+  {
+    rule: 'host-ip-literal',
+    bad: endpoint('{ host: "10.0.0.5", port: 443 }'),
+    line: 8,
+    at: '"10.0.0.5"',
+    good: endpoint('{ host: "db.corp.example", port: 443 }'),
+  },
+  {
+    rule: 'host-invalid',
+    bad: endpoint('{ host: "api example.com", port: 443 }'),
+    line: 8,
+    at: '"api example',
+    good: endpoint('{ host: "api.example.com", port: 443 }'),
+  },
+  {
+    rule: 'port-range',
+    bad: endpoint('{ host: api.example.com, port: 0 }'),
+    line: 8,
+    at: '0 }',
+    good: endpoint('{ host: api.example.com, port: 8080 }'),
+  },
+  {
+    rule: 'https-method-path-filter',
+    bad: endpoint('{ host: api.example.com, port: 443, paths: [/v1/**] }'),
+    line: 8,
+    at: 'paths:',
+    good: endpoint('{ host: api.example.com, port: 80, protocol: http, methods: [GET], paths: [/v1/**] }'),
+  },
+  {
+    rule: 'egress-binaries',
+    bad: sb(
+      'network:\n  egress:\n    - name: api\n      binaries: [/usr/bin/curl]\n      endpoints: [{ host: api.example.com, port: 443 }]\n',
+    ),
+    line: 7,
+    at: 'binaries',
+    good: sb('network:\n  egress:\n    - name: api\n      endpoints: [{ host: api.example.com, port: 443 }]\n'),
+  },
+  {
+    rule: 'egress-rule-duplicate-name',
+    bad: sb(
+      'network:\n  egress:\n    - name: api\n      endpoints: [{ host: a.example.com, port: 443 }]\n    - name: api\n      endpoints: [{ host: b.example.com, port: 443 }]\n',
+    ),
+    line: 8,
+    at: 'api',
+    good: sb(
+      'network:\n  egress:\n    - name: api\n      endpoints: [{ host: a.example.com, port: 443 }]\n    - name: api2\n      endpoints: [{ host: b.example.com, port: 443 }]\n',
+    ),
+  },
+  {
+    rule: 'endpoint-duplicate',
+    bad: sb(
+      'network:\n  egress:\n    - name: a\n      endpoints:\n        - { host: API.example.com, port: 443 }\n        - { host: api.example.com, port: 443, protocol: https }\n',
+    ),
+    line: 9,
+    at: '{',
+    good: sb(
+      'network:\n  egress:\n    - name: a\n      endpoints:\n        - { host: api.example.com, port: 443 }\n        - { host: api.example.com, port: 8443 }\n',
+    ),
+  },
+  {
+    rule: 'endpoint-shadowed',
+    bad: sb(
+      'network:\n  egress:\n    - name: a\n      endpoints: [{ host: api.example.com, port: 443 }]\n    - name: b\n      endpoints: [{ host: "*.example.com", port: 443 }]\n',
+    ),
+    line: 7,
+    at: '{',
+    good: sb(
+      'network:\n  egress:\n    - name: a\n      endpoints: [{ host: example.com, port: 443 }]\n    - name: b\n      endpoints: [{ host: "*.example.com", port: 443 }]\n',
+    ),
+  },
 
-  { rule: 'allowed-ips-invalid', bad: sb('network:\n  allowed_ips: [10.0.0.0/33]\n'), line: 5, at: '10.0.0.0/33',
-    good: sb('network:\n  allowed_ips: [203.0.113.0/24]\n') },
-  { rule: 'allowed-ips-forbidden', bad: sb('network:\n  allowed_ips:\n    - 203.0.113.0/24\n    - 169.254.169.254/32\n'), line: 7, at: '169.254',
-    good: sb('network:\n  allowed_ips:\n    - 203.0.113.0/24\n    - 198.51.100.0/24\n') },
-  { rule: 'allowed-ips-private', bad: sb('network:\n  allowed_ips: [192.168.1.0/24]\n'), line: 5, at: '192.168',
-    good: sb('network:\n  allowed_ips: [198.51.100.7/32]\n') },
+  {
+    rule: 'allowed-ips-invalid',
+    bad: sb('network:\n  allowed_ips: [10.0.0.0/33]\n'),
+    line: 5,
+    at: '10.0.0.0/33',
+    good: sb('network:\n  allowed_ips: [203.0.113.0/24]\n'),
+  },
+  {
+    rule: 'allowed-ips-forbidden',
+    bad: sb('network:\n  allowed_ips:\n    - 203.0.113.0/24\n    - 169.254.169.254/32\n'),
+    line: 7,
+    at: '169.254',
+    good: sb('network:\n  allowed_ips:\n    - 203.0.113.0/24\n    - 198.51.100.0/24\n'),
+  },
+  {
+    rule: 'allowed-ips-private',
+    bad: sb('network:\n  allowed_ips: [192.168.1.0/24]\n'),
+    line: 5,
+    at: '192.168',
+    good: sb('network:\n  allowed_ips: [198.51.100.7/32]\n'),
+  },
 
-  { rule: 'secret-in-config', bad: sb('env:\n  TZ: UTC\n  NOTE: "token ghp_aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5"\n'), line: 6, at: '"token',
-    good: sb('env:\n  TZ: UTC\n  NOTE: "ghp_ prefixes are GitHub tokens"\n') },
-  { rule: 'env-reserved', bad: sb('env:\n  TZ: UTC\n  https_proxy: http://evil.example:3128\n'), line: 6, at: 'https_proxy',
-    good: sb('env:\n  TZ: UTC\n  PROXY_MODE: strict\n') },
-  { rule: 'env-dangerous', bad: sb('env:\n  LD_LIBRARY_PATH: /sandbox/lib\n'), line: 5, at: 'LD_LIBRARY_PATH',
-    good: sb('env:\n  LD_BIND_NOW: "1"\n') },
-  { rule: 'env-secret-name', bad: sb('env:\n  GITHUB_TOKEN: abc123\n'), line: 5, at: 'GITHUB_TOKEN',
-    good: sb('env:\n  GITHUB_TOKEN_FILE: /run/secrets/gh\n  TOKENIZER: bpe\n') },
+  {
+    rule: 'secret-in-config',
+    bad: sb('env:\n  TZ: UTC\n  NOTE: "token ghp_aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5"\n'),
+    line: 6,
+    at: '"token',
+    good: sb('env:\n  TZ: UTC\n  NOTE: "ghp_ prefixes are GitHub tokens"\n'),
+  },
+  {
+    rule: 'env-reserved',
+    bad: sb('env:\n  TZ: UTC\n  https_proxy: http://evil.example:3128\n'),
+    line: 6,
+    at: 'https_proxy',
+    good: sb('env:\n  TZ: UTC\n  PROXY_MODE: strict\n'),
+  },
+  {
+    rule: 'env-dangerous',
+    bad: sb('env:\n  LD_LIBRARY_PATH: /sandbox/lib\n'),
+    line: 5,
+    at: 'LD_LIBRARY_PATH',
+    good: sb('env:\n  LD_BIND_NOW: "1"\n'),
+  },
+  {
+    rule: 'env-secret-name',
+    bad: sb('env:\n  GITHUB_TOKEN: abc123\n'),
+    line: 5,
+    at: 'GITHUB_TOKEN',
+    good: sb('env:\n  GITHUB_TOKEN_FILE: /run/secrets/gh\n  TOKENIZER: bpe\n'),
+  },
 
   { rule: 'user-root', bad: sb('process:\n  user: 0\n'), line: 5, at: '0', good: sb('process:\n  user: 1001\n') },
   { rule: 'group-root', bad: sb('process:\n  user: sandbox\n  group: 0\n'), line: 6, at: '0', good: sb('process:\n  group: 1001\n') },
-  { rule: 'seccomp-dangerous-allow', bad: sb('process:\n  seccomp:\n    allow: [mlock, bpf]\n'), line: 6, at: 'bpf',
-    good: sb('process:\n  seccomp:\n    allow: [mlock]\n') },
-  { rule: 'seccomp-unknown-syscall', bad: sb('process:\n  seccomp:\n    deny: [open_at]\n'), line: 6, at: 'open_at',
-    good: sb('process:\n  seccomp:\n    deny: [openat]\n') },
+  {
+    rule: 'seccomp-dangerous-allow',
+    bad: sb('process:\n  seccomp:\n    allow: [mlock, bpf]\n'),
+    line: 6,
+    at: 'bpf',
+    good: sb('process:\n  seccomp:\n    allow: [mlock]\n'),
+  },
+  {
+    rule: 'seccomp-unknown-syscall',
+    bad: sb('process:\n  seccomp:\n    deny: [open_at]\n'),
+    line: 6,
+    at: 'open_at',
+    good: sb('process:\n  seccomp:\n    deny: [openat]\n'),
+  },
 
-  { rule: 'docker-image-missing', bad: sb('runtime: docker\ncommand: [agent]\n'), line: 4, at: 'docker',
-    good: sb(`runtime: docker\nimage: "ghcr.io/acme/agent@${PINNED}"\n`) },
-  { rule: 'image-on-process', bad: sb(`command: [agent]\nimage: "ghcr.io/acme/agent@${PINNED}"\n`), line: 5, at: 'image',
-    good: sb('command: [agent]\nruntime: process\n') },
-  { rule: 'image-not-pinned', bad: sb('runtime: docker\nimage: ghcr.io/acme/agent:latest\n'), line: 5, at: 'ghcr.io',
-    good: sb('runtime: docker\nimage: ghcr.io/acme/agent:1.2\n') },
-  { rule: 'preset-unknown', bad: sb('network:\n  presets: [github, pipy]\n'), line: 5, at: 'pipy', good: sb('network:\n  presets: [github, pypi]\n') },
+  {
+    rule: 'docker-image-missing',
+    bad: sb('runtime: docker\ncommand: [agent]\n'),
+    line: 4,
+    at: 'docker',
+    good: sb(`runtime: docker\nimage: "ghcr.io/acme/agent@${PINNED}"\n`),
+  },
+  {
+    rule: 'image-on-process',
+    bad: sb(`command: [agent]\nimage: "ghcr.io/acme/agent@${PINNED}"\n`),
+    line: 5,
+    at: 'image',
+    good: sb('command: [agent]\nruntime: process\n'),
+  },
+  {
+    rule: 'image-not-pinned',
+    bad: sb('runtime: docker\nimage: ghcr.io/acme/agent:latest\n'),
+    line: 5,
+    at: 'ghcr.io',
+    good: sb('runtime: docker\nimage: ghcr.io/acme/agent:1.2\n'),
+  },
+  {
+    rule: 'preset-unknown',
+    bad: sb('network:\n  presets: [github, pipy]\n'),
+    line: 5,
+    at: 'pipy',
+    good: sb('network:\n  presets: [github, pypi]\n'),
+  },
   { rule: 'blueprint-unknown', bad: sb('blueprint: openclow\n'), line: 4, at: 'openclow', good: sb('blueprint: openclaw@1\n') },
 
-  { rule: 'inference-provider-unknown',
+  {
+    rule: 'inference-provider-unknown',
     bad: yaml(`
       version: 1
       sandboxes:
@@ -103,7 +262,9 @@ const CASES: Case[] = [
       inference:
         providers:
           nvidia: { api: openai, endpoint: "https://integrate.api.nvidia.com/v1", model: m, credential: "env:NVIDIA_API_KEY" }
-    `), line: 4, at: 'nvdia',
+    `),
+    line: 4,
+    at: 'nvdia',
     good: yaml(`
       version: 1
       sandboxes:
@@ -112,8 +273,10 @@ const CASES: Case[] = [
       inference:
         providers:
           nvidia: { api: openai, endpoint: "https://integrate.api.nvidia.com/v1", model: m, credential: "env:NVIDIA_API_KEY" }
-    `) },
-  { rule: 'provider-endpoint-insecure',
+    `),
+  },
+  {
+    rule: 'provider-endpoint-insecure',
     bad: yaml(`
       version: 1
       sandboxes: {}
@@ -124,7 +287,9 @@ const CASES: Case[] = [
             endpoint: http://models.example:8000/v1
             model: m
             credential: env:KEY
-    `), line: 7, at: 'http://',
+    `),
+    line: 7,
+    at: 'http://',
     good: yaml(`
       version: 1
       sandboxes: {}
@@ -135,42 +300,61 @@ const CASES: Case[] = [
             endpoint: https://models.example:8000/v1
             model: m
             credential: env:KEY
-    `) },
-  { rule: 'provider-credential-missing',
+    `),
+  },
+  {
+    rule: 'provider-credential-missing',
     bad: yaml(`
       version: 1
       sandboxes: {}
       inference:
         providers:
           local: { api: openai, endpoint: "https://models.example/v1", model: m }
-    `), line: 5, at: 'local',
+    `),
+    line: 5,
+    at: 'local',
     good: yaml(`
       version: 1
       sandboxes: {}
       inference:
         providers:
           local: { api: openai, endpoint: "https://models.example/v1", model: m, credential: "file:/etc/nemoclaw/keys/local" }
-    `) },
-  { rule: 'credential-format',
+    `),
+  },
+  {
+    rule: 'credential-format',
     bad: yaml(`
       version: 1
       sandboxes: {}
       inference:
         providers:
           local: { api: openai, endpoint: "https://models.example/v1", model: m, credential: "NVIDIA_API_KEY" }
-    `), line: 5, at: '"NVIDIA_API_KEY"',
+    `),
+    line: 5,
+    at: '"NVIDIA_API_KEY"',
     good: yaml(`
       version: 1
       sandboxes: {}
       inference:
         providers:
           local: { api: openai, endpoint: "https://models.example/v1", model: m, credential: "env:NVIDIA_API_KEY" }
-    `) },
+    `),
+  },
 
-  { rule: 'lint-suppress-error', bad: yaml('version: 1\nsandboxes: {}\nlint:\n  suppress: [endpoint-shadowed, user-root]\n'), line: 4, at: 'user-root',
-    good: yaml('version: 1\nsandboxes: {}\nlint:\n  suppress: [endpoint-shadowed]\n') },
-  { rule: 'lint-suppress-unknown', bad: yaml('version: 1\nsandboxes: {}\nlint:\n  suppress: [landlock-best-efort]\n'), line: 4, at: 'landlock-best-efort',
-    good: sb('filesystem:\n  landlock: best_effort\n') + 'lint:\n  suppress: [landlock-best-effort]\n' },
+  {
+    rule: 'lint-suppress-error',
+    bad: yaml('version: 1\nsandboxes: {}\nlint:\n  suppress: [endpoint-shadowed, user-root]\n'),
+    line: 4,
+    at: 'user-root',
+    good: yaml('version: 1\nsandboxes: {}\nlint:\n  suppress: [endpoint-shadowed]\n'),
+  },
+  {
+    rule: 'lint-suppress-unknown',
+    bad: yaml('version: 1\nsandboxes: {}\nlint:\n  suppress: [landlock-best-efort]\n'),
+    line: 4,
+    at: 'landlock-best-efort',
+    good: sb('filesystem:\n  landlock: best_effort\n') + 'lint:\n  suppress: [landlock-best-effort]\n',
+  },
 ];
 
 describe('lint rules: one failing and one passing case each', () => {
@@ -191,9 +375,10 @@ describe('lint rules: one failing and one passing case each', () => {
   }
 
   it('covers every semantic rule in the catalogue', () => {
-    const lintRules = Object.entries(RULES).filter(([, m]) => m.stage === 'lint').map(([id]) => id).sort();
+    const lintRules = Object.entries(RULES)
+      .filter(([, m]) => m.stage === 'lint')
+      .map(([id]) => id)
+      .sort();
     assert.deepEqual([...new Set(CASES.map((c) => c.rule))].sort(), lintRules);
   });
 });
-
-

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findSecrets, redactSecrets } from '../../src/lint/secrets.js';
-import { diagnosticsJson, formatDiagnosticsJson, formatDiagnosticsText, formatGithub, formatSarif } from '../../src/lint/format.js';
+import { diagnosticsJson, formatDiagnosticsJson, formatDiagnosticsText, formatGithub, formatSarif } from '../../src/cli/views/lint.js';
 import { fieldName } from '../../src/config/diagnostics.js';
 import { lint, ofRule, yaml } from './helpers.js';
 
@@ -44,8 +44,19 @@ describe('credential detection', () => {
   }
 
   it('ignores ordinary values that merely share a prefix', () => {
-    for (const s of ['/usr/bin/task-runner-configuration-v2', 'disk-usage-report-2024-annual-summary', 'sk-learn', 'ghp_short',
-      'AKIA', 'nvapi-', 'https://api.example.com/v1', 'hf_transfer', 'github_pat_', 'npm_config_registry', 'risk-assessment-1234567890abcdef']) {
+    for (const s of [
+      '/usr/bin/task-runner-configuration-v2',
+      'disk-usage-report-2024-annual-summary',
+      'sk-learn',
+      'ghp_short',
+      'AKIA',
+      'nvapi-',
+      'https://api.example.com/v1',
+      'hf_transfer',
+      'github_pat_',
+      'npm_config_registry',
+      'risk-assessment-1234567890abcdef',
+    ]) {
       assert.deepEqual(findSecrets(s), [], s);
     }
   });
@@ -57,7 +68,11 @@ describe('secrets never reach any output', () => {
   const pem = SAMPLES.pem!;
   // A secret as a value, inside a host, as an env NAME (a key), as a provider credential, in an
   // endpoint URL, and as the sandbox name itself (which ends up in every pointer of the sandbox).
-  const sandboxName = 'nvapi-' + body(30).toLowerCase().replace(/[^a-z0-9]/g, '0');
+  const sandboxName =
+    'nvapi-' +
+    body(30)
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '0');
   const src = yaml(`
     version: 1
     sandboxes:
@@ -103,7 +118,8 @@ describe('secrets never reach any output', () => {
       // The secret part of each (after its public prefix): any 10-character run of it would be a leak.
       const cores = [nv.slice(6), gh.slice(4), sandboxName.slice(6), SAMPLES.anthropic!.slice(7), body(12), pem.split('\n')[1]!];
       for (const core of cores) {
-        for (let i = 0; i + 10 <= core.length; i++) assert.ok(!out.includes(core.slice(i, i + 10)), `${format} leaks ${core.slice(i, i + 10)}`);
+        for (let i = 0; i + 10 <= core.length; i++)
+          assert.ok(!out.includes(core.slice(i, i + 10)), `${format} leaks ${core.slice(i, i + 10)}`);
       }
       assert.ok(out.includes('nvapi-…'), 'shows the redacted prefix');
     });
@@ -122,9 +138,18 @@ describe('secretDiagnostics', () => {
   it('scans a document that would fail the schema', async () => {
     const { loadDocument } = await import('../../src/config/load.js');
     const { secretDiagnostics } = await import('../../src/lint/rules.js');
-    const doc = loadDocument('n.yaml', `version: 2\nsurprise:\n  key: "${SAMPLES.huggingface}"\n  quoted: "# ${SAMPLES.npm} is a value, not a comment"\n`);
+    const doc = loadDocument(
+      'n.yaml',
+      `version: 2\nsurprise:\n  key: "${SAMPLES.huggingface}"\n  quoted: "# ${SAMPLES.npm} is a value, not a comment"\n`,
+    );
     const d = secretDiagnostics(doc);
-    assert.deepEqual(d.map((x) => [x.rule, x.line, x.pointer]), [['secret-in-config', 3, '/surprise/key'], ['secret-in-config', 4, '/surprise/quoted']]);
+    assert.deepEqual(
+      d.map((x) => [x.rule, x.line, x.pointer]),
+      [
+        ['secret-in-config', 3, '/surprise/key'],
+        ['secret-in-config', 4, '/surprise/quoted'],
+      ],
+    );
     assert.ok(!JSON.stringify(d).includes(SAMPLES.huggingface!.slice(3)));
   });
 });

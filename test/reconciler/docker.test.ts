@@ -9,9 +9,13 @@ import { requireCapability } from '../helpers/capability.js';
 import { cli, env, inventoryNames, status } from './harness.js';
 
 const containers = (state: string): string[] => {
-  const ids = execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', 'label=dev.nemoclaw.sandbox=boxed'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const ids = execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', 'label=dev.nemoclaw.sandbox=boxed'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
   // Only this test's state directory: the driver labels containers with a hash of it.
-  return ids.filter((id) => execFileSync('docker', ['inspect', '--format', '{{range .Mounts}}{{.Source}} {{end}}', id], { encoding: 'utf8' }).includes(state));
+  return ids.filter((id) =>
+    execFileSync('docker', ['inspect', '--format', '{{range .Mounts}}{{.Source}} {{end}}', id], { encoding: 'utf8' }).includes(state),
+  );
 };
 
 test('docker sandboxes: create, no-op, replace, crash after start, destroy; no leftover containers', async (t) => {
@@ -19,8 +23,11 @@ test('docker sandboxes: create, no-op, replace, crash after start, destroy; no l
   if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason) || !probe.ok) return;
   const id = execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', probe.image], { encoding: 'utf8' }).trim();
   const e = env(t);
-  t.after(() => { for (const c of containers(e.state)) execFileSync('docker', ['rm', '-f', c]); });
-  const cfg = (cmd: string) => `version: 1\nsandboxes:\n  boxed:\n    runtime: docker\n    image: nemoclaw-test/busybox@${id}\n    command: [/bin/sh, -c, ${JSON.stringify(cmd)}]\n    filesystem:\n      read_only: [/bin]\n`;
+  t.after(() => {
+    for (const c of containers(e.state)) execFileSync('docker', ['rm', '-f', c]);
+  });
+  const cfg = (cmd: string) =>
+    `version: 1\nsandboxes:\n  boxed:\n    runtime: docker\n    image: nemoclaw-test/busybox@${id}\n    command: [/bin/sh, -c, ${JSON.stringify(cmd)}]\n    filesystem:\n      read_only: [/bin]\n`;
   await e.write(cfg('while true; do echo one; sleep 1; done'));
   const a = await e.run('apply', '-f', e.file, '--auto-approve');
   assert.equal(a.status, 0, a.stderr);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runningPid } from '../../src/gateway/daemon.js';
+import { runningPid } from '../../src/daemon/daemon.js';
 import { requireProcessRuntime } from '../runtime/process-fixture.js';
 import { env, fetchLoop, httpServer, orphans, sandboxSockets, status, until, yaml } from './harness.js';
 
@@ -14,14 +14,20 @@ test('drift: reported by status and plan --refresh-only, healed by apply', async
   const e = env(t);
   const srv = await httpServer(t);
   await e.write(yaml([{ name: 'web', command: fetchLoop([srv.port]), egress: [{ host: 'localhost', port: srv.port }] }]));
-  { const r = await e.run('apply', '-f', e.file, '--auto-approve'); assert.equal(r.status, 0, r.stdout + r.stderr); }
+  {
+    const r = await e.run('apply', '-f', e.file, '--auto-approve');
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  }
   let s = await status(e);
   const web = () => s.sandboxes.find((x) => x.name === 'web')!;
   const firstPid = web().pid!;
 
   // 1. The sandbox dies: the supervisor restarts it with backoff and counts it.
   process.kill(firstPid, 'SIGKILL');
-  await until(async () => { s = await status(e); return web().state === 'running' && web().pid !== firstPid; }, 'the supervisor to restart web');
+  await until(async () => {
+    s = await status(e);
+    return web().state === 'running' && web().pid !== firstPid;
+  }, 'the supervisor to restart web');
   assert.equal(web().restarts, 1);
   assert.deepEqual(web().drift, []);
 
@@ -31,7 +37,10 @@ test('drift: reported by status and plan --refresh-only, healed by apply', async
   const original = readFileSync(egressPath, 'utf8');
   writeFileSync(egressPath, original.replace('"on_deny":"deny"', '"on_deny":"ask"'));
   s = await status(e);
-  assert.deepEqual(web().drift.map((d) => d.kind), ['file_edited']);
+  assert.deepEqual(
+    web().drift.map((d) => d.kind),
+    ['file_edited'],
+  );
   assert.match(web().drift[0]!.detail, /egress\.json in the state directory was modified/);
   const refresh = await e.run('plan', '-f', e.file, '--refresh-only', '--detailed-exitcode');
   assert.equal(refresh.status, 2, refresh.stderr);
@@ -47,14 +56,23 @@ test('drift: reported by status and plan --refresh-only, healed by apply', async
   // 3. Someone registers another policy for it with the gateway directly.
   const foreign = join(e.dir, 'foreign.json');
   writeFileSync(foreign, original.replace('"on_deny":"deny"', '"on_deny":"ask"'));
-  { const r = await e.run('gateway', 'register', '--egress', foreign); assert.equal(r.status, 0, r.stdout + r.stderr); }
+  {
+    const r = await e.run('gateway', 'register', '--egress', foreign);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  }
   s = await status(e);
-  assert.deepEqual(web().drift.map((d) => d.kind), ['policy_mismatch']);
+  assert.deepEqual(
+    web().drift.map((d) => d.kind),
+    ['policy_mismatch'],
+  );
   const pidBefore = web().pid;
   const p = await e.run('plan', '-f', e.file, '--detailed-exitcode');
   assert.equal(p.status, 2);
   assert.match(p.stdout, /reload:\n {2}~ web[\s\S]*drift: the gateway enforces policy/);
-  { const r = await e.run('apply', '-f', e.file, '--auto-approve'); assert.equal(r.status, 0, r.stdout + r.stderr); }
+  {
+    const r = await e.run('apply', '-f', e.file, '--auto-approve');
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  }
   s = await status(e);
   assert.deepEqual(web().drift, []);
   assert.equal(web().pid, pidBefore, 'healing a policy does not restart the sandbox');
@@ -65,7 +83,12 @@ test('drift: reported by status and plan --refresh-only, healed by apply', async
   await until(() => runningPid(e.state) === undefined, 'the daemon to die');
   s = await status(e);
   assert.equal(s.gateway.running, false);
-  assert.deepEqual(web().drift.map((d) => d.kind).sort(), ['policy_missing', 'process_gone']);
+  assert.deepEqual(
+    web()
+      .drift.map((d) => d.kind)
+      .sort(),
+    ['policy_missing', 'process_gone'],
+  );
   const r2 = await e.run('plan', '-f', e.file, '--refresh-only', '--detailed-exitcode');
   assert.equal(r2.status, 2);
   assert.match(r2.stdout, /the sandbox process is not running/);
@@ -75,6 +98,9 @@ test('drift: reported by status and plan --refresh-only, healed by apply', async
   assert.equal(web().state, 'running');
   assert.deepEqual(web().drift, []);
   assert.deepEqual(orphans(e.state, [web().pid!], s.gateway.pid), []);
-  { const r = await e.run('plan', '-f', e.file, '--detailed-exitcode'); assert.equal(r.status, 0, r.stdout + r.stderr); }
+  {
+    const r = await e.run('plan', '-f', e.file, '--detailed-exitcode');
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  }
   assert.deepEqual(sandboxSockets(e.state), ['web']);
 });

@@ -14,14 +14,25 @@ async function converged(e: Env, names: string[], sockets: string[] = names): Pr
   const p = await e.run('plan', '-f', e.file, '--detailed-exitcode');
   assert.equal(p.status, 0, `plan after recovery:\n${p.stdout}${p.stderr}`);
   const s = await status(e);
-  assert.deepEqual(s.sandboxes.map((x) => [x.name, x.state]), names.map((n) => [n, 'running']));
+  assert.deepEqual(
+    s.sandboxes.map((x) => [x.name, x.state]),
+    names.map((n) => [n, 'running']),
+  );
   assert.deepEqual(inventoryNames(e.state), names);
   assert.deepEqual(sandboxSockets(e.state), sockets);
-  assert.deepEqual(orphans(e.state, s.sandboxes.map((x) => x.pid!), s.gateway.pid), []);
+  assert.deepEqual(
+    orphans(
+      e.state,
+      s.sandboxes.map((x) => x.pid!),
+      s.gateway.pid,
+    ),
+    [],
+  );
   for (const x of s.sandboxes) assert.deepEqual(x.drift, []);
 }
 
-const crashApply = (e: Env, n: number) => cli(['apply', '-f', e.file, '--auto-approve', '--state-dir', e.state], { NEMOCLAW_CRASH_AFTER_STEP: String(n) });
+const crashApply = (e: Env, n: number) =>
+  cli(['apply', '-f', e.file, '--auto-approve', '--state-dir', e.state], { NEMOCLAW_CRASH_AFTER_STEP: String(n) });
 
 test('a crash after any step of a create or a delete: the next apply converges', async (t) => {
   if (!(await requireProcessRuntime(t))) return;
@@ -45,7 +56,10 @@ test('a crash after any step of a create or a delete: the next apply converges',
     const r = await e.run('apply', '-f', e.file, '--auto-approve');
     assert.equal(r.status, 0, `delete recovery after step ${n}:\n${r.stdout}${r.stderr}`);
     await converged(e, []);
-    if (n === 6) { await e.write(one); assert.equal((await e.run('apply', '-f', e.file, '--auto-approve')).status, 0); }
+    if (n === 6) {
+      await e.write(one);
+      assert.equal((await e.run('apply', '-f', e.file, '--auto-approve')).status, 0);
+    }
   }
 });
 
@@ -60,7 +74,10 @@ test('two concurrent applies: one waits or refuses, nothing is corrupted', async
   await converged(e, ['a', 'b'], []); // no egress: no gateway socket
   // With --wait both succeed, one after the other.
   await e.write(yaml([{ name: 'a' }]));
-  const [w1, w2] = await Promise.all([e.run('apply', '-f', e.file, '--auto-approve', '--wait'), e.run('apply', '-f', e.file, '--auto-approve', '--wait')]);
+  const [w1, w2] = await Promise.all([
+    e.run('apply', '-f', e.file, '--auto-approve', '--wait'),
+    e.run('apply', '-f', e.file, '--auto-approve', '--wait'),
+  ]);
   assert.equal(w1.status, 0, w1.stderr);
   assert.equal(w2.status, 0, w2.stderr);
   await converged(e, ['a'], []);

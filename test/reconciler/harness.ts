@@ -7,26 +7,42 @@ import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { stopGateway } from '../../src/gateway/client.js';
-import { runningPid } from '../../src/gateway/daemon.js';
+import { stopGateway } from '../../src/daemon/client.js';
+import { runningPid } from '../../src/daemon/daemon.js';
 import { nemoclawBin } from '../helpers/cli.js';
 
-export interface CliResult { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+export interface CliResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 export function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [nemoclawBin, ...args], {
-      env: { ...process.env, NO_COLOR: '1', NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
   });
 }
 
-export interface Env { dir: string; file: string; state: string; run: (...args: string[]) => Promise<CliResult>; write: (yaml: string) => Promise<void> }
+export interface Env {
+  dir: string;
+  file: string;
+  state: string;
+  run: (...args: string[]) => Promise<CliResult>;
+  write: (yaml: string) => Promise<void>;
+}
 
 /** A temp dir with nemoclaw.yaml and a state dir; the gateway daemon is stopped afterwards. */
 export function env(t: TestContext): Env {
@@ -41,7 +57,9 @@ export function env(t: TestContext): Env {
     rmSync(dir, { recursive: true, force: true });
   });
   return {
-    dir, file, state,
+    dir,
+    file,
+    state,
     run: (...args) => cli([...args, '--state-dir', state]),
     write: async (yaml) => {
       writeFileSync(file, yaml);
@@ -51,7 +69,13 @@ export function env(t: TestContext): Env {
   };
 }
 
-export interface Sb { name: string; readWrite?: string[]; egress?: { host: string; port: number }[]; command?: string; protect?: boolean }
+export interface Sb {
+  name: string;
+  readWrite?: string[];
+  egress?: { host: string; port: number }[];
+  command?: string;
+  protect?: boolean;
+}
 
 /** Every agent fetches each URL in a loop so tests can see what the gateway lets through. */
 export function yaml(sbs: Sb[]): string {
@@ -60,7 +84,11 @@ export function yaml(sbs: Sb[]): string {
     out.push(`  ${s.name}:`, '    runtime: process');
     out.push(`    command: [/bin/sh, -c, ${JSON.stringify(s.command ?? 'while true; do sleep 1; done')}]`);
     if (s.protect) out.push('    protect: true');
-    out.push('    filesystem:', '      read_only: [/usr, /bin, /lib, /lib64, /etc]', `      read_write: [${(s.readWrite ?? ['/tmp']).join(', ')}]`);
+    out.push(
+      '    filesystem:',
+      '      read_only: [/usr, /bin, /lib, /lib64, /etc]',
+      `      read_write: [${(s.readWrite ?? ['/tmp']).join(', ')}]`,
+    );
     out.push('    process:', '      limits: { pids: 64, nofile: 256 }');
     if (s.egress?.length) {
       out.push('    network:', '      egress:', '        - name: local', '          endpoints:');
@@ -76,14 +104,35 @@ export const fetchLoop = (ports: number[]) =>
 
 export async function httpServer(t: TestContext): Promise<{ port: number; hits: () => number }> {
   let hits = 0;
-  const server: Server = createServer((_q, s) => { hits++; s.end('ok\n'); });
+  const server: Server = createServer((_q, s) => {
+    hits++;
+    s.end('ok\n');
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  );
   return { port: (server.address() as { port: number }).port, hits: () => hits };
 }
 
-export interface StatusRow { name: string; state: string; pid: number | null; restarts: number; running_digest: string | null; applied_digest: string | null; policy_version: string | null; drift: { kind: string; detail: string }[] }
-export interface StatusJson { gateway: { running: boolean; pid: number | null }; sandboxes: StatusRow[] }
+export interface StatusRow {
+  name: string;
+  state: string;
+  pid: number | null;
+  restarts: number;
+  running_digest: string | null;
+  applied_digest: string | null;
+  policy_version: string | null;
+  drift: { kind: string; detail: string }[];
+}
+export interface StatusJson {
+  gateway: { running: boolean; pid: number | null };
+  sandboxes: StatusRow[];
+}
 
 export async function status(e: Env): Promise<StatusJson> {
   const r = await e.run('status', '--json');
@@ -122,14 +171,26 @@ export function orphans(state: string, sandboxPids: number[], daemonPid: number 
     let touches = false;
     try {
       for (const fd of readdirSync(`/proc/${d}/fd`)) {
-        try { if (readlinkSync(`/proc/${d}/fd/${fd}`).startsWith(state + '/')) { touches = true; break; } } catch { /* closed */ }
+        try {
+          if (readlinkSync(`/proc/${d}/fd/${fd}`).startsWith(state + '/')) {
+            touches = true;
+            break;
+          }
+        } catch {
+          /* closed */
+        }
       }
-    } catch { continue; }
+    } catch {
+      continue;
+    }
     if (!touches) continue;
     let p = pid;
     let owned = false;
     for (let i = 0; i < 64 && p > 1; i++) {
-      if (sandboxPids.includes(p)) { owned = true; break; }
+      if (sandboxPids.includes(p)) {
+        owned = true;
+        break;
+      }
       p = ppidOf(p);
     }
     if (!owned) out.push(pid);
@@ -140,7 +201,11 @@ export function orphans(state: string, sandboxPids: number[], daemonPid: number 
 /** Sockets the gateway has for sandboxes (one per registered sandbox). */
 export function sandboxSockets(state: string): string[] {
   const dir = join(state, 'gateway', 'sandboxes');
-  return existsSync(dir) ? readdirSync(dir).filter((n) => existsSync(join(dir, n, 'proxy.sock'))).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => existsSync(join(dir, n, 'proxy.sock')))
+        .sort()
+    : [];
 }
 
 export function inventoryNames(state: string): string[] {

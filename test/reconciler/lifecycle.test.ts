@@ -32,7 +32,10 @@ test('create → no-op → reload (live) → replace (read_write) → delete, ve
   let s = await status(e);
   const pid = s.sandboxes.find((x) => x.name === 'web')!.pid;
   assert.ok(pid && pid > 0);
-  assert.deepEqual(s.sandboxes.map((x) => x.drift), [[], []]);
+  assert.deepEqual(
+    s.sandboxes.map((x) => x.drift),
+    [[], []],
+  );
   assert.equal(bBefore, 0, 'the second endpoint is denied before the reload');
 
   // Live change: a second endpoint. Plan says reload only; apply; same pid reaches it.
@@ -44,7 +47,13 @@ test('create → no-op → reload (live) → replace (read_write) → delete, ve
   assert.match(p2.stdout, new RegExp(`\\+ web may now HTTP \\(any method\\) to localhost:${b.port}`));
   const json = JSON.parse((await e.run('plan', '-f', e.file, '--format', 'json')).stdout);
   assert.equal(json.format_version, 1);
-  assert.deepEqual(json.actions.map((x: { sandbox: string; kind: string }) => [x.sandbox, x.kind]), [['idle', 'noop'], ['web', 'reload']]);
+  assert.deepEqual(
+    json.actions.map((x: { sandbox: string; kind: string }) => [x.sandbox, x.kind]),
+    [
+      ['idle', 'noop'],
+      ['web', 'reload'],
+    ],
+  );
   const md = (await e.run('plan', '-f', e.file, '--format', 'markdown')).stdout;
   assert.match(md, /\| `web` \| reload \|/);
   const applied = await e.run('apply', '-f', e.file, '--auto-approve');
@@ -80,8 +89,18 @@ test('create → no-op → reload (live) → replace (read_write) → delete, ve
   assert.equal(existsSync(join(e.state, 'sandboxes', 'idle')), false);
   assert.equal(existsSync(`/proc/${idlePid}`), false);
   s = await status(e);
-  assert.deepEqual(s.sandboxes.map((x) => x.name), ['web']);
-  assert.deepEqual(orphans(e.state, s.sandboxes.map((x) => x.pid!), s.gateway.pid), []);
+  assert.deepEqual(
+    s.sandboxes.map((x) => x.name),
+    ['web'],
+  );
+  assert.deepEqual(
+    orphans(
+      e.state,
+      s.sandboxes.map((x) => x.pid!),
+      s.gateway.pid,
+    ),
+    [],
+  );
 
   // Generations: one per apply that changed something; rollback re-applies generation 1's
   // blueprints (idle comes back, web loses /data: a replace).
@@ -91,7 +110,13 @@ test('create → no-op → reload (live) → replace (read_write) → delete, ve
   assert.equal(rb.status, 0, rb.stderr + rb.stdout);
   assert.match(rb.stdout, /Rollback to generation 1/);
   s = await status(e);
-  assert.deepEqual(s.sandboxes.map((x) => [x.name, x.state]), [['idle', 'running'], ['web', 'running']]);
+  assert.deepEqual(
+    s.sandboxes.map((x) => [x.name, x.state]),
+    [
+      ['idle', 'running'],
+      ['web', 'running'],
+    ],
+  );
   const gen5 = JSON.parse(readFileSync(join(e.state, 'generations', '000005.json'), 'utf8'));
   assert.equal(gen5.rollback_of, 1);
   assert.deepEqual(gen5.sandboxes, JSON.parse(readFileSync(join(e.state, 'generations', '000001.json'), 'utf8')).sandboxes);

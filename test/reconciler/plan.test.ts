@@ -11,13 +11,25 @@ const only = (p: { actions: Action[] }, name: string) => p.actions.find((a) => a
 
 async function steady(t: Parameters<typeof compileSpec>[0]) {
   const [a] = await compileSpec(t, { a: { egress: [SLACK] } });
-  const base: PlanInput = { desired: desiredOf([a!]), inventory: inventoryOf([a!]), observed: observedOf([a!]), current: currentOf([a!]), now: 'now' };
+  const base: PlanInput = {
+    desired: desiredOf([a!]),
+    inventory: inventoryOf([a!]),
+    observed: observedOf([a!]),
+    current: currentOf([a!]),
+    now: 'now',
+  };
   return { a: a!, base };
 }
 
 test('nothing applied yet: create, with everything it may do as gains', async (t) => {
   const [a] = await compileSpec(t, { a: { egress: [SLACK] } });
-  const p = plan({ desired: desiredOf([a!]), inventory: { format_version: 1, sandboxes: {} }, observed: { gateway: { running: false, pid: null, test_hooks: [] }, sandboxes: {} }, current: {}, now: 'now' });
+  const p = plan({
+    desired: desiredOf([a!]),
+    inventory: { format_version: 1, sandboxes: {} },
+    observed: { gateway: { running: false, pid: null, test_hooks: [] }, sandboxes: {} },
+    current: {},
+    now: 'now',
+  });
   assert.equal(only(p, 'a').kind, 'create');
   assert.equal(p.changes, true);
   assert.ok(only(p, 'a').summary.gains.includes('a may HTTPS to slack.com:443'));
@@ -34,14 +46,19 @@ test('applied and running as desired: noop, no changes', async (t) => {
 
 test('an egress change is a reload naming the rule, with a semantic summary', async (t) => {
   const { a, base } = await steady(t);
-  const [a2] = await compileSpec(t, { a: { egress: [SLACK, { name: 'api', host: 'api.slack.com', port: 80, protocol: 'http', methods: ['POST'], paths: ['/api/**'] }] } });
+  const [a2] = await compileSpec(t, {
+    a: { egress: [SLACK, { name: 'api', host: 'api.slack.com', port: 80, protocol: 'http', methods: ['POST'], paths: ['/api/**'] }] },
+  });
   const p = plan({ ...base, desired: desiredOf([a2!]) });
   const act = only(p, 'a');
   assert.equal(act.kind, 'reload');
   assert.match(act.reasons.join('\n'), /network\.egress\[api\] changed \(live/);
   assert.deepEqual(act.summary.gains, ['a may now POST to api.slack.com:80 on /api/**']);
   assert.deepEqual(act.summary.losses, []);
-  assert.deepEqual(act.changes.map((c) => c.file), ['egress.json']);
+  assert.deepEqual(
+    act.changes.map((c) => c.file),
+    ['egress.json'],
+  );
   assert.match(act.changes[0]!.diff, /^\+\s+"host": "api\.slack\.com",$/m);
   assert.equal(act.from_digest, a.digest);
 });
@@ -66,7 +83,13 @@ test('a seccomp change is a replace, and the summary names the syscall', async (
 
 test('in the inventory but not in the file: delete; protect blocks it unless allowed', async (t) => {
   const [a, b] = await compileSpec(t, { a: {}, b: { protect: true } });
-  const input: PlanInput = { desired: desiredOf([a!]), inventory: inventoryOf([a!, b!]), observed: observedOf([a!, b!]), current: currentOf([a!, b!]), now: 'now' };
+  const input: PlanInput = {
+    desired: desiredOf([a!]),
+    inventory: inventoryOf([a!, b!]),
+    observed: observedOf([a!, b!]),
+    current: currentOf([a!, b!]),
+    now: 'now',
+  };
   const act = only(plan(input), 'b');
   assert.equal(act.kind, 'delete');
   assert.match(act.blocked ?? '', /protect: true; delete needs --allow-destroy/);
@@ -78,9 +101,19 @@ test('in the inventory but not in the file: delete; protect blocks it unless all
 test('protect blocks a replace for a config change, not a restart of a dead process', async (t) => {
   const [a] = await compileSpec(t, { a: { protect: true } });
   const [a2] = await compileSpec(t, { a: { protect: true, readWrite: ['/tmp', '/x'] } });
-  const base: PlanInput = { desired: desiredOf([a2!]), inventory: inventoryOf([a!]), observed: observedOf([a!]), current: currentOf([a!]), now: 'now' };
+  const base: PlanInput = {
+    desired: desiredOf([a2!]),
+    inventory: inventoryOf([a!]),
+    observed: observedOf([a!]),
+    current: currentOf([a!]),
+    now: 'now',
+  };
   assert.match(only(plan(base), 'a').blocked ?? '', /replace needs --allow-destroy/);
-  const dead: PlanInput = { ...base, desired: desiredOf([a!]), observed: { ...base.observed, sandboxes: { a: observedSandbox(a!, { state: 'absent', digest: null, report: null }) } } };
+  const dead: PlanInput = {
+    ...base,
+    desired: desiredOf([a!]),
+    observed: { ...base.observed, sandboxes: { a: observedSandbox(a!, { state: 'absent', digest: null, report: null }) } },
+  };
   const act = only(plan(dead), 'a');
   assert.equal(act.kind, 'replace');
   assert.equal(act.blocked, null);
@@ -93,7 +126,10 @@ test('drift: policy version mismatch is a reload; an edited egress.json too; an 
   const r1 = only(plan({ ...base, observed: wrongPolicy }), 'a');
   assert.equal(r1.kind, 'reload');
   assert.equal(r1.drift[0]!.kind, 'policy_mismatch');
-  const edited = (f: 'egress.json' | 'seccomp.json') => ({ ...base.observed, sandboxes: { a: { ...observedSandbox(a), edited_files: [f] } } });
+  const edited = (f: 'egress.json' | 'seccomp.json') => ({
+    ...base.observed,
+    sandboxes: { a: { ...observedSandbox(a), edited_files: [f] } },
+  });
   assert.equal(only(plan({ ...base, observed: edited('egress.json') }), 'a').kind, 'reload');
   const r3 = only(plan({ ...base, observed: edited('seccomp.json') }), 'a');
   assert.equal(r3.kind, 'replace');
@@ -120,7 +156,16 @@ test('a running sandbox labelled with an older digest but the same locked parts 
 test('an interrupted create is re-done even for a protected sandbox', async (t) => {
   const [a] = await compileSpec(t, { a: { protect: true } });
   const inv = { format_version: 1 as const, sandboxes: { a: entryOf(a!, { status: 'creating' }) } };
-  const act = only(plan({ desired: desiredOf([a!]), inventory: inv, observed: { gateway: { running: true, pid: 1, test_hooks: [] }, sandboxes: {} }, current: currentOf([a!]), now: 'now' }), 'a');
+  const act = only(
+    plan({
+      desired: desiredOf([a!]),
+      inventory: inv,
+      observed: { gateway: { running: true, pid: 1, test_hooks: [] }, sandboxes: {} },
+      current: currentOf([a!]),
+      now: 'now',
+    }),
+    'a',
+  );
   assert.equal(act.kind, 'replace');
   assert.equal(act.blocked, null);
 });
@@ -164,7 +209,10 @@ test('semantic summary: losses, user change, limits', async (t) => {
   const s = semanticSummary('a', a!, b!);
   assert.ok(s.losses.includes('a may no longer HTTPS to slack.com:443'), s.losses.join('\n'));
   assert.ok(s.losses.includes('a may no longer write /data'));
-  assert.ok(s.gains.some((g) => /^a now runs as uid \d+, gid \d+ \(was uid 1000, gid 1000\)$/.test(g)), s.gains.join('\n'));
+  assert.ok(
+    s.gains.some((g) => /^a now runs as uid \d+, gid \d+ \(was uid 1000, gid 1000\)$/.test(g)),
+    s.gains.join('\n'),
+  );
 });
 
 test('a new commit that changes nothing about a sandbox is a noop (only the manifest provenance moved)', async (t) => {

@@ -4,17 +4,19 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runningPid } from '../../src/gateway/daemon.js';
+import { runningPid } from '../../src/daemon/daemon.js';
 import { requireProcessRuntime } from '../runtime/process-fixture.js';
 import { env, orphans, status, until, yaml } from './harness.js';
 
 test('logs, protect, destroy, uninstall: exactly what nemoclaw created, nothing left running', async (t) => {
   if (!(await requireProcessRuntime(t))) return;
   const e = env(t);
-  await e.write(yaml([
-    { name: 'talker', command: 'i=0; while true; do i=$((i+1)); echo "line $i"; echo "err $i" >&2; sleep 0.1; done' },
-    { name: 'keeper', protect: true },
-  ]));
+  await e.write(
+    yaml([
+      { name: 'talker', command: 'i=0; while true; do i=$((i+1)); echo "line $i"; echo "err $i" >&2; sleep 0.1; done' },
+      { name: 'keeper', protect: true },
+    ]),
+  );
   const a = await e.run('apply', '-f', e.file, '--auto-approve');
   assert.equal(a.status, 0, a.stderr);
   await until(async () => /line 3\n/.test((await e.run('logs', 'talker')).stdout), 'talker output in the log');
@@ -36,8 +38,12 @@ test('logs, protect, destroy, uninstall: exactly what nemoclaw created, nothing 
   assert.match(unknown.stderr, /not in the inventory/);
   const u1 = await e.run('uninstall', '--yes');
   assert.equal(u1.status, 1);
-  let s = await status(e);
-  assert.deepEqual(s.sandboxes.map((x) => x.state), ['running', 'running'], 'a refused uninstall changes nothing');
+  const s = await status(e);
+  assert.deepEqual(
+    s.sandboxes.map((x) => x.state),
+    ['running', 'running'],
+    'a refused uninstall changes nothing',
+  );
 
   const pids = s.sandboxes.map((x) => x.pid!);
   const u2 = await e.run('uninstall', '--yes', '--allow-destroy');

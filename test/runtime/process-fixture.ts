@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { CompiledSandbox } from '../../src/compiler/artifacts.js';
-import { loadCompile } from '../../src/core/pipeline.js';
+import { loadCompile } from '../../src/pipeline/pipeline.js';
 import { probeHost } from '../../src/runtime/process/host.js';
 import { requireCapability } from '../helpers/capability.js';
 

@@ -8,16 +8,21 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { UserError } from '../../src/config/diagnostics.js';
 import { probeHost } from '../../src/runtime/process/host.js';
-import { sandboxPaths } from '../../src/runtime/process/layout.js';
+import { sandboxPaths } from '../../src/state/sandbox-layout.js';
 import { startSandbox, type RunningSandbox } from '../../src/runtime/process/start.js';
 import { nemoclawBin, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { BASE_YAML, compileYaml, requireProcessRuntime } from './process-fixture.js';
 
 function collect(sb: RunningSandbox): { out: () => string; err: () => string } {
-  let out = '', err = '';
-  sb.child.stdout?.on('data', (d) => { out += d; });
-  sb.child.stderr?.on('data', (d) => { err += d; });
+  let out = '',
+    err = '';
+  sb.child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  sb.child.stderr?.on('data', (d) => {
+    err += d;
+  });
   return { out: () => out, err: () => err };
 }
 
@@ -29,17 +34,28 @@ function descendants(pid: number): number[] {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   const out: number[] = [];
-  const walk = (p: number) => { for (const [c, pp] of parent) if (pp === p) { out.push(c); walk(c); } };
+  const walk = (p: number) => {
+    for (const [c, pp] of parent)
+      if (pp === p) {
+        out.push(c);
+        walk(c);
+      }
+  };
   walk(pid);
   return out;
 }
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 const until = async (cond: () => boolean, ms = 10_000) => {
   const end = Date.now() + ms;
-  while (!cond()) { if (Date.now() > end) throw new Error('timed out'); await new Promise((r) => setTimeout(r, 20)); }
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 };
 
 test('run: exit code, stdout and the summary line through the CLI', async (t) => {
@@ -66,10 +82,27 @@ test('run: SIGTERM to nemoclaw stops the whole sandbox; no process survives', as
   await compileYaml(dir, BASE_YAML('term'), 'term');
   const file = join(dir, 'nemoclaw.yaml');
   assert.equal(runCli(['compile', '-f', file, '--update-lock', '--out', join(dir, 'out')]).status, 0);
-  const cli = spawn(process.execPath, [nemoclawBin, 'run', 'term', '-f', file, '--state-dir', join(dir, 'state'), '--',
-    '/bin/sh', '-c', 'trap "" TERM; sleep 1000 & sleep 1000 & echo started; wait'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const cli = spawn(
+    process.execPath,
+    [
+      nemoclawBin,
+      'run',
+      'term',
+      '-f',
+      file,
+      '--state-dir',
+      join(dir, 'state'),
+      '--',
+      '/bin/sh',
+      '-c',
+      'trap "" TERM; sleep 1000 & sleep 1000 & echo started; wait',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
-  cli.stdout.on('data', (d) => { out += d; });
+  cli.stdout.on('data', (d) => {
+    out += d;
+  });
   await until(() => out.includes('started'));
   const pids = descendants(cli.pid as number);
   assert.ok(pids.length >= 4, `expected init, pid 1, the shell and two sleeps, got ${pids}`);
@@ -83,14 +116,27 @@ test('run: SIGTERM to nemoclaw stops the whole sandbox; no process survives', as
 test('startSandbox: the report states what the kernel enforces, and the kernel agrees', async (t) => {
   if (!(await requireProcessRuntime(t))) return;
   const dir = tempDir(t);
-  const s = await compileYaml(dir, BASE_YAML('report', `    network:
+  const s = await compileYaml(
+    dir,
+    BASE_YAML(
+      'report',
+      `    network:
       egress:
         - name: example
           endpoints: [{ host: example.com, port: 443 }]
-`), 'report');
+`,
+    ),
+    'report',
+  );
   const sb = await startSandbox({
-    artifacts: s.artifacts, stateDir: join(dir, 'state'), stdio: ['ignore', 'pipe', 'pipe'],
-    command: ['/bin/sh', '-c', 'grep -E "^(NoNewPrivs|Seccomp|CapEff|CapBnd|Uid):" /proc/self/status; hostname 2>/dev/null || cat /proc/sys/kernel/hostname'],
+    artifacts: s.artifacts,
+    stateDir: join(dir, 'state'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    command: [
+      '/bin/sh',
+      '-c',
+      'grep -E "^(NoNewPrivs|Seccomp|CapEff|CapBnd|Uid):" /proc/self/status; hostname 2>/dev/null || cat /proc/sys/kernel/hostname',
+    ],
   });
   const io = collect(sb);
   const { code } = await sb.wait();
@@ -122,14 +168,21 @@ test('startSandbox: the report states what the kernel enforces, and the kernel a
   assert.match(status, /^report$/m);
 });
 
-test('relay: 127.0.0.1:3128 inside reaches this sandbox\'s gateway socket; no gateway means no network', async (t) => {
+test("relay: 127.0.0.1:3128 inside reaches this sandbox's gateway socket; no gateway means no network", async (t) => {
   if (!(await requireProcessRuntime(t))) return;
   const dir = tempDir(t);
-  const s = await compileYaml(dir, BASE_YAML('relay', `    network:
+  const s = await compileYaml(
+    dir,
+    BASE_YAML(
+      'relay',
+      `    network:
       egress:
         - name: example
           endpoints: [{ host: example.com, port: 443 }]
-`), 'relay');
+`,
+    ),
+    'relay',
+  );
   const state = join(dir, 'state');
   const sock = sandboxPaths(state, 'relay').gatewaySocket;
   mkdirSync(dirname(sock), { recursive: true });
@@ -153,11 +206,18 @@ test('relay: 16 MiB each way at once arrive byte-exact, and a half-close from in
   if (!(await requireProcessRuntime(t))) return;
   const dir = tempDir(t);
   const nodeDir = dirname(realpathSync(process.execPath));
-  const s = await compileYaml(dir, BASE_YAML('bulk', `    network:
+  const s = await compileYaml(
+    dir,
+    BASE_YAML(
+      'bulk',
+      `    network:
       egress:
         - name: example
           endpoints: [{ host: example.com, port: 443 }]
-`).replace('read_only: [/usr, /bin, /lib, /lib64]', `read_only: [/usr, /bin, /lib, /lib64, ${JSON.stringify(nodeDir)}]`), 'bulk');
+`,
+    ).replace('read_only: [/usr, /bin, /lib, /lib64]', `read_only: [/usr, /bin, /lib, /lib64, ${JSON.stringify(nodeDir)}]`),
+    'bulk',
+  );
   const state = join(dir, 'state');
   const sock = sandboxPaths(state, 'bulk').gatewaySocket;
   mkdirSync(dirname(sock), { recursive: true });
@@ -184,7 +244,12 @@ test('relay: 16 MiB each way at once arrive byte-exact, and a half-close from in
       }
       s.end();
     })();`;
-  const sb = await startSandbox({ artifacts: s.artifacts, stateDir: state, stdio: ['ignore', 'pipe', 'pipe'], command: [process.execPath, '-e', script] });
+  const sb = await startSandbox({
+    artifacts: s.artifacts,
+    stateDir: state,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    command: [process.execPath, '-e', script],
+  });
   const io = collect(sb);
   assert.equal((await sb.wait()).code, 0, io.err());
   const [sent, got, n] = io.out().trim().split(' ');
@@ -197,9 +262,19 @@ test('rw paths persist across restarts of the sandbox', async (t) => {
   const dir = tempDir(t);
   const s = await compileYaml(dir, BASE_YAML('persist'), 'persist');
   const state = join(dir, 'state');
-  const one = await startSandbox({ artifacts: s.artifacts, stateDir: state, stdio: 'ignore', command: ['/bin/sh', '-c', 'echo kept > /sandbox/f'] });
+  const one = await startSandbox({
+    artifacts: s.artifacts,
+    stateDir: state,
+    stdio: 'ignore',
+    command: ['/bin/sh', '-c', 'echo kept > /sandbox/f'],
+  });
   assert.equal((await one.wait()).code, 0);
-  const two = await startSandbox({ artifacts: s.artifacts, stateDir: state, stdio: ['ignore', 'pipe', 'pipe'], command: ['/bin/cat', '/sandbox/f'] });
+  const two = await startSandbox({
+    artifacts: s.artifacts,
+    stateDir: state,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    command: ['/bin/cat', '/sandbox/f'],
+  });
   const io = collect(two);
   await two.wait();
   assert.equal(io.out(), 'kept\n');
@@ -224,7 +299,9 @@ test('fail closed: a Landlock floor of 8 is refused before anything starts, and 
   const liar = { ...host, kernel: { ...host.kernel!, landlock_abi: 8 } };
   await assert.rejects(
     startSandbox({ artifacts, stateDir: state, stdio: 'ignore', command: ['/bin/touch', marker], host: liar }),
-    (e: unknown) => e instanceof UserError && e.exitCode === 125 &&
+    (e: unknown) =>
+      e instanceof UserError &&
+      e.exitCode === 125 &&
       /refused to start: landlock: kernel offers Landlock ABI \d, the policy requires at least 8/.test(e.message),
   );
   assert.equal(existsSync(join(sandboxPaths(state, 'floor').rwDir('/sandbox'), 'agent-ran')), false, 'the agent never ran');

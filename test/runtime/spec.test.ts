@@ -4,33 +4,52 @@ import { test } from 'node:test';
 import type { LandlockArtifact, SandboxArtifact } from '../../src/compiler/artifacts.js';
 import type { HostFacts } from '../../src/runtime/process/host.js';
 import { preflight } from '../../src/runtime/process/preflight.js';
-import { formatSummary, type EnforcementReport } from '../../src/runtime/process/report.js';
-import { agentEnv, buildInitSpec, encodeField } from '../../src/runtime/process/spec.js';
+import { formatSummary, type EnforcementReport } from '../../src/init-protocol/report.js';
+import { agentEnv, buildInitSpec, encodeField } from '../../src/init-protocol/spec.js';
 
 const sandbox = (over: Partial<SandboxArtifact> = {}): SandboxArtifact => ({
-  format_version: 1, name: 'assistant', runtime: 'process', image: null,
-  command: ['openclaw', 'gateway', '--name', 'my agent'], workdir: '/sandbox',
-  user: { uid: 1000, gid: 1001 }, env: { TZ: 'UTC', GREETING: 'hello world\n%' },
-  mounts: [{ target: '/etc', mode: 'ro' }, { target: '/sandbox', mode: 'rw' }, { target: '/tmp', mode: 'rw' }],
+  format_version: 1,
+  name: 'assistant',
+  runtime: 'process',
+  image: null,
+  command: ['openclaw', 'gateway', '--name', 'my agent'],
+  workdir: '/sandbox',
+  user: { uid: 1000, gid: 1001 },
+  env: { TZ: 'UTC', GREETING: 'hello world\n%' },
+  mounts: [
+    { target: '/etc', mode: 'ro' },
+    { target: '/sandbox', mode: 'rw' },
+    { target: '/tmp', mode: 'rw' },
+  ],
   limits: { pids: 512, memory_bytes: 2147483648, nofile: 4096 },
-  network: { mode: 'gateway', proxy_port: 3128 }, inference: null, protect: false, ...over,
+  network: { mode: 'gateway', proxy_port: 3128 },
+  inference: null,
+  protect: false,
+  ...over,
 });
 const landlock = (over: Partial<LandlockArtifact> = {}): LandlockArtifact => ({
-  format_version: 1, compatibility: 'hard_requirement', abi_floor: 4,
+  format_version: 1,
+  compatibility: 'hard_requirement',
+  abi_floor: 4,
   handled_access_fs: ['execute', 'write_file', 'read_file', 'read_dir', 'refer', 'truncate', 'ioctl_dev'],
-  handled_access_net: ['bind_tcp', 'connect_tcp'], scoped: ['abstract_unix_socket', 'signal'],
+  handled_access_net: ['bind_tcp', 'connect_tcp'],
+  scoped: ['abstract_unix_socket', 'signal'],
   path_rules: [
     { path: '/etc', access: ['execute', 'read_file', 'read_dir'] },
     { path: '/sandbox', access: ['read_file', 'read_dir', 'write_file'] },
     { path: '/sandbox/bin', access: ['execute', 'read_file', 'read_dir'] },
     { path: '/tmp', access: ['read_file', 'read_dir', 'write_file'] },
   ],
-  net_rules: [{ port: 3128, access: ['connect_tcp'] }], ...over,
+  net_rules: [{ port: 3128, access: ['connect_tcp'] }],
+  ...over,
 });
 const input = (s = sandbox(), l = landlock()) => ({
-  sandbox: s, landlock: l, rootDir: '/state/sandboxes/assistant/root',
+  sandbox: s,
+  landlock: l,
+  rootDir: '/state/sandboxes/assistant/root',
   rwDirs: { '/sandbox': '/state/rw/sandbox', '/tmp': '/state/rw/my tmp' },
-  gatewaySocket: '/state/gateway/sandboxes/assistant.sock', cgroups: { pids: '/sys/fs/cgroup/pids/nemoclaw/a-1' },
+  gatewaySocket: '/state/gateway/sandboxes/assistant.sock',
+  cgroups: { pids: '/sys/fs/cgroup/pids/nemoclaw/a-1' },
 });
 const lines = (spec: string) => spec.trimEnd().split('\n');
 
@@ -52,28 +71,49 @@ test('spec: header, identity, mounts in order with exec only where a rule grants
 
 test('spec: argv and env are encoded; env is the sandbox env plus proxy variables', () => {
   const l = lines(buildInitSpec(input()));
-  assert.deepEqual(l.filter((x) => x.startsWith('argv ')), ['argv openclaw', 'argv gateway', 'argv --name', 'argv my%20agent']);
+  assert.deepEqual(
+    l.filter((x) => x.startsWith('argv ')),
+    ['argv openclaw', 'argv gateway', 'argv --name', 'argv my%20agent'],
+  );
   const env = l.filter((x) => x.startsWith('env ')).map((x) => decodeURIComponent(x.slice(4)));
   assert.deepEqual(env.sort(), [
-    'ALL_PROXY=http://127.0.0.1:3128', 'GREETING=hello world\n%', 'HTTPS_PROXY=http://127.0.0.1:3128',
-    'HTTP_PROXY=http://127.0.0.1:3128', 'NO_PROXY=localhost,127.0.0.1', 'TZ=UTC', 'all_proxy=http://127.0.0.1:3128',
-    'http_proxy=http://127.0.0.1:3128', 'https_proxy=http://127.0.0.1:3128', 'no_proxy=localhost,127.0.0.1',
+    'ALL_PROXY=http://127.0.0.1:3128',
+    'GREETING=hello world\n%',
+    'HTTPS_PROXY=http://127.0.0.1:3128',
+    'HTTP_PROXY=http://127.0.0.1:3128',
+    'NO_PROXY=localhost,127.0.0.1',
+    'TZ=UTC',
+    'all_proxy=http://127.0.0.1:3128',
+    'http_proxy=http://127.0.0.1:3128',
+    'https_proxy=http://127.0.0.1:3128',
+    'no_proxy=localhost,127.0.0.1',
   ]);
 });
 
 test('spec: a command override replaces argv', () => {
   const l = lines(buildInitSpec({ ...input(), command: ['/bin/true'] }));
-  assert.deepEqual(l.filter((x) => x.startsWith('argv ')), ['argv /bin/true']);
+  assert.deepEqual(
+    l.filter((x) => x.startsWith('argv ')),
+    ['argv /bin/true'],
+  );
 });
 
 test('spec: Landlock floor, handled rights, rules, limits, cgroups, gateway', () => {
   const l = lines(buildInitSpec(input()));
   for (const want of [
-    'landlock_floor 4', 'landlock_fs execute write_file read_file read_dir refer truncate ioctl_dev',
-    'landlock_net bind_tcp connect_tcp', 'landlock_scope abstract_unix_socket signal',
-    'path_rule /sandbox/bin execute read_file read_dir', 'net_rule 3128 connect_tcp', 'nofile 4096', 'pids 512',
-    'cgroup pids /sys/fs/cgroup/pids/nemoclaw/a-1', 'gateway /state/gateway/sandboxes/assistant.sock', 'proxy_port 3128',
-  ]) assert.ok(l.includes(want), `missing "${want}" in\n${l.join('\n')}`);
+    'landlock_floor 4',
+    'landlock_fs execute write_file read_file read_dir refer truncate ioctl_dev',
+    'landlock_net bind_tcp connect_tcp',
+    'landlock_scope abstract_unix_socket signal',
+    'path_rule /sandbox/bin execute read_file read_dir',
+    'net_rule 3128 connect_tcp',
+    'nofile 4096',
+    'pids 512',
+    'cgroup pids /sys/fs/cgroup/pids/nemoclaw/a-1',
+    'gateway /state/gateway/sandboxes/assistant.sock',
+    'proxy_port 3128',
+  ])
+    assert.ok(l.includes(want), `missing "${want}" in\n${l.join('\n')}`);
   assert.ok(!l.some((x) => x.startsWith('cgroup memory')));
 });
 
@@ -91,8 +131,23 @@ test('spec: an rw mount without a backing directory is an error', () => {
 });
 
 const host = (abi: number, over: Partial<NonNullable<HostFacts['kernel']>> = {}): HostFacts => ({
-  initBinary: '/x/nemoclaw-init', initPresent: true, probeError: null, kernelRelease: '6.1.0',
-  kernel: { landlock_abi: abi, landlock_errno: abi ? 0 : 38, seccomp: true, root: false, userns: true, unprivileged_userns: true, mntns: true, pidns: true, netns: true, close_range: true, ...over },
+  initBinary: '/x/nemoclaw-init',
+  initPresent: true,
+  probeError: null,
+  kernelRelease: '6.1.0',
+  kernel: {
+    landlock_abi: abi,
+    landlock_errno: abi ? 0 : 38,
+    seccomp: true,
+    root: false,
+    userns: true,
+    unprivileged_userns: true,
+    mntns: true,
+    pidns: true,
+    netns: true,
+    close_range: true,
+    ...over,
+  },
   cgroups: { version: 'v1', pids: true, memory: true, writable: true },
   libseccomp: { ok: true, error: null },
 });
@@ -100,10 +155,10 @@ const host = (abi: number, over: Partial<NonNullable<HostFacts['kernel']>> = {})
 test('preflight: floor above the kernel ABI is refused, naming Landlock and the host fact', () => {
   const p = preflight({ sandbox: sandbox(), landlock: landlock({ abi_floor: 8 }) }, host(7));
   assert.equal(p.ok, false);
-  assert.equal(p.refusals[0].mechanism, 'landlock');
-  assert.match(p.refusals[0].reason, /requires Landlock ABI >= 8 .*offers Landlock ABI 7/);
+  assert.equal(p.refusals[0]!.mechanism, 'landlock');
+  assert.match(p.refusals[0]!.reason, /requires Landlock ABI >= 8 .*offers Landlock ABI 7/);
   const none = preflight({ sandbox: sandbox(), landlock: landlock() }, host(0));
-  assert.match(none.refusals[0].reason, /offers no Landlock \(errno 38\)/);
+  assert.match(none.refusals[0]!.reason, /offers no Landlock \(errno 38\)/);
 });
 
 test('preflight: best_effort without Landlock runs, loudly', () => {
@@ -120,18 +175,38 @@ test('preflight: missing seccomp, libseccomp, userns (unprivileged) and namespac
   const p = preflight({ sandbox: sandbox(), landlock: landlock() }, h);
   assert.deepEqual(p.refusals.map((r) => r.mechanism).sort(), ['libseccomp', 'network namespace', 'seccomp', 'user namespace']);
   const docker = preflight({ sandbox: sandbox({ runtime: 'docker' }), landlock: landlock() }, host(7));
-  assert.equal(docker.refusals[0].mechanism, 'runtime');
+  assert.equal(docker.refusals[0]!.mechanism, 'runtime');
 });
 
 test('summary: one line naming Landlock ABI, seccomp rules and namespaces; NO LANDLOCK when not enforced', () => {
   const r: EnforcementReport = {
-    ok: true, sandbox: 'assistant', namespaces: ['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup'], uid: 1000, gid: 1000,
-    landlock: { abi: 7, floor: 4, enforced: true, handled_fs: [], handled_net: [], scoped: [], path_rules: 3, net_rules: 1, skipped_rules: 0 },
-    seccomp: { instructions: 400, sha256: 'ab' }, no_new_privs: true, capabilities: 'none', dumpable: false,
+    ok: true,
+    sandbox: 'assistant',
+    namespaces: ['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup'],
+    uid: 1000,
+    gid: 1000,
+    landlock: {
+      abi: 7,
+      floor: 4,
+      enforced: true,
+      handled_fs: [],
+      handled_net: [],
+      scoped: [],
+      path_rules: 3,
+      net_rules: 1,
+      skipped_rules: 0,
+    },
+    seccomp: { instructions: 400, sha256: 'ab' },
+    no_new_privs: true,
+    capabilities: 'none',
+    dumpable: false,
     limits: { nofile: 1, core: 0, pids: 64, pids_via: 'cgroup', memory_via: 'none' },
     network: { loopback: true, relay: true, proxy_port: 3128 },
   };
-  assert.equal(formatSummary(r, 312), 'assistant: Landlock ABI 7 + seccomp (312 rules) + userns/netns/pidns/mntns; pids<=64 (cgroup), memory UNLIMITED');
+  assert.equal(
+    formatSummary(r, 312),
+    'assistant: Landlock ABI 7 + seccomp (312 rules) + userns/netns/pidns/mntns; pids<=64 (cgroup), memory UNLIMITED',
+  );
   r.landlock.enforced = false;
   assert.match(formatSummary(r, 312), /^assistant: NO LANDLOCK/);
 });

@@ -4,13 +4,17 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { StateStore } from '../../src/reconciler/state.js';
+import { StateStore } from '../../src/state/store.js';
 import type { RunningSandbox, StartOptions, ExitStatus } from '../../src/runtime/process/start.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { compileSpec, goodReport } from '../reconciler/fixtures.js';
 import { tempDir } from '../helpers/tmp.js';
 
-interface FakeRun { opts: StartOptions; exit: (code: number) => void; stopped: boolean }
+interface FakeRun {
+  opts: StartOptions;
+  exit: (code: number) => void;
+  stopped: boolean;
+}
 
 /** A runtime whose sandboxes exit when the test says so. Pids do not exist, so nothing is ever signalled. */
 function fakeRuntime(fail?: () => Error | undefined) {
@@ -20,21 +24,35 @@ function fakeRuntime(fail?: () => Error | undefined) {
     const err = fail?.();
     if (err) throw err;
     let exit!: (s: ExitStatus) => void;
-    const exited = new Promise<ExitStatus>((r) => { exit = r; });
+    const exited = new Promise<ExitStatus>((r) => {
+      exit = r;
+    });
     const run: FakeRun = { opts, exit: (code) => exit({ code }), stopped: false };
     runs.push(run);
     return {
-      name: opts.artifacts.sandbox.name, pid: nextPid++, report: goodReport({ name: opts.artifacts.sandbox.name, artifacts: opts.artifacts } as never),
-      seccomp: { ruleCount: 1, digest: 'sha256:' + 'ab'.repeat(32) }, gateway: null, warnings: [], child: {} as never,
+      name: opts.artifacts.sandbox.name,
+      pid: nextPid++,
+      report: goodReport({ name: opts.artifacts.sandbox.name, artifacts: opts.artifacts } as never),
+      seccomp: { ruleCount: 1, digest: 'sha256:' + 'ab'.repeat(32) },
+      gateway: null,
+      warnings: [],
+      child: {} as never,
       wait: () => exited,
-      stop: async () => { run.stopped = true; exit({ code: 143 }); return exited; },
+      stop: async () => {
+        run.stopped = true;
+        exit({ code: 143 });
+        return exited;
+      },
     };
   };
   return { runs, start };
 }
 
 const backoff = { initialMs: 10, maxMs: 40, resetAfterMs: 60_000 };
-const until = async (cond: () => boolean) => { for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10)); assert.ok(cond(), 'timed out'); };
+const until = async (cond: () => boolean) => {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), 'timed out');
+};
 
 async function setup(t: Parameters<typeof compileSpec>[0]) {
   const dir = tempDir(t);
@@ -112,11 +130,17 @@ test('stop forgets; a new supervisor (daemon restart) restores what should run',
   await sup.ensure('b', b!.digest);
   assert.equal(await sup.stop('b'), true);
   assert.equal(await sup.stop('b'), false);
-  assert.deepEqual(sup.list().map((s) => s.name), ['a']);
+  assert.deepEqual(
+    sup.list().map((s) => s.name),
+    ['a'],
+  );
   await sup.stopAll(); // daemon shutdown: keeps desired.json
   const rt2 = fakeRuntime();
   const again = new Supervisor({ stateDir: dir, start: rt2.start, backoff });
   await again.restore();
-  assert.deepEqual(again.list().map((s) => [s.name, s.state, s.digest]), [['a', 'running', v1.digest]]);
+  assert.deepEqual(
+    again.list().map((s) => [s.name, s.state, s.digest]),
+    [['a', 'running', v1.digest]],
+  );
   await again.stopAll();
 });

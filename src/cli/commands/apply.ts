@@ -3,41 +3,60 @@ import type { CAC } from 'cac';
 import { applyPlan } from '../../reconciler/apply.js';
 import { interruptedNote, readJournal } from '../../reconciler/journal.js';
 import { checkSavedPlan, desiredFromFile, desiredFromPlan, makePlan, readSavedPlan } from '../../reconciler/reconcile.js';
-import { countsLine, renderText } from '../../reconciler/render.js';
+import { countsLine, renderText } from '../views/plan.js';
 import type { Desired, Plan } from '../../reconciler/types.js';
-import type { StateStore } from '../../reconciler/state.js';
+import type { StateStore } from '../../state/store.js';
 import { command } from '../run-command.js';
-import { bold, green, red, yellow } from '../output.js';
+import { bold, green, red, yellow } from '../views/style.js';
 import { confirm, lockState, openStore, progress } from '../reconcile-ui.js';
 
-interface Opts { file: string; autoApprove?: boolean; wait?: boolean; allowDestroy?: boolean; stateDir?: string; diff: boolean }
+interface Opts {
+  file: string;
+  autoApprove?: boolean;
+  wait?: boolean;
+  allowDestroy?: boolean;
+  stateDir?: string;
+  diff: boolean;
+}
 
 export function register(cli: CAC): void {
-  cli.command('apply [plan]', 'Make this host run what the config says (or exactly what a saved plan says)')
+  cli
+    .command('apply [plan]', 'Make this host run what the config says (or exactly what a saved plan says)')
     .option('-f, --file <file>', 'Config file', { default: 'nemoclaw.yaml' })
     .option('--auto-approve', 'Do not ask for confirmation (required when not on a terminal)')
     .option('--wait', 'If another apply holds the lock, wait for it instead of refusing')
     .option('--allow-destroy', 'Allow deleting or replacing sandboxes with protect: true')
     .option('--no-diff', 'Leave out the artifact diffs when showing the plan')
     .option('--state-dir <dir>', 'State directory')
-    .action(command(async (planFile: string | undefined, opts: Opts) => {
-      const store = openStore(opts.stateDir);
-      await lockState(store, 'apply', opts.wait === true);
-      let p: Plan;
-      let desired: Desired;
-      if (planFile) {
-        p = readSavedPlan(planFile);
-        desired = desiredFromPlan(p);
-        await checkSavedPlan(store, p);
-      } else {
-        desired = await desiredFromFile(opts.file);
-        p = await makePlan(store, desired, { allowDestroy: opts.allowDestroy });
-      }
-      return runApply(store, p, desired, { autoApprove: opts.autoApprove === true, allowDestroy: opts.allowDestroy === true, diffs: opts.diff });
-    }));
+    .action(
+      command(async (planFile: string | undefined, opts: Opts) => {
+        const store = openStore(opts.stateDir);
+        await lockState(store, 'apply', opts.wait === true);
+        let p: Plan;
+        let desired: Desired;
+        if (planFile) {
+          p = readSavedPlan(planFile);
+          desired = desiredFromPlan(p);
+          await checkSavedPlan(store, p);
+        } else {
+          desired = await desiredFromFile(opts.file);
+          p = await makePlan(store, desired, { allowDestroy: opts.allowDestroy });
+        }
+        return runApply(store, p, desired, {
+          autoApprove: opts.autoApprove === true,
+          allowDestroy: opts.allowDestroy === true,
+          diffs: opts.diff,
+        });
+      }),
+    );
 }
 
-export async function runApply(store: StateStore, p: Plan, desired: Desired, o: { autoApprove: boolean; allowDestroy: boolean; diffs: boolean }): Promise<number> {
+export async function runApply(
+  store: StateStore,
+  p: Plan,
+  desired: Desired,
+  o: { autoApprove: boolean; allowDestroy: boolean; diffs: boolean },
+): Promise<number> {
   const err = process.stderr;
   const note = interruptedNote(readJournal(store.layout.journalFile));
   if (note) err.write(yellow(`note: ${note}`, err) + '\n');
@@ -51,8 +70,11 @@ export async function runApply(store: StateStore, p: Plan, desired: Desired, o: 
     return 1;
   }
   if (r.steps > 0) {
-    process.stdout.write(bold(green(`Apply complete in ${Date.now() - t0} ms. ${countsLine(p).replace(/^Plan: /, '')}`)) +
-      (r.generation ? ` Generation ${(r.generation as { number: number }).number}.` : '') + '\n');
+    process.stdout.write(
+      bold(green(`Apply complete in ${Date.now() - t0} ms. ${countsLine(p).replace(/^Plan: /, '')}`)) +
+        (r.generation ? ` Generation ${(r.generation as { number: number }).number}.` : '') +
+        '\n',
+    );
   }
   return 0;
 }

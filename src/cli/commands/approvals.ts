@@ -4,14 +4,23 @@ import type { CAC } from 'cac';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { UserError } from '../../config/diagnostics.js';
-import { decideApproval, GatewayError, listApprovals } from '../../gateway/client.js';
-import { parseDuration } from '../../gateway/duration.js';
-import { commitApproval, persistApproval } from '../../gateway/persist.js';
+import { decideApproval, GatewayError, listApprovals } from '../../daemon/client.js';
+import { parseDuration } from '../../util/duration.js';
+import { commitApproval, persistApproval } from '../../config/add-rule.js';
 import { resolveStateDir } from '../../state/paths.js';
 import { command } from '../run-command.js';
-import { bold, dim, printJson } from '../output.js';
+import { bold, dim, printJson } from '../views/style.js';
 
-interface Opts { stateDir?: string; ttl?: string; persist?: boolean; commit?: boolean; file: string; reason?: string; json?: boolean; all?: boolean }
+interface Opts {
+  stateDir?: string;
+  ttl?: string;
+  persist?: boolean;
+  commit?: boolean;
+  file: string;
+  reason?: string;
+  json?: boolean;
+  all?: boolean;
+}
 
 export function osUser(): string {
   try {
@@ -25,13 +34,15 @@ const viaGateway = async <T>(p: Promise<T>): Promise<T> => {
   try {
     return await p;
   } catch (e) {
-    if (e instanceof GatewayError) throw new UserError(e.status === 404 ? e.message : `${e.message} (is the gateway running? nemoclaw gateway --detach)`);
+    if (e instanceof GatewayError)
+      throw new UserError(e.status === 404 ? e.message : `${e.message} (is the gateway running? nemoclaw gateway --detach)`);
     throw e;
   }
 };
 
 export function register(cli: CAC): void {
-  cli.command('approvals [action] [id]', 'Egress approvals: list (default), approve ID, deny ID')
+  cli
+    .command('approvals [action] [id]', 'Egress approvals: list (default), approve ID, deny ID')
     .option('--state-dir <dir>', 'State directory')
     .option('--ttl <duration>', 'approve: grant live for this long (e.g. 1h), then lapse by itself')
     .option('--persist', 'approve: add the rule to nemoclaw.yaml (minimal edit, comments kept)')
@@ -40,61 +51,87 @@ export function register(cli: CAC): void {
     .option('--reason <text>', 'Why (recorded in the audit log and the commit)')
     .option('--all', 'list: include decided and expired approvals')
     .option('--json', 'Machine-readable output')
-    .action(command(async (action: string | undefined, id: string | undefined, opts: Opts) => {
-      const stateDir = resolveStateDir(opts.stateDir);
-      const actor = osUser();
-      switch (action ?? 'list') {
-        case 'list': {
-          const all = await viaGateway(listApprovals(stateDir));
-          const shown = opts.all ? all : all.filter((a) => a.status === 'pending' || a.status === 'approved');
-          if (opts.json) { printJson({ approvals: shown }); return 0; }
-          if (shown.length === 0) { process.stdout.write(dim('no pending approvals') + '\n'); return 0; }
-          for (const a of shown) {
-            const exp = a.status === 'approved' ? (a.expires_at ? ` until ${new Date(a.expires_at).toISOString()}` : ' until next reload') : '';
-            process.stdout.write(`${bold(a.id)}  ${a.status}${exp}  ${a.sandbox} → ${a.host}:${a.port}  hits ${a.hits}  last ${new Date(a.last_seen).toISOString()}\n`);
+    .action(
+      command(async (action: string | undefined, id: string | undefined, opts: Opts) => {
+        const stateDir = resolveStateDir(opts.stateDir);
+        const actor = osUser();
+        switch (action ?? 'list') {
+          case 'list': {
+            const all = await viaGateway(listApprovals(stateDir));
+            const shown = opts.all ? all : all.filter((a) => a.status === 'pending' || a.status === 'approved');
+            if (opts.json) {
+              printJson({ approvals: shown });
+              return 0;
+            }
+            if (shown.length === 0) {
+              process.stdout.write(dim('no pending approvals') + '\n');
+              return 0;
+            }
+            for (const a of shown) {
+              const exp =
+                a.status === 'approved' ? (a.expires_at ? ` until ${new Date(a.expires_at).toISOString()}` : ' until next reload') : '';
+              process.stdout.write(
+                `${bold(a.id)}  ${a.status}${exp}  ${a.sandbox} → ${a.host}:${a.port}  hits ${a.hits}  last ${new Date(a.last_seen).toISOString()}\n`,
+              );
+            }
+            return 0;
           }
-          return 0;
-        }
-        case 'approve': {
-          if (!id) throw new UserError('approvals approve needs an ID (see nemoclaw approvals)', [], 2);
-          const ttlMs = opts.ttl === undefined ? null : parseDuration(String(opts.ttl));
-          if (ttlMs === undefined) throw new UserError('--ttl takes a duration such as 30m or 1h', [], 2);
-          if (ttlMs === null && !opts.persist) throw new UserError('approve needs --ttl DURATION (live grant) or --persist (add to nemoclaw.yaml)', [], 2);
-          if (opts.commit && !opts.persist) throw new UserError('--commit needs --persist', [], 2);
-          const a = (await viaGateway(listApprovals(stateDir))).find((x) => x.id === id);
-          if (!a) throw new UserError(`no approval with id ${id}`);
-          let commit: string | undefined;
-          let ruleName: string | undefined;
-          if (opts.persist) {
-            const file = resolve(opts.file);
-            const r = persistApproval(file, a);
-            ruleName = r.rule.name;
-            process.stderr.write(`added rule ${r.rule.name} to ${opts.file} (sandboxes.${a.sandbox}.network.egress)\n`);
-            if (opts.commit) {
-              try {
-                commit = await commitApproval(file, a, r.rule, actor, opts.reason);
-              } catch (e) {
-                if (e instanceof UserError) throw e;
-                const why = String((e as Error).message).split('\n').find((l) => l.trim()) ?? 'unknown error';
-                throw new UserError(`the rule is in ${opts.file}, but git commit failed (${why.trim()}); commit it yourself, or fix git and approve again`);
+          case 'approve': {
+            if (!id) throw new UserError('approvals approve needs an ID (see nemoclaw approvals)', [], 2);
+            const ttlMs = opts.ttl === undefined ? null : parseDuration(String(opts.ttl));
+            if (ttlMs === undefined) throw new UserError('--ttl takes a duration such as 30m or 1h', [], 2);
+            if (ttlMs === null && !opts.persist)
+              throw new UserError('approve needs --ttl DURATION (live grant) or --persist (add to nemoclaw.yaml)', [], 2);
+            if (opts.commit && !opts.persist) throw new UserError('--commit needs --persist', [], 2);
+            const a = (await viaGateway(listApprovals(stateDir))).find((x) => x.id === id);
+            if (!a) throw new UserError(`no approval with id ${id}`);
+            let commit: string | undefined;
+            let ruleName: string | undefined;
+            if (opts.persist) {
+              const file = resolve(opts.file);
+              const r = persistApproval(file, a);
+              ruleName = r.rule.name;
+              process.stderr.write(`added rule ${r.rule.name} to ${opts.file} (sandboxes.${a.sandbox}.network.egress)\n`);
+              if (opts.commit) {
+                try {
+                  commit = await commitApproval(file, a, r.rule, actor, opts.reason);
+                } catch (e) {
+                  if (e instanceof UserError) throw e;
+                  const why =
+                    String((e as Error).message)
+                      .split('\n')
+                      .find((l) => l.trim()) ?? 'unknown error';
+                  throw new UserError(
+                    `the rule is in ${opts.file}, but git commit failed (${why.trim()}); commit it yourself, or fix git and approve again`,
+                  );
+                }
               }
             }
+            const done = await viaGateway(
+              decideApproval(stateDir, id, 'approve', { actor, reason: opts.reason, ttl_ms: ttlMs, persisted: Boolean(opts.persist) }),
+            );
+            if (opts.json) {
+              printJson({ approval: done, rule: ruleName ?? null, commit: commit ?? null });
+              return 0;
+            }
+            const until = done.expires_at
+              ? `until ${new Date(done.expires_at).toISOString()}`
+              : 'until the next policy reload (apply picks up the persisted rule)';
+            process.stdout.write(
+              `approved ${id}: ${a.sandbox} → ${a.host}:${a.port} live ${until}${commit ? `; committed ${commit}` : ''}\n`,
+            );
+            return 0;
           }
-          const done = await viaGateway(decideApproval(stateDir, id, 'approve', { actor, reason: opts.reason, ttl_ms: ttlMs, persisted: Boolean(opts.persist) }));
-          if (opts.json) { printJson({ approval: done, rule: ruleName ?? null, commit: commit ?? null }); return 0; }
-          const until = done.expires_at ? `until ${new Date(done.expires_at).toISOString()}` : 'until the next policy reload (apply picks up the persisted rule)';
-          process.stdout.write(`approved ${id}: ${a.sandbox} → ${a.host}:${a.port} live ${until}${commit ? `; committed ${commit}` : ''}\n`);
-          return 0;
+          case 'deny': {
+            if (!id) throw new UserError('approvals deny needs an ID', [], 2);
+            const done = await viaGateway(decideApproval(stateDir, id, 'deny', { actor, reason: opts.reason }));
+            if (opts.json) printJson({ approval: done });
+            else process.stdout.write(`denied ${id}: ${done.sandbox} → ${done.host}:${done.port}\n`);
+            return 0;
+          }
+          default:
+            throw new UserError(`unknown approvals action "${action}"; use list, approve or deny`, [], 2);
         }
-        case 'deny': {
-          if (!id) throw new UserError('approvals deny needs an ID', [], 2);
-          const done = await viaGateway(decideApproval(stateDir, id, 'deny', { actor, reason: opts.reason }));
-          if (opts.json) printJson({ approval: done });
-          else process.stdout.write(`denied ${id}: ${done.sandbox} → ${done.host}:${done.port}\n`);
-          return 0;
-        }
-        default:
-          throw new UserError(`unknown approvals action "${action}"; use list, approve or deny`, [], 2);
-      }
-    }));
+      }),
+    );
 }

@@ -3,30 +3,34 @@ import type { CAC } from 'cac';
 import { join } from 'node:path';
 import { UserError } from '../../config/diagnostics.js';
 import { readAudit, type AuditRecord } from '../../gateway/audit.js';
-import { parseSince } from '../../gateway/duration.js';
+import { parseSince } from '../../util/duration.js';
 import { resolveStateDir, stateLayout } from '../../state/paths.js';
 import { command } from '../run-command.js';
-import { dim, green, red } from '../output.js';
+import { dim, green, red } from '../views/style.js';
 
 export function register(cli: CAC): void {
-  cli.command('audit', 'Show the egress audit log (connections, denials, approvals)')
+  cli
+    .command('audit', 'Show the egress audit log (connections, denials, approvals)')
     .option('--state-dir <dir>', 'State directory')
     .option('--sandbox <name>', 'Only this sandbox')
     .option('--since <time>', 'Only records since an ISO time or a duration ago (e.g. 15m, 2h)')
     .option('--denied', 'Only denials')
     .option('--json', 'JSON lines, as stored')
-    .action(command((opts: { stateDir?: string; sandbox?: string; since?: string; denied?: boolean; json?: boolean }) => {
-      let since: number | undefined;
-      if (opts.since !== undefined) {
-        since = parseSince(String(opts.since));
-        if (since === undefined) throw new UserError('--since takes an ISO time or a duration such as 15m', [], 2);
-      }
-      const dir = stateLayout(resolveStateDir(opts.stateDir)).gatewayDir;
-      const records = readAudit(dir, { sandbox: opts.sandbox, since, denied: opts.denied });
-      for (const r of records) process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : formatRecord(r) + '\n');
-      if (!opts.json && records.length === 0) process.stderr.write(dim(`no audit records in ${join(dir, 'audit.jsonl')}`, process.stderr) + '\n');
-      return 0;
-    }));
+    .action(
+      command((opts: { stateDir?: string; sandbox?: string; since?: string; denied?: boolean; json?: boolean }) => {
+        let since: number | undefined;
+        if (opts.since !== undefined) {
+          since = parseSince(String(opts.since));
+          if (since === undefined) throw new UserError('--since takes an ISO time or a duration such as 15m', [], 2);
+        }
+        const dir = stateLayout(resolveStateDir(opts.stateDir)).gatewayDir;
+        const records = readAudit(dir, { sandbox: opts.sandbox, since, denied: opts.denied });
+        for (const r of records) process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : formatRecord(r) + '\n');
+        if (!opts.json && records.length === 0)
+          process.stderr.write(dim(`no audit records in ${join(dir, 'audit.jsonl')}`, process.stderr) + '\n');
+        return 0;
+      }),
+    );
 }
 
 function formatRecord(r: AuditRecord): string {
@@ -37,6 +41,9 @@ function formatRecord(r: AuditRecord): string {
   const why = r.action === 'denied' ? ` ${r.reason}${r.approval_id ? ` [${r.approval_id}]` : ''}` : r.rule ? ` rule=${r.rule}` : '';
   const bytes = r.bytes_out !== undefined ? dim(` out=${r.bytes_out} in=${r.bytes_in} ${r.duration_ms}ms`) : '';
   const who = r.actor ? ` by ${r.actor.user}` : '';
-  const info = r.activity === 'approval' || r.action === 'info' ? ` ${r.activity}${r.detail ? `: ${r.detail}` : ''}${r.approval_id && r.action === 'info' ? ` [${r.approval_id}]` : ''}` : '';
+  const info =
+    r.activity === 'approval' || r.action === 'info'
+      ? ` ${r.activity}${r.detail ? `: ${r.detail}` : ''}${r.approval_id && r.action === 'info' ? ` [${r.approval_id}]` : ''}`
+      : '';
   return `${time} ${action} ${r.sandbox ?? '-'} ${dst}${http}${why}${info}${who}${bytes}`;
 }

@@ -1,8 +1,8 @@
 // nemoclaw doctor: what this host can enforce, and which example configs would run here.
 import type { CAC } from 'cac';
-import { doctor, type DoctorReport } from '../../runtime/process/doctor.js';
+import { doctor, type DoctorReport } from '../doctor.js';
 import { command } from '../run-command.js';
-import { green, printJson, red, yellow } from '../output.js';
+import { green, printJson, red, yellow } from '../views/style.js';
 
 const yes = (ok: boolean, text = ok ? 'yes' : 'no') => (ok ? green(text) : red(text));
 
@@ -12,16 +12,28 @@ function render(r: DoctorReport): string {
   const out: string[] = [`host: Linux ${h.kernelRelease}, ${k?.root ? 'running as root' : 'running unprivileged'}`];
   if (!k) out.push(red(`  sandbox init: ${h.probeError}`));
   else {
-    const ll = k.landlock_abi > 0
-      ? green(`ABI ${k.landlock_abi}`) + (k.landlock_abi < 4 ? yellow(' (no TCP rules: below the default floor 4)') : k.landlock_abi < 6 ? yellow(' (no signal/abstract-socket scoping)') : '')
-      : red(`unavailable (errno ${k.landlock_errno})`);
+    const ll =
+      k.landlock_abi > 0
+        ? green(`ABI ${k.landlock_abi}`) +
+          (k.landlock_abi < 4
+            ? yellow(' (no TCP rules: below the default floor 4)')
+            : k.landlock_abi < 6
+              ? yellow(' (no signal/abstract-socket scoping)')
+              : '')
+        : red(`unavailable (errno ${k.landlock_errno})`);
     out.push(`  landlock        ${ll}`);
-    out.push(`  seccomp         ${yes(k.seccomp)}; libseccomp ${h.libseccomp.ok ? green(h.libseccomp.version ?? 'yes') : red(String(h.libseccomp.error))}`);
-    out.push(`  user namespace  ${yes(k.userns)}; unprivileged ${yes(k.unprivileged_userns, k.unprivileged_userns ? 'allowed' : 'not allowed')}`);
+    out.push(
+      `  seccomp         ${yes(k.seccomp)}; libseccomp ${h.libseccomp.ok ? green(h.libseccomp.version ?? 'yes') : red(String(h.libseccomp.error))}`,
+    );
+    out.push(
+      `  user namespace  ${yes(k.userns)}; unprivileged ${yes(k.unprivileged_userns, k.unprivileged_userns ? 'allowed' : 'not allowed')}`,
+    );
     out.push(`  mnt/pid/net ns  ${yes(k.mntns)}/${yes(k.pidns)}/${yes(k.netns)}`);
   }
   const cg = h.cgroups;
-  out.push(`  cgroups         ${cg.version}: pids ${yes(cg.pids)}, memory ${yes(cg.memory)}, ${cg.writable ? green('writable') : yellow('not writable (pids via RLIMIT_NPROC, memory unenforced)')}`);
+  out.push(
+    `  cgroups         ${cg.version}: pids ${yes(cg.pids)}, memory ${yes(cg.memory)}, ${cg.writable ? green('writable') : yellow('not writable (pids via RLIMIT_NPROC, memory unenforced)')}`,
+  );
   out.push(`  docker          ${r.docker.reachable ? green(`reachable (${r.docker.version})`) : yellow(`unreachable: ${r.docker.error}`)}`);
   out.push(`embedded runtime: ${r.process_runtime_ready ? green('ready') : red('NOT ready for the default policy')}`);
   if (r.configs.length) out.push('configs:');
@@ -36,12 +48,15 @@ function render(r: DoctorReport): string {
 }
 
 export function register(cli: CAC): void {
-  cli.command('doctor', 'Show what this host can enforce and which example configs would run here')
+  cli
+    .command('doctor', 'Show what this host can enforce and which example configs would run here')
     .option('--json', 'Machine-readable output')
-    .action(command(async (opts: { json?: boolean }) => {
-      const r = await doctor();
-      if (opts.json) printJson(r);
-      else process.stdout.write(render(r));
-      return r.process_runtime_ready ? 0 : 1;
-    }));
+    .action(
+      command(async (opts: { json?: boolean }) => {
+        const r = await doctor();
+        if (opts.json) printJson(r);
+        else process.stdout.write(render(r));
+        return r.process_runtime_ready ? 0 : 1;
+      }),
+    );
 }

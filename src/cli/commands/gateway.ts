@@ -4,21 +4,36 @@ import { readFileSync } from 'node:fs';
 import { UserError } from '../../config/diagnostics.js';
 import { resolveStateDir } from '../../state/paths.js';
 import {
-  ensureGateway, gatewayStatus, GatewayError, isGatewayRunning, registerSandbox, reloadPolicy, stopGateway, unregisterSandbox,
-} from '../../gateway/client.js';
-import { runDaemon } from '../../gateway/daemon.js';
-import { parseDuration } from '../../gateway/duration.js';
+  ensureGateway,
+  gatewayStatus,
+  GatewayError,
+  isGatewayRunning,
+  registerSandbox,
+  reloadPolicy,
+  stopGateway,
+  unregisterSandbox,
+} from '../../daemon/client.js';
+import { runDaemon } from '../../daemon/daemon.js';
+import { parseDuration } from '../../util/duration.js';
 import { command } from '../run-command.js';
-import { bold, dim, printJson, yellow } from '../output.js';
+import { bold, dim, printJson, yellow } from '../views/style.js';
 
 interface Opts {
-  stateDir?: string; detach?: boolean; listenTcp?: string; sandbox?: string; egress?: string; file?: string;
-  wait?: boolean; timeout?: string; json?: boolean;
+  stateDir?: string;
+  detach?: boolean;
+  listenTcp?: string;
+  sandbox?: string;
+  egress?: string;
+  file?: string;
+  wait?: boolean;
+  timeout?: string;
+  json?: boolean;
 }
 
 function parseListen(s: string): { host: string; port: number } {
   const m = /^(127\.0\.0\.1|\[::1\]|::1):(\d{1,5})$/.exec(s);
-  if (!m || Number(m[2]) > 65535) throw new UserError('--listen-tcp takes 127.0.0.1:PORT or [::1]:PORT (loopback only; 0 = any free port)', [], 2);
+  if (!m || Number(m[2]) > 65535)
+    throw new UserError('--listen-tcp takes 127.0.0.1:PORT or [::1]:PORT (loopback only; 0 = any free port)', [], 2);
   return { host: m[1]!.replace(/[[\]]/g, ''), port: Number(m[2]) };
 }
 
@@ -40,7 +55,8 @@ const asUser = async <T>(p: Promise<T>): Promise<T> => {
 };
 
 export function register(cli: CAC): void {
-  cli.command('gateway [action]', 'Egress gateway: run it (default), or status | stop | reload | register | unregister')
+  cli
+    .command('gateway [action]', 'Egress gateway: run it (default), or status | stop | reload | register | unregister')
     .option('--state-dir <dir>', 'State directory')
     .option('--detach', 'Run in the background (pid file and gateway.log in the state dir)')
     .option('--listen-tcp <addr>', 'Debug: also accept proxy requests on a loopback TCP port for --sandbox')
@@ -50,33 +66,42 @@ export function register(cli: CAC): void {
     .option('--wait', 'reload: return once the gateway reports the new version as active')
     .option('--timeout <duration>', 'reload --wait: how long to wait', { default: '10s' })
     .option('--json', 'Machine-readable output')
-    .action(command(async (action: string | undefined, opts: Opts) => {
-      const stateDir = resolveStateDir(opts.stateDir);
-      switch (action ?? 'run') {
-        case 'run': return run(stateDir, opts);
-        case 'status': return status(stateDir, opts);
-        case 'stop': {
-          const stopped = await asUser(stopGateway(stateDir));
-          process.stdout.write(stopped ? 'gateway stopped\n' : 'gateway was not running\n');
-          return 0;
+    .action(
+      command(async (action: string | undefined, opts: Opts) => {
+        const stateDir = resolveStateDir(opts.stateDir);
+        switch (action ?? 'run') {
+          case 'run':
+            return run(stateDir, opts);
+          case 'status':
+            return status(stateDir, opts);
+          case 'stop': {
+            const stopped = await asUser(stopGateway(stateDir));
+            process.stdout.write(stopped ? 'gateway stopped\n' : 'gateway was not running\n');
+            return 0;
+          }
+          case 'register': {
+            if (!opts.egress) throw new UserError('gateway register needs --egress FILE', [], 2);
+            await asUser(ensureGateway(stateDir));
+            const r = await asUser(
+              registerSandbox(stateDir, '' + JSON.parse(readEgress(opts.egress).toString()).sandbox, readEgress(opts.egress)),
+            );
+            if (opts.json) printJson(r);
+            else process.stdout.write(`${r.socketPath}  ${r.policyVersion}\n`);
+            return 0;
+          }
+          case 'unregister': {
+            if (!opts.sandbox) throw new UserError('gateway unregister needs --sandbox NAME', [], 2);
+            const removed = await asUser(unregisterSandbox(stateDir, opts.sandbox));
+            process.stdout.write(removed ? `unregistered ${opts.sandbox}\n` : `${opts.sandbox} was not registered\n`);
+            return 0;
+          }
+          case 'reload':
+            return reload(stateDir, opts);
+          default:
+            throw new UserError(`unknown gateway action "${action}"; use status, stop, reload, register or unregister`, [], 2);
         }
-        case 'register': {
-          if (!opts.egress) throw new UserError('gateway register needs --egress FILE', [], 2);
-          await asUser(ensureGateway(stateDir));
-          const r = await asUser(registerSandbox(stateDir, '' + JSON.parse(readEgress(opts.egress).toString()).sandbox, readEgress(opts.egress)));
-          if (opts.json) printJson(r); else process.stdout.write(`${r.socketPath}  ${r.policyVersion}\n`);
-          return 0;
-        }
-        case 'unregister': {
-          if (!opts.sandbox) throw new UserError('gateway unregister needs --sandbox NAME', [], 2);
-          const removed = await asUser(unregisterSandbox(stateDir, opts.sandbox));
-          process.stdout.write(removed ? `unregistered ${opts.sandbox}\n` : `${opts.sandbox} was not registered\n`);
-          return 0;
-        }
-        case 'reload': return reload(stateDir, opts);
-        default: throw new UserError(`unknown gateway action "${action}"; use status, stop, reload, register or unregister`, [], 2);
-      }
-    }));
+      }),
+    );
 }
 
 async function run(stateDir: string, opts: Opts): Promise<number> {
@@ -113,10 +138,13 @@ async function status(stateDir: string, opts: Opts): Promise<number> {
     return 0;
   }
   process.stdout.write(`${bold('gateway')} pid ${s.pid}, up ${Math.round((Date.now() - s.started_at) / 1000)}s\n`);
-  if (s.test_hooks.length) process.stdout.write(yellow(`WARNING: test hooks active: ${s.test_hooks.join(', ')} (SSRF guard relaxed)`) + '\n');
+  if (s.test_hooks.length)
+    process.stdout.write(yellow(`WARNING: test hooks active: ${s.test_hooks.join(', ')} (SSRF guard relaxed)`) + '\n');
   for (const sb of s.sandboxes) {
     const c = sb.connections;
-    process.stdout.write(`  ${sb.name}  ${sb.policy_version}  active ${c.active}  total ${c.total}  denied ${c.denied}  flows ${c.flows}\n`);
+    process.stdout.write(
+      `  ${sb.name}  ${sb.policy_version}  active ${c.active}  total ${c.total}  denied ${c.denied}  flows ${c.flows}\n`,
+    );
     process.stdout.write(dim(`    ${sb.socket}${sb.tcp.map((t) => `  tcp ${t.host}:${t.port}`).join('')}`) + '\n');
   }
   if (s.sandboxes.length === 0) process.stdout.write(dim('  no sandboxes registered') + '\n');
@@ -131,10 +159,14 @@ async function reload(stateDir: string, opts: Opts): Promise<number> {
   if (opts.egress) {
     const bytes = readEgress(opts.egress);
     let name: unknown;
-    try { name = JSON.parse(bytes.toString('utf8')).sandbox; } catch { throw new UserError(`${opts.egress} is not JSON`); }
+    try {
+      name = JSON.parse(bytes.toString('utf8')).sandbox;
+    } catch {
+      throw new UserError(`${opts.egress} is not JSON`);
+    }
     policies.push({ name: String(name), bytes });
   } else if (opts.file) {
-    const { loadCompile } = await import('../../core/pipeline.js');
+    const { loadCompile } = await import('../../pipeline/pipeline.js');
     const c = await loadCompile(opts.file);
     const registered = new Set((await gatewayStatus(stateDir)).sandboxes.map((s) => s.name));
     for (const s of c.output.sandboxes) {
@@ -150,9 +182,18 @@ async function reload(stateDir: string, opts: Opts): Promise<number> {
   for (const p of policies) {
     const started = performance.now();
     const r = await asUser(opts.wait ? reloadPolicy(stateDir, p.name, p.bytes, timeout) : registerSandbox(stateDir, p.name, p.bytes));
-    out.push({ sandbox: p.name, policy_version: r.policyVersion, closed_flows: r.closedFlows, ms: Math.round((performance.now() - started) * 10) / 10 });
+    out.push({
+      sandbox: p.name,
+      policy_version: r.policyVersion,
+      closed_flows: r.closedFlows,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
   }
   if (opts.json) printJson({ reloaded: out });
-  else for (const o of out) process.stdout.write(`${o.sandbox}  ${o.policy_version}  active${o.closed_flows ? `, closed ${o.closed_flows} flow(s)` : ''} (${o.ms} ms)\n`);
+  else
+    for (const o of out)
+      process.stdout.write(
+        `${o.sandbox}  ${o.policy_version}  active${o.closed_flows ? `, closed ${o.closed_flows} flow(s)` : ''} (${o.ms} ms)\n`,
+      );
   return 0;
 }

@@ -6,7 +6,11 @@ import { UserError } from '../../config/diagnostics.js';
 import { command } from '../run-command.js';
 import { openStore } from '../reconcile-ui.js';
 
-interface Opts { follow?: boolean; tail?: number | string; stateDir?: string }
+interface Opts {
+  follow?: boolean;
+  tail?: number | string;
+  stateDir?: string;
+}
 
 function readRange(path: string, from: number, to: number): Buffer {
   const fd = openSync(path, 'r');
@@ -20,41 +24,52 @@ function readRange(path: string, from: number, to: number): Buffer {
 }
 
 export function register(cli: CAC): void {
-  cli.command('logs <sandbox>', "A sandbox's output (stdout and stderr of its agent)")
+  cli
+    .command('logs <sandbox>', "A sandbox's output (stdout and stderr of its agent)")
     .option('--follow', 'Keep printing new output (Ctrl-C to stop)')
     .option('-n, --tail <lines>', 'Only the last N lines', { default: 200 })
     .option('--state-dir <dir>', 'State directory')
-    .action(command(async (name: string, opts: Opts) => {
-      const store = openStore(opts.stateDir);
-      const entry = store.readInventory().sandboxes[name];
-      if (!entry) throw new UserError(`no sandbox "${name}" in the inventory`, [], 1);
-      if (entry.runtime === 'docker') return dockerLogs(entry.driver.id, Number(opts.tail), opts.follow === true);
-      const path = store.layout.logFile(name);
-      const size = existsSync(path) ? statSync(path).size : 0;
-      const tail = Number(opts.tail);
-      // The tail of a large log only needs its last bytes: read at most 1 MiB back.
-      const from = Math.max(0, size - 1024 * 1024);
-      if (size > 0) {
-        const lines = readRange(path, from, size).toString('utf8').split('\n');
-        if (lines.at(-1) === '') lines.pop();
-        process.stdout.write(lines.slice(Number.isFinite(tail) && tail >= 0 ? -tail || lines.length : 0).join('\n') + (lines.length ? '\n' : ''));
-      }
-      if (!opts.follow) return 0;
-      let pos = size;
-      await new Promise<void>((resolve) => {
-        const timer = setInterval(() => {
-          const now = existsSync(path) ? statSync(path).size : 0;
-          if (now < pos) pos = 0; // rotated at a restart
-          if (now > pos) {
-            process.stdout.write(readRange(path, pos, now));
-            pos = now;
-          }
-        }, 200);
-        process.once('SIGINT', () => { clearInterval(timer); resolve(); });
-        process.once('SIGTERM', () => { clearInterval(timer); resolve(); });
-      });
-      return 0;
-    }));
+    .action(
+      command(async (name: string, opts: Opts) => {
+        const store = openStore(opts.stateDir);
+        const entry = store.readInventory().sandboxes[name];
+        if (!entry) throw new UserError(`no sandbox "${name}" in the inventory`, [], 1);
+        if (entry.runtime === 'docker') return dockerLogs(entry.driver.id, Number(opts.tail), opts.follow === true);
+        const path = store.layout.logFile(name);
+        const size = existsSync(path) ? statSync(path).size : 0;
+        const tail = Number(opts.tail);
+        // The tail of a large log only needs its last bytes: read at most 1 MiB back.
+        const from = Math.max(0, size - 1024 * 1024);
+        if (size > 0) {
+          const lines = readRange(path, from, size).toString('utf8').split('\n');
+          if (lines.at(-1) === '') lines.pop();
+          process.stdout.write(
+            lines.slice(Number.isFinite(tail) && tail >= 0 ? -tail || lines.length : 0).join('\n') + (lines.length ? '\n' : ''),
+          );
+        }
+        if (!opts.follow) return 0;
+        let pos = size;
+        await new Promise<void>((resolve) => {
+          const timer = setInterval(() => {
+            const now = existsSync(path) ? statSync(path).size : 0;
+            if (now < pos) pos = 0; // rotated at a restart
+            if (now > pos) {
+              process.stdout.write(readRange(path, pos, now));
+              pos = now;
+            }
+          }, 200);
+          process.once('SIGINT', () => {
+            clearInterval(timer);
+            resolve();
+          });
+          process.once('SIGTERM', () => {
+            clearInterval(timer);
+            resolve();
+          });
+        });
+        return 0;
+      }),
+    );
 }
 
 /** Docker keeps a container's output itself: stream it from the engine by the recorded id. */
@@ -76,6 +91,9 @@ async function dockerLogs(id: string | null, tail: number, follow: boolean): Pro
   }
   const stream = await c.logs({ ...opts, follow: true });
   docker.modem.demuxStream(stream, process.stdout, process.stderr);
-  await new Promise<void>((resolve) => { stream.on('end', () => resolve()); process.once('SIGINT', () => resolve()); });
+  await new Promise<void>((resolve) => {
+    stream.on('end', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
   return 0;
 }

@@ -4,10 +4,10 @@
 
 export const DANGEROUS_SYSCALLS: Readonly<Record<string, string>> = Object.freeze({
   // debugging and other processes' memory
-  ptrace: 'reads and writes other processes\' memory and registers; escapes every user-space confinement',
-  process_vm_readv: 'reads another process\'s memory directly',
-  process_vm_writev: 'writes another process\'s memory directly',
-  process_madvise: 'acts on another process\'s memory',
+  ptrace: "reads and writes other processes' memory and registers; escapes every user-space confinement",
+  process_vm_readv: "reads another process's memory directly",
+  process_vm_writev: "writes another process's memory directly",
+  process_madvise: "acts on another process's memory",
   pidfd_getfd: 'steals a file descriptor from another process',
   kcmp: 'compares kernel objects of other processes (an information leak used in exploits)',
   // large kernel attack surfaces
@@ -57,12 +57,12 @@ export const DANGEROUS_SYSCALLS: Readonly<Record<string, string>> = Object.freez
   ioperm: 'raw I/O port access',
   vhangup: 'hangs up the controlling terminal',
   lookup_dcookie: 'kernel profiling cookies (kernel information leak)',
-  fanotify_init: 'file-system wide event monitoring, including other sandboxes\' files',
+  fanotify_init: "file-system wide event monitoring, including other sandboxes' files",
   open_by_handle_at: 'opens files by handle, bypassing path-based confinement (the "shocker" escape)',
   nfsservctl: 'kernel NFS server control',
   uselib: 'obsolete loader interface with a history of kernel bugs',
   modify_ldt: 'x86 local descriptor table changes, with a history of kernel bugs',
-  migrate_pages: 'moves another process\'s pages between NUMA nodes',
-  move_pages: 'moves another process\'s pages between NUMA nodes',
+  migrate_pages: "moves another process's pages between NUMA nodes",
+  move_pages: "moves another process's pages between NUMA nodes",
   uretprobe: 'x86 uprobe return trampoline, only meaningful for kernel-installed probes',
 });

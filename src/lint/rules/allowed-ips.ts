@@ -1,10 +1,14 @@
 // allowed_ips: internal ranges an allowed host may resolve to. Never loopback, link-local,
 // unspecified or metadata addresses; private ranges are allowed but worth a second look.
-import { cidrContains, parseCidr, type Cidr } from '../../compiler/cidr.js';
+import { cidrContains, parseCidr, type Cidr } from '../../util/cidr.js';
 import { quote, stringItems, type Reporter } from '../report.js';
 
 type Path = readonly (string | number)[];
-interface Range { cidr: Cidr; text: string; what: string }
+interface Range {
+  cidr: Cidr;
+  text: string;
+  what: string;
+}
 
 const ranges = (list: [string, string][]): Range[] => list.map(([text, what]) => ({ cidr: parseCidr(text)!, text, what }));
 
@@ -51,23 +55,36 @@ export function lintAllowedIps(r: Reporter, base: Path, list: unknown): void {
     const address = raw.split('/')[0]!;
     const full = parseCidr(address)!;
     if (full.bits !== c.bits) {
-      r.report('allowed-ips-invalid', at, `${quote(raw)} has host bits set beyond the /${c.prefix} prefix, so the intended range is ambiguous`,
-        `write the network address (e.g. ${c.family === 4 ? '10.20.0.0/16' : 'fd12:3456::/48'}) or a /${c.family === 4 ? 32 : 128} for one address`);
+      r.report(
+        'allowed-ips-invalid',
+        at,
+        `${quote(raw)} has host bits set beyond the /${c.prefix} prefix, so the intended range is ambiguous`,
+        `write the network address (e.g. ${c.family === 4 ? '10.20.0.0/16' : 'fd12:3456::/48'}) or a /${c.family === 4 ? 32 : 128} for one address`,
+      );
       continue;
     }
     const forbidden = FORBIDDEN.filter((f) => overlaps(c, f.cidr)).concat(METADATA.filter((m) => cidrContains(m.cidr, c)));
     if (forbidden.length > 0) {
       const list = forbidden.map((f) => `${f.text} (${f.what})`).join(', ');
-      r.report('allowed-ips-forbidden', at, `${quote(raw)} covers ${list}, which the gateway never lets a sandbox reach`,
-        'allow only the internal range the service really uses');
+      r.report(
+        'allowed-ips-forbidden',
+        at,
+        `${quote(raw)} covers ${list}, which the gateway never lets a sandbox reach`,
+        'allow only the internal range the service really uses',
+      );
       continue;
     }
     const priv = PRIVATE.filter((p) => overlaps(c, p.cidr));
     if (priv.length > 0) {
-      const meta = METADATA.filter((m) => cidrContains(c, m.cidr)).map((m) => `; it contains ${m.text}, ${m.what}`).join('');
-      r.report('allowed-ips-private', at,
+      const meta = METADATA.filter((m) => cidrContains(c, m.cidr))
+        .map((m) => `; it contains ${m.text}, ${m.what}`)
+        .join('');
+      r.report(
+        'allowed-ips-private',
+        at,
         `${quote(raw)} lets allowed hosts resolve to the private range ${priv.map((p) => `${p.text} (${p.what})`).join(', ')}${meta}`,
-        'keep it as narrow as the service needs (ideally one /32 or /128); suppress with lint.suppress: [allowed-ips-private]');
+        'keep it as narrow as the service needs (ideally one /32 or /128); suppress with lint.suppress: [allowed-ips-private]',
+      );
     }
   }
 }

@@ -10,7 +10,22 @@ type Path = readonly (string | number)[];
  * them) lets the agent replace binaries, libraries or configuration that every process trusts.
  * Any other top-level /lib* directory counts too.
  */
-const SYSTEM_DIRS = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/sbin', '/sys', '/usr', '/var/lib'];
+const SYSTEM_DIRS = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/root',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/var/lib',
+];
 
 export function within(path: string, dir: string): boolean {
   return path === dir || dir === '/' || path.startsWith(dir + '/');
@@ -52,7 +67,13 @@ export function lintFilesystem(r: Reporter, base: Path, sb: SandboxSpec): void {
       if (!lists[list].has(c.path)) lists[list].set(c.path, i);
       if (list === 'read_write') {
         const why = systemReason(c.path);
-        if (why) r.report('path-system-writable', at, `read_write path ${quote(raw)} ${why}`, 'list it under read_only, and make only a dedicated directory (e.g. /sandbox/...) writable');
+        if (why)
+          r.report(
+            'path-system-writable',
+            at,
+            `read_write path ${quote(raw)} ${why}`,
+            'list it under read_only, and make only a dedicated directory (e.g. /sandbox/...) writable',
+          );
       }
     }
   }
@@ -67,15 +88,25 @@ export function lintFilesystem(r: Reporter, base: Path, sb: SandboxSpec): void {
     } else {
       workdir = c.path;
       const why = systemReason(c.path);
-      if (why) r.report('path-system-writable', at, `workdir ${quote(workdirRaw)} is writable and ${why}`, 'use a dedicated directory such as /sandbox');
+      if (why)
+        r.report(
+          'path-system-writable',
+          at,
+          `workdir ${quote(workdirRaw)} is writable and ${why}`,
+          'use a dedicated directory such as /sandbox',
+        );
     }
   }
 
   for (const [p, i] of lists.read_write) {
     const ro = lists.read_only.get(p);
     if (ro !== undefined) {
-      r.report('path-conflict', [...base, 'filesystem', 'read_write', i],
-        `${quote(p)} is listed in read_write and in read_only (item ${ro})`, 'keep it in one list: read_write if the agent must write there, read_only otherwise');
+      r.report(
+        'path-conflict',
+        [...base, 'filesystem', 'read_write', i],
+        `${quote(p)} is listed in read_write and in read_only (item ${ro})`,
+        'keep it in one list: read_write if the agent must write there, read_only otherwise',
+      );
     }
   }
 
@@ -84,14 +115,20 @@ export function lintFilesystem(r: Reporter, base: Path, sb: SandboxSpec): void {
     if (granted.some((g) => within(p, g))) continue;
     // A blueprint's lists are merged in later (as a union): the path may be granted there.
     if (sb.blueprint !== undefined) continue;
-    r.report('executable-not-granted', [...base, 'filesystem', 'executable', i],
+    r.report(
+      'executable-not-granted',
+      [...base, 'filesystem', 'executable', i],
       `executable path ${quote(p)} is not under any read_write or read_only path, so it is not mounted at all`,
-      'add it (or a parent) to read_write, or drop it');
+      'add it (or a parent) to read_write, or drop it',
+    );
   }
 
   if (fs.landlock === 'best_effort') {
-    r.report('landlock-best-effort', [...base, 'filesystem', 'landlock'],
+    r.report(
+      'landlock-best-effort',
+      [...base, 'filesystem', 'landlock'],
       'landlock is best_effort: the sandbox starts even if the kernel cannot enforce the file system rules (the downgrade is reported at start)',
-      'use hard_requirement (the default) unless the sandbox must run on kernels without Landlock; suppress with lint.suppress: [landlock-best-effort]');
+      'use hard_requirement (the default) unless the sandbox must run on kernels without Landlock; suppress with lint.suppress: [landlock-best-effort]',
+    );
   }
 }

@@ -11,26 +11,76 @@ import type { RuleId } from '../catalog.js';
  * monthly, and its private section (e.g. github.io) would need a policy decision of its own.
  */
 export const TWO_LABEL_PUBLIC_SUFFIXES: ReadonlySet<string> = new Set([
-  'ac.uk', 'co.uk', 'gov.uk', 'ltd.uk', 'me.uk', 'net.uk', 'nhs.uk', 'org.uk', 'plc.uk', 'sch.uk',
-  'com.au', 'edu.au', 'gov.au', 'id.au', 'net.au', 'org.au',
-  'co.nz', 'net.nz', 'org.nz', 'govt.nz',
-  'ac.jp', 'co.jp', 'go.jp', 'ne.jp', 'or.jp',
-  'co.kr', 'or.kr', 'co.in', 'net.in', 'org.in', 'co.za', 'org.za', 'co.il', 'co.id', 'co.th', 'co.ke',
-  'com.ar', 'com.br', 'net.br', 'org.br', 'com.cn', 'net.cn', 'org.cn', 'gov.cn', 'com.eg', 'com.hk',
-  'com.mx', 'com.my', 'com.ng', 'com.ph', 'com.pl', 'com.sa', 'com.sg', 'com.tr', 'com.tw', 'com.ua', 'com.vn',
+  'ac.uk',
+  'co.uk',
+  'gov.uk',
+  'ltd.uk',
+  'me.uk',
+  'net.uk',
+  'nhs.uk',
+  'org.uk',
+  'plc.uk',
+  'sch.uk',
+  'com.au',
+  'edu.au',
+  'gov.au',
+  'id.au',
+  'net.au',
+  'org.au',
+  'co.nz',
+  'net.nz',
+  'org.nz',
+  'govt.nz',
+  'ac.jp',
+  'co.jp',
+  'go.jp',
+  'ne.jp',
+  'or.jp',
+  'co.kr',
+  'or.kr',
+  'co.in',
+  'net.in',
+  'org.in',
+  'co.za',
+  'org.za',
+  'co.il',
+  'co.id',
+  'co.th',
+  'co.ke',
+  'com.ar',
+  'com.br',
+  'net.br',
+  'org.br',
+  'com.cn',
+  'net.cn',
+  'org.cn',
+  'gov.cn',
+  'com.eg',
+  'com.hk',
+  'com.mx',
+  'com.my',
+  'com.ng',
+  'com.ph',
+  'com.pl',
+  'com.sa',
+  'com.sg',
+  'com.tr',
+  'com.tw',
+  'com.ua',
+  'com.vn',
 ]);
 
-export type HostVerdict =
-  | { ok: true; host: string; wildcard: boolean }
-  | { ok: false; rule: RuleId; why: string; hint: string };
+export type HostVerdict = { ok: true; host: string; wildcard: boolean } | { ok: false; rule: RuleId; why: string; hint: string };
 
 const fail = (rule: RuleId, why: string, hint: string): HostVerdict => ({ ok: false, rule, why, hint });
 const IP_HINT = 'name the host; if it resolves to an internal address, also list that range in allowed_ips';
 
 export function classifyHost(raw: string): HostVerdict {
   if (raw !== raw.trim() || raw === '') return fail('host-invalid', 'is empty or has surrounding spaces', 'write just the host name');
-  if (raw.includes('://')) return fail('host-invalid', 'is a URL', 'write only the host name; the port goes in port and the scheme in protocol');
-  if (raw.includes('/')) return fail('host-invalid', 'contains "/"', 'write only the host name; narrow URL paths with paths (plain http only)');
+  if (raw.includes('://'))
+    return fail('host-invalid', 'is a URL', 'write only the host name; the port goes in port and the scheme in protocol');
+  if (raw.includes('/'))
+    return fail('host-invalid', 'contains "/"', 'write only the host name; narrow URL paths with paths (plain http only)');
   const bare = raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
   if (isIP(bare)) return fail('host-ip-literal', 'is an IP address', IP_HINT);
   if (raw.includes(':')) return fail('host-invalid', 'contains ":"', 'put the port in the port field');
@@ -41,7 +91,11 @@ export function classifyHost(raw: string): HostVerdict {
     if (raw === '*' || raw === '*.') return fail('host-wildcard-too-broad', 'matches every host', 'list the hosts the agent needs');
     const labels = raw.split('.');
     if (labels[0] !== '*' || labels.slice(1).some((l) => l.includes('*'))) {
-      return fail('host-wildcard-position', 'has a wildcard that is not the whole leftmost label', 'write *.example.com (any subdomain) or the exact host');
+      return fail(
+        'host-wildcard-position',
+        'has a wildcard that is not the whole leftmost label',
+        'write *.example.com (any subdomain) or the exact host',
+      );
     }
     name = labels.slice(1).join('.');
     wildcard = true;
@@ -55,10 +109,19 @@ export function classifyHost(raw: string): HostVerdict {
 
   const why = invalidNameReason(plain);
   const norm = why === undefined ? normalizeHost(plain) : undefined;
-  if (!norm) return fail('host-invalid', why ?? 'is not a valid DNS name', 'use letters, digits and hyphens in dot-separated labels, e.g. api.example.com');
+  if (!norm)
+    return fail(
+      'host-invalid',
+      why ?? 'is not a valid DNS name',
+      'use letters, digits and hyphens in dot-separated labels, e.g. api.example.com',
+    );
 
   if (wildcard && (!norm.host.includes('.') || TWO_LABEL_PUBLIC_SUFFIXES.has(norm.host))) {
-    return fail('host-wildcard-too-broad', `matches every name under the public suffix "${norm.host}"`, 'name the organisation\'s domain, e.g. *.example.com');
+    return fail(
+      'host-wildcard-too-broad',
+      `matches every name under the public suffix "${norm.host}"`,
+      "name the organisation's domain, e.g. *.example.com",
+    );
   }
   return { ok: true, host: norm.host, wildcard };
 }

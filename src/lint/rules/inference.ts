@@ -11,11 +11,16 @@ export function lintSandboxInference(r: Reporter, base: Path, sb: SandboxSpec, c
   const provider = isObject(sb.inference) ? str(sb.inference.provider) : undefined;
   if (provider === undefined) return;
   const providers = isObject(config.inference) ? config.inference.providers : undefined;
-  const names = objectEntries(providers).map(([n]) => n).sort();
+  const names = objectEntries(providers)
+    .map(([n]) => n)
+    .sort();
   if (!names.includes(provider)) {
-    r.report('inference-provider-unknown', [...base, 'inference', 'provider'],
+    r.report(
+      'inference-provider-unknown',
+      [...base, 'inference', 'provider'],
       `inference provider ${quote(provider)} is not defined under inference.providers (${names.length === 0 ? 'none are defined' : `defined: ${names.join(', ')}`})`,
-      'define it under inference.providers, or select a defined one');
+      'define it under inference.providers, or select a defined one',
+    );
   }
 }
 
@@ -26,19 +31,30 @@ export function lintProviders(r: Reporter, config: NemoclawConfig): void {
     const at = ['inference', 'providers', name];
     const endpoint = str(p.endpoint);
     if (endpoint !== undefined && !/^https:\/\//i.test(endpoint)) {
-      r.report('provider-endpoint-insecure', [...at, 'endpoint'],
+      r.report(
+        'provider-endpoint-insecure',
+        [...at, 'endpoint'],
         `provider ${quote(name)} is reached over plain http: the credential the router adds and every prompt travel unencrypted`,
-        'use an https endpoint; for a model served on this host, suppress with lint.suppress: [provider-endpoint-insecure]');
+        'use an https endpoint; for a model served on this host, suppress with lint.suppress: [provider-endpoint-insecure]',
+      );
     }
     const credential = str(p.credential);
     if (credential === undefined) {
-      r.report('provider-credential-missing', at, `provider ${quote(name)} has no credential, so the router sends requests unauthenticated`,
+      r.report(
+        'provider-credential-missing',
+        at,
+        `provider ${quote(name)} has no credential, so the router sends requests unauthenticated`,
         'add credential: env:NAME (or file:/absolute/path); for a provider that needs no key, suppress with lint.suppress: [provider-credential-missing]',
-        { key: true });
+        { key: true },
+      );
     } else if (!ENV_REF.test(credential) && !(FILE_REF.test(credential) && validFilePath(credential.slice(5)))) {
       // The value is never echoed: it may be the key itself.
-      r.report('credential-format', [...at, 'credential'], `the credential of provider ${quote(name)} is not a reference of the form env:NAME or file:/absolute/path`,
-        'write env:NVIDIA_API_KEY (read from the router\'s environment) or file:/etc/nemoclaw/keys/nvidia (read from that file); never the key itself');
+      r.report(
+        'credential-format',
+        [...at, 'credential'],
+        `the credential of provider ${quote(name)} is not a reference of the form env:NAME or file:/absolute/path`,
+        "write env:NVIDIA_API_KEY (read from the router's environment) or file:/etc/nemoclaw/keys/nvidia (read from that file); never the key itself",
+      );
     }
   }
 }

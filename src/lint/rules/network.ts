@@ -33,14 +33,22 @@ export function lintNetwork(r: Reporter, base: Path, sb: SandboxSpec): void {
     if (name !== undefined) {
       const first = names.get(name);
       if (first !== undefined) {
-        r.report('egress-rule-duplicate-name', [...rpath, 'name'], `egress rule name ${quote(name)} is already used by rule ${first}`,
-          'give every rule its own name: audit records and denials refer to rules by name');
+        r.report(
+          'egress-rule-duplicate-name',
+          [...rpath, 'name'],
+          `egress rule name ${quote(name)} is already used by rule ${first}`,
+          'give every rule its own name: audit records and denials refer to rules by name',
+        );
       } else names.set(name, ri);
     }
     if (rule.binaries !== undefined) {
-      r.report('egress-binaries', [...rpath, 'binaries'],
+      r.report(
+        'egress-binaries',
+        [...rpath, 'binaries'],
         'binaries is not enforced by this gateway version: the rule would apply to every program in the sandbox',
-        'remove binaries; the rule then honestly applies to the whole sandbox', { key: true });
+        'remove binaries; the rule then honestly applies to the whole sandbox',
+        { key: true },
+      );
     }
     (Array.isArray(rule.endpoints) ? rule.endpoints : []).forEach((ep: unknown, ei) => {
       if (!isObject(ep)) return;
@@ -75,16 +83,26 @@ function lintEndpoint(r: Reporter, at: Path, rule: number, index: number, ep: Re
     const because = explicit ? 'protocol is https' : 'port 443 defaults to protocol https';
     for (const field of ['methods', 'paths'] as const) {
       if (ep[field] === undefined) continue;
-      r.report('https-method-path-filter', [...at, field],
+      r.report(
+        'https-method-path-filter',
+        [...at, field],
         `${field} cannot be enforced here: ${because}, and the gateway matches HTTPS only by host and port (TLS is not terminated, so it never sees the request)`,
-        'drop methods/paths to allow the whole host and port, or use protocol: http for a plain-HTTP service', { key: true });
+        'drop methods/paths to allow the whole host and port, or use protocol: http for a plain-HTTP service',
+        { key: true },
+      );
     }
   }
   if (!ok || !verdict?.ok || typeof port !== 'number') return undefined;
   const set = (v: unknown): ReadonlySet<string> | null => (Array.isArray(v) ? new Set(stringItems(v).map(([, s]) => s)) : null);
   const paths = set(ep.paths);
   return {
-    at, rule, index, host: verdict.host, wildcard: verdict.wildcard, port, protocol,
+    at,
+    rule,
+    index,
+    host: verdict.host,
+    wildcard: verdict.wildcard,
+    port,
+    protocol,
     methods: set(ep.methods),
     // `/**` matches every path: the same as no path filter.
     paths: paths?.has('/**') ? null : paths,
@@ -101,9 +119,7 @@ function subset(a: ReadonlySet<string> | null, b: ReadonlySet<string> | null): b
 /** Does `b` allow every request `a` allows? Path globs are compared literally (except `/**`). */
 function covers(b: Match, a: Match): boolean {
   if (b.port !== a.port || b.protocol !== a.protocol) return false;
-  const hostOk = b.wildcard
-    ? a.host.endsWith('.' + b.host) || (a.wildcard && a.host === b.host)
-    : !a.wildcard && a.host === b.host;
+  const hostOk = b.wildcard ? a.host.endsWith('.' + b.host) || (a.wildcard && a.host === b.host) : !a.wildcard && a.host === b.host;
   return hostOk && subset(a.methods, b.methods) && subset(a.paths, b.paths);
 }
 
@@ -120,8 +136,12 @@ function reportOverlaps(r: Reporter, ms: Match[]): void {
     }
     const wider = ms.find((b, j) => j !== i && covers(b, a) && !covers(a, b));
     if (wider) {
-      r.report('endpoint-shadowed', a.at, `endpoint ${describe(a)} is already allowed by ${describe(wider)} at ${where(wider)}, so it has no effect`,
-        'remove the narrower endpoint, or narrow the broader one');
+      r.report(
+        'endpoint-shadowed',
+        a.at,
+        `endpoint ${describe(a)} is already allowed by ${describe(wider)} at ${where(wider)}, so it has no effect`,
+        'remove the narrower endpoint, or narrow the broader one',
+      );
     }
   });
 }

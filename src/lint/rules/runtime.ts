@@ -15,8 +15,12 @@ export function lintRuntime(r: Reporter, base: Path, sb: SandboxSpec, ctx: LintC
   if (blueprint !== undefined) {
     const name = blueprint.split('@')[0]!;
     if (!ctx.knownBlueprints.includes(blueprint) && !ctx.knownBlueprints.includes(name)) {
-      r.report('blueprint-unknown', [...base, 'blueprint'], `blueprint ${quote(blueprint)} does not exist (${known(ctx.knownBlueprints, 'blueprints')})`,
-        'use one of the known blueprints, or add it under blueprints/');
+      r.report(
+        'blueprint-unknown',
+        [...base, 'blueprint'],
+        `blueprint ${quote(blueprint)} does not exist (${known(ctx.knownBlueprints, 'blueprints')})`,
+        'use one of the known blueprints, or add it under blueprints/',
+      );
     }
   }
 
@@ -25,30 +29,49 @@ export function lintRuntime(r: Reporter, base: Path, sb: SandboxSpec, ctx: LintC
   const runtime = sb.runtime ?? (blueprint === undefined ? 'process' : undefined);
   const image = str(sb.image);
   if (runtime === 'docker' && image === undefined && blueprint === undefined) {
-    r.report('docker-image-missing', [...base, 'runtime'], 'runtime is docker but no image is set',
-      'set image: name@sha256:<digest>, or use runtime: process');
+    r.report(
+      'docker-image-missing',
+      [...base, 'runtime'],
+      'runtime is docker but no image is set',
+      'set image: name@sha256:<digest>, or use runtime: process',
+    );
   }
   if (runtime === 'process' && image !== undefined) {
-    r.report('image-on-process', [...base, 'image'],
+    r.report(
+      'image-on-process',
+      [...base, 'image'],
       `image is set but the sandbox uses the process runtime${sb.runtime === undefined ? ' (the default)' : ''}, which runs no image`,
-      'set runtime: docker, or remove image', { key: true });
+      'set runtime: docker, or remove image',
+      { key: true },
+    );
   }
   if (image !== undefined && runtime !== 'process') {
     if (/@sha256:/.test(image) && !DIGEST.test(image)) {
-      r.report('image-not-pinned', [...base, 'image'], `image ${quote(image)} has a malformed digest`,
-        'a digest is @sha256: followed by 64 lower-case hex digits');
+      r.report(
+        'image-not-pinned',
+        [...base, 'image'],
+        `image ${quote(image)} has a malformed digest`,
+        'a digest is @sha256: followed by 64 lower-case hex digits',
+      );
     } else if (!DIGEST.test(image) && !Object.prototype.hasOwnProperty.call(ctx.lockedImages, image)) {
-      r.report('image-not-pinned', [...base, 'image'],
+      r.report(
+        'image-not-pinned',
+        [...base, 'image'],
         `image ${quote(image)} has no digest and is not pinned by nemoclaw.lock, so what runs could change without a commit`,
-        'write it as name@sha256:<digest>, or pin it in nemoclaw.lock');
+        'write it as name@sha256:<digest>, or pin it in nemoclaw.lock',
+      );
     }
   }
 
   const net = isObject(sb.network) ? sb.network : undefined;
   for (const [i, preset] of stringItems(net?.presets)) {
     if (!ctx.knownPresets.includes(preset)) {
-      r.report('preset-unknown', [...base, 'network', 'presets', i], `preset ${quote(preset)} does not exist (${known(ctx.knownPresets, 'presets')})`,
-        'use one of the known presets, or write the endpoints as an egress rule');
+      r.report(
+        'preset-unknown',
+        [...base, 'network', 'presets', i],
+        `preset ${quote(preset)} does not exist (${known(ctx.knownPresets, 'presets')})`,
+        'use one of the known presets, or write the endpoints as an egress rule',
+      );
     }
   }
 }

@@ -6,12 +6,18 @@ import type { Reporter } from '../report.js';
 
 type Path = (string | number)[];
 
-const HINT = 'store it outside the file and reference it from a provider as credential: env:NAME or file:/absolute/path; then revoke the leaked credential';
+const HINT =
+  'store it outside the file and reference it from a provider as credential: env:NAME or file:/absolute/path; then revoke the leaked credential';
 
 export function lintSecrets(r: Reporter, value: unknown, path: Path = []): void {
   if (typeof value === 'string') {
     for (const f of findSecrets(value)) {
-      r.report('secret-in-config', path, `this value contains what looks like a credential (${f.what}, ${f.shown}); credentials must not be written in nemoclaw.yaml`, HINT);
+      r.report(
+        'secret-in-config',
+        path,
+        `this value contains what looks like a credential (${f.what}, ${f.shown}); credentials must not be written in nemoclaw.yaml`,
+        HINT,
+      );
     }
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => lintSecrets(r, v, [...path, i]));
@@ -19,7 +25,13 @@ export function lintSecrets(r: Reporter, value: unknown, path: Path = []): void 
     for (const [k, v] of Object.entries(value)) {
       for (const f of findSecrets(k)) {
         // The pointer names the parent, not the key: the key is the secret.
-        r.report('secret-in-config', path, `a key here contains what looks like a credential (${f.what}, ${f.shown}); credentials must not be written in nemoclaw.yaml`, HINT, { at: [...path, k], key: true });
+        r.report(
+          'secret-in-config',
+          path,
+          `a key here contains what looks like a credential (${f.what}, ${f.shown}); credentials must not be written in nemoclaw.yaml`,
+          HINT,
+          { at: [...path, k], key: true },
+        );
       }
       lintSecrets(r, v, [...path, k]);
     }
@@ -36,7 +48,10 @@ export function lintSecretComments(r: Reporter, source: string): void {
   if (!source.includes('#') || findSecrets(source).length === 0) return;
   const comments = new Map<number, string>();
   const walk = (n: unknown): void => {
-    if (Array.isArray(n)) { n.forEach(walk); return; }
+    if (Array.isArray(n)) {
+      n.forEach(walk);
+      return;
+    }
     if (typeof n !== 'object' || n === null) return;
     const t = n as { type?: unknown; offset?: unknown; source?: unknown };
     if (t.type === 'comment' && typeof t.offset === 'number' && typeof t.source === 'string') comments.set(t.offset, t.source);
@@ -47,8 +62,13 @@ export function lintSecretComments(r: Reporter, source: string): void {
   for (const token of new Parser().parse(source)) walk(token);
   for (const [offset, text] of [...comments].sort(([a], [b]) => a - b)) {
     for (const f of findSecrets(text)) {
-      r.reportAt('secret-in-config', positionAt(source, offset + f.index), '',
-        `a comment contains what looks like a credential (${f.what}, ${f.shown}); comments are committed like everything else`, HINT);
+      r.reportAt(
+        'secret-in-config',
+        positionAt(source, offset + f.index),
+        '',
+        `a comment contains what looks like a credential (${f.what}, ${f.shown}); comments are committed like everything else`,
+        HINT,
+      );
     }
   }
 }

@@ -12,10 +12,18 @@ export function lintSuppress(r: Reporter, config: NemoclawConfig): Set<string> {
   for (const [i, id] of stringItems(list)) {
     const at = ['lint', 'suppress', i];
     if (!isRuleId(id)) {
-      const warnings = Object.entries(RULES).filter(([, m]) => m.severity === 'warning').map(([k]) => k).sort();
+      const warnings = Object.entries(RULES)
+        .filter(([, m]) => m.severity === 'warning')
+        .map(([k]) => k)
+        .sort();
       r.report('lint-suppress-unknown', at, `${quote(id)} is not a rule id`, `suppressible warnings: ${warnings.join(', ')}`);
     } else if (RULES[id].severity === 'error') {
-      r.report('lint-suppress-error', at, `${id} is an error and cannot be suppressed`, 'fix what it reports instead, and remove it from lint.suppress');
+      r.report(
+        'lint-suppress-error',
+        at,
+        `${id} is an error and cannot be suppressed`,
+        'fix what it reports instead, and remove it from lint.suppress',
+      );
     } else {
       ok.add(id);
     }

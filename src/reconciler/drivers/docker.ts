@@ -7,12 +7,12 @@ import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { initBinary } from '../../paths.js';
-import { buildInitSpec } from '../../runtime/process/spec.js';
-import { sandboxPaths } from '../../runtime/process/layout.js';
-import { parseReport, type EnforcementReport } from '../../runtime/process/report.js';
+import { initBinary } from '../../util/package-paths.js';
+import { buildInitSpec } from '../../init-protocol/spec.js';
+import { sandboxPaths } from '../../state/sandbox-layout.js';
+import { parseReport, type EnforcementReport } from '../../init-protocol/report.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import type { DesiredSandbox, ProcessState } from '../types.js';
+import type { DesiredSandbox, ProcessState } from '../../state/types.js';
 import type { Driver, DriverContext, DriverObservation } from './driver.js';
 
 const LABEL_SANDBOX = 'dev.nemoclaw.sandbox';
@@ -80,7 +80,9 @@ async function resolveImage(ref: string): Promise<string> {
       try {
         await docker().getImage(digest).inspect();
         return digest;
-      } catch { /* fall through */ }
+      } catch {
+        /* fall through */
+      }
     }
     throw new Error(`image ${ref} is not available to the Docker engine (pull it, or load it, first)`);
   }
@@ -88,16 +90,19 @@ async function resolveImage(ref: string): Promise<string> {
 
 async function observeOne(stateDir: string, info: Docker.ContainerInspectInfo): Promise<[string, DriverObservation]> {
   const name = info.Config.Labels[LABEL_SANDBOX]!;
-  return [name, {
-    state: stateOf(info.State),
-    digest: appliedDigest(stateDir, name),
-    pid: info.State.Pid || null,
-    restarts: info.RestartCount,
-    report: readReport(stateDir, name),
-    seccomp_digest: null, // Docker loads the filter; the init checks one is active (report.seccomp)
-    last_error: info.State.Error || (info.State.Running ? null : `exited with ${info.State.ExitCode}`),
-    id: info.Id,
-  }];
+  return [
+    name,
+    {
+      state: stateOf(info.State),
+      digest: appliedDigest(stateDir, name),
+      pid: info.State.Pid || null,
+      restarts: info.RestartCount,
+      report: readReport(stateDir, name),
+      seccomp_digest: null, // Docker loads the filter; the init checks one is active (report.seccomp)
+      last_error: info.State.Error || (info.State.Running ? null : `exited with ${info.State.ExitCode}`),
+      id: info.Id,
+    },
+  ];
 }
 
 export function containerSpec(stateDir: string, sb: DesiredSandbox, image: string): Docker.ContainerCreateOptions {
@@ -124,7 +129,10 @@ export function containerSpec(stateDir: string, sb: DesiredSandbox, image: strin
       SecurityOpt: ['no-new-privileges:true', `seccomp=${JSON.stringify(seccomp)}`],
       PidsLimit: sandbox.limits.pids,
       Memory: sandbox.limits.memory_bytes,
-      Ulimits: [{ Name: 'nofile', Soft: sandbox.limits.nofile, Hard: sandbox.limits.nofile }, { Name: 'core', Soft: 0, Hard: 0 }],
+      Ulimits: [
+        { Name: 'nofile', Soft: sandbox.limits.nofile, Hard: sandbox.limits.nofile },
+        { Name: 'core', Soft: 0, Hard: 0 },
+      ],
       IpcMode: 'private',
       RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
     },
@@ -200,7 +208,11 @@ export const dockerDriver: Driver = {
     }
     for (const d of owned) chownSync(d, sandbox.user.uid, sandbox.user.gid);
     const spec = buildInitSpec({
-      sandbox, landlock, rootDir: '-', rwDirs, cgroups: {},
+      sandbox,
+      landlock,
+      rootDir: '-',
+      rwDirs,
+      cgroups: {},
       gatewaySocket: sandbox.network.mode === 'gateway' ? `${IN_GATEWAY}/${paths.gatewaySocket.split('/').pop()}` : null,
     });
     writeFileAtomic(join(run, 'spec'), spec, { mode: 0o600 });

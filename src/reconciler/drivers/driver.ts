@@ -1,13 +1,15 @@
 // One small interface per runtime. Drivers only start, stop, relabel and report sandboxes; the
 // gateway policy (shared by every runtime) is handled by apply itself.
-import type { DesiredSandbox, ProcessObservation } from '../types.js';
+import type { DesiredSandbox, ProcessObservation } from '../../state/types.js';
 
 export interface DriverObservation extends ProcessObservation {
   /** Driver-side id (supervisor name, container id). */
   id: string | null;
 }
 
-export interface DriverContext { stateDir: string }
+export interface DriverContext {
+  stateDir: string;
+}
 
 export interface Driver {
   readonly kind: 'process' | 'docker';

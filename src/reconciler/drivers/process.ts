@@ -1,15 +1,21 @@
 // The embedded runtime's driver: sandboxes run under the supervisor inside the gateway daemon,
 // so they outlive the CLI and are restarted with backoff. This driver only talks to it.
-import { isGatewayRunning } from '../../gateway/client.js';
-import { ensureSupervised, stopSupervised, supervisedSandboxes } from '../../supervisor/client.js';
+import { isGatewayRunning } from '../../daemon/client.js';
+import { ensureSupervised, stopSupervised, supervisedSandboxes } from '../../daemon/supervisor-client.js';
 import type { SupervisedStatus } from '../../supervisor/supervisor.js';
 import type { Driver, DriverContext, DriverObservation } from './driver.js';
-import type { DesiredSandbox } from '../types.js';
+import type { DesiredSandbox } from '../../state/types.js';
 
 function toObservation(s: SupervisedStatus): DriverObservation {
   return {
-    state: s.state, digest: s.digest, pid: s.pid, restarts: s.restarts, report: s.report,
-    seccomp_digest: s.seccomp_digest, last_error: s.last_error, id: s.name,
+    state: s.state,
+    digest: s.digest,
+    pid: s.pid,
+    restarts: s.restarts,
+    report: s.report,
+    seccomp_digest: s.seccomp_digest,
+    last_error: s.last_error,
+    id: s.name,
   };
 }
 

@@ -22,7 +22,11 @@ function tryCreate(dir: string, limits: [file: string, value: string][], notes: 
     return dir;
   } catch (e) {
     notes.push(`${what} cgroup unavailable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    try { rmdirSync(dir); } catch { /* never created */ }
+    try {
+      rmdirSync(dir);
+    } catch {
+      /* never created */
+    }
     return undefined;
   }
 }
@@ -34,7 +38,12 @@ function enableControllers(dir: string, controllers: string[]): void {
   if (missing.length) writeFileSync(join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
 }
 
-export function createCgroups(name: string, limits: { pids: number; memory_bytes: number }, facts: CgroupFacts, root = CGROUP_ROOT): SandboxCgroups {
+export function createCgroups(
+  name: string,
+  limits: { pids: number; memory_bytes: number },
+  facts: CgroupFacts,
+  root = CGROUP_ROOT,
+): SandboxCgroups {
   const id = `${name}-${randomBytes(4).toString('hex')}`;
   const notes: string[] = [];
   const out: { pids?: string; memory?: string } = {};
@@ -43,7 +52,12 @@ export function createCgroups(name: string, limits: { pids: number; memory_bytes
   } else if (facts.version === 'v1') {
     if (facts.pids) out.pids = tryCreate(join(root, 'pids', 'nemoclaw', id), [['pids.max', String(limits.pids)]], notes, 'pids');
     if (facts.memory) {
-      out.memory = tryCreate(join(root, 'memory', 'nemoclaw', id), [['memory.limit_in_bytes', String(limits.memory_bytes)]], notes, 'memory');
+      out.memory = tryCreate(
+        join(root, 'memory', 'nemoclaw', id),
+        [['memory.limit_in_bytes', String(limits.memory_bytes)]],
+        notes,
+        'memory',
+      );
     }
   } else if (facts.version === 'v2') {
     const parent = join(root, 'nemoclaw');
@@ -51,7 +65,15 @@ export function createCgroups(name: string, limits: { pids: number; memory_bytes
       mkdirSync(parent, { recursive: true });
       enableControllers(root, ['pids', 'memory']);
       enableControllers(parent, ['pids', 'memory']);
-      const dir = tryCreate(join(parent, id), [['pids.max', String(limits.pids)], ['memory.max', String(limits.memory_bytes)]], notes, 'pids/memory');
+      const dir = tryCreate(
+        join(parent, id),
+        [
+          ['pids.max', String(limits.pids)],
+          ['memory.max', String(limits.memory_bytes)],
+        ],
+        notes,
+        'pids/memory',
+      );
       out.pids = out.memory = dir;
     } catch (e) {
       notes.push(`cgroup v2 delegation failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
@@ -65,7 +87,11 @@ export function createCgroups(name: string, limits: { pids: number; memory_bytes
       // Processes of a dead pid namespace leave the cgroup a moment after pid 1 exits.
       for (const dir of dirs) {
         for (let i = 0; i < 50 && existsSync(dir); i++) {
-          try { rmdirSync(dir); } catch { await new Promise((r) => setTimeout(r, 20)); }
+          try {
+            rmdirSync(dir);
+          } catch {
+            await new Promise((r) => setTimeout(r, 20));
+          }
         }
       }
     },

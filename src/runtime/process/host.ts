@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { initBinary } from '../../paths.js';
+import { initBinary } from '../../util/package-paths.js';
 import { libseccompAvailable } from '../seccomp-bpf.js';
 
 const run = promisify(execFile);
@@ -71,13 +71,13 @@ async function probeKernel(): Promise<{ kernel: KernelProbe | null; error: strin
     const { stdout } = await run(initBinary, ['--probe'], { timeout: 10_000 });
     return { kernel: JSON.parse(stdout) as KernelProbe, error: null };
   } catch (e) {
-    return { kernel: null, error: (e as Error).message.split('\n')[0] };
+    return { kernel: null, error: (e as Error).message.split('\n')[0] ?? null };
   }
 }
 
 async function probeLibseccomp(): Promise<{ ok: boolean; error: string | null; version?: string }> {
   const s = libseccompAvailable();
-  return { ok: s.ok, error: s.ok ? null : s.reason ?? 'unavailable', version: s.version };
+  return { ok: s.ok, error: s.ok ? null : (s.reason ?? 'unavailable'), version: s.version };
 }
 
 let cached: Promise<HostFacts> | undefined;
@@ -91,7 +91,11 @@ export function probeHost(): Promise<HostFacts> {
       probeLibseccomp(),
     ]);
     let kernelRelease = 'unknown';
-    try { kernelRelease = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(); } catch { /* not Linux */ }
+    try {
+      kernelRelease = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+    } catch {
+      /* not Linux */
+    }
     return { initBinary, initPresent, kernel, probeError: error, cgroups: cgroupFacts(), libseccomp, kernelRelease };
   })();
   return cached;

@@ -2,6 +2,6 @@
 export { startSandbox, INIT_REFUSED, type RunningSandbox, type StartOptions, type ExitStatus } from './start.js';
 export { probeHost, type HostFacts, type KernelProbe, type CgroupFacts } from './host.js';
 export { preflight, type Preflight, type Refusal } from './preflight.js';
-export { formatSummary, type EnforcementReport } from './report.js';
-export { buildInitSpec, agentEnv } from './spec.js';
-export { sandboxPaths } from './layout.js';
+export { formatSummary, type EnforcementReport } from '../../init-protocol/report.js';
+export { buildInitSpec, agentEnv } from '../../init-protocol/spec.js';
+export { sandboxPaths } from '../../state/sandbox-layout.js';

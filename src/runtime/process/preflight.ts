@@ -16,13 +16,22 @@ export interface Preflight {
   warnings: string[];
 }
 
-const RIGHT_ABI: Record<string, number> = { refer: 2, truncate: 3, bind_tcp: 4, connect_tcp: 4, ioctl_dev: 5, abstract_unix_socket: 6, signal: 6 };
+const RIGHT_ABI: Record<string, number> = {
+  refer: 2,
+  truncate: 3,
+  bind_tcp: 4,
+  connect_tcp: 4,
+  ioctl_dev: 5,
+  abstract_unix_socket: 6,
+  signal: 6,
+};
 
 export function preflight(a: { sandbox: SandboxArtifact; landlock: LandlockArtifact }, host: HostFacts): Preflight {
   const refusals: Refusal[] = [];
   const warnings: string[] = [];
   const refuse = (mechanism: string, reason: string) => refusals.push({ mechanism, reason });
-  if (a.sandbox.runtime !== 'process') refuse('runtime', `sandbox "${a.sandbox.name}" uses runtime ${a.sandbox.runtime}, not the embedded process runtime`);
+  if (a.sandbox.runtime !== 'process')
+    refuse('runtime', `sandbox "${a.sandbox.name}" uses runtime ${a.sandbox.runtime}, not the embedded process runtime`);
   const k = host.kernel;
   if (!host.initPresent || !k) {
     refuse('sandbox init', host.probeError ?? 'the init binary could not be probed');
@@ -31,9 +40,14 @@ export function preflight(a: { sandbox: SandboxArtifact; landlock: LandlockArtif
   const l = a.landlock;
   if (k.landlock_abi < l.abi_floor) {
     const has = k.landlock_abi === 0 ? `no Landlock (errno ${k.landlock_errno})` : `Landlock ABI ${k.landlock_abi}`;
-    refuse('landlock', `the config requires Landlock ABI >= ${l.abi_floor} (${l.compatibility}); kernel ${host.kernelRelease} offers ${has}`);
+    refuse(
+      'landlock',
+      `the config requires Landlock ABI >= ${l.abi_floor} (${l.compatibility}); kernel ${host.kernelRelease} offers ${has}`,
+    );
   } else if (k.landlock_abi === 0) {
-    warnings.push(`Landlock is not available on kernel ${host.kernelRelease}: filesystem and TCP rules are NOT enforced (landlock: best_effort)`);
+    warnings.push(
+      `Landlock is not available on kernel ${host.kernelRelease}: filesystem and TCP rules are NOT enforced (landlock: best_effort)`,
+    );
   } else {
     const wanted = [...l.handled_access_fs, ...l.handled_access_net, ...l.scoped];
     const dropped = wanted.filter((r) => (RIGHT_ABI[r] ?? 1) > k.landlock_abi);
@@ -44,12 +58,18 @@ export function preflight(a: { sandbox: SandboxArtifact; landlock: LandlockArtif
   if (!k.root && !k.userns) {
     refuse('user namespace', 'running as non-root needs a user namespace, and unprivileged user namespaces are not allowed on this host');
   }
-  for (const [ns, ok] of [['mount', k.mntns], ['pid', k.pidns], ['network', k.netns]] as const) {
+  for (const [ns, ok] of [
+    ['mount', k.mntns],
+    ['pid', k.pidns],
+    ['network', k.netns],
+  ] as const) {
     if (!ok) refuse(`${ns} namespace`, `this host cannot create a ${ns} namespace${k.root ? '' : ' inside a user namespace'}`);
   }
   if (!k.close_range) refuse('close_range', `kernel ${host.kernelRelease} lacks close_range (Linux >= 5.9 needed)`);
   if (!host.cgroups.writable || !host.cgroups.memory) {
-    warnings.push(`memory limit (${a.sandbox.limits.memory_bytes} bytes) not enforced: no writable memory cgroup (${host.cgroups.version})`);
+    warnings.push(
+      `memory limit (${a.sandbox.limits.memory_bytes} bytes) not enforced: no writable memory cgroup (${host.cgroups.version})`,
+    );
   }
   if (!host.cgroups.writable || !host.cgroups.pids) warnings.push('pids limit enforced with RLIMIT_NPROC (no writable pids cgroup)');
   return { ok: refusals.length === 0, refusals, warnings };

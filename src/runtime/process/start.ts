@@ -8,14 +8,14 @@ import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LandlockArtifact, SandboxArtifact, SeccompProfile } from '../../compiler/artifacts.js';
 import { UserError } from '../../config/diagnostics.js';
-import { initBinary } from '../../paths.js';
+import { initBinary } from '../../util/package-paths.js';
 import { compileSeccompBpf } from '../seccomp-bpf.js';
 import { createCgroups } from './cgroup.js';
 import { probeHost, type HostFacts } from './host.js';
-import { sandboxPaths } from './layout.js';
+import { sandboxPaths } from '../../state/sandbox-layout.js';
 import { preflight } from './preflight.js';
-import { parseReport, type EnforcementReport, type InitFailure } from './report.js';
-import { buildInitSpec } from './spec.js';
+import { parseReport, type EnforcementReport, type InitFailure } from '../../init-protocol/report.js';
+import { buildInitSpec } from '../../init-protocol/spec.js';
 
 /** Exit code of `nemoclaw run` when the init refused to start the agent (as `docker run`). */
 export const INIT_REFUSED = 125;
@@ -26,7 +26,11 @@ export interface StartOptions {
   /** Replaces the sandbox's command. */
   command?: string[];
   /** stdin, stdout, stderr of the agent. Default: inherit. */
-  stdio?: 'inherit' | 'pipe' | 'ignore' | ['inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number];
+  stdio?:
+    | 'inherit'
+    | 'pipe'
+    | 'ignore'
+    | ['inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number];
   /** Host facts (tests); probed when absent. */
   host?: HostFacts;
 }
@@ -71,7 +75,10 @@ function isSocket(path: string): boolean {
 function readReportLine(stream: Readable): Promise<string | null> {
   return new Promise((resolve) => {
     let buf = '';
-    const done = (v: string | null) => { stream.removeAllListeners('data'); resolve(v); };
+    const done = (v: string | null) => {
+      stream.removeAllListeners('data');
+      resolve(v);
+    };
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
       buf += chunk;
@@ -97,8 +104,8 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
   const rwDirs: Record<string, string> = {};
   for (const m of sandbox.mounts) {
     if (m.mode !== 'rw') continue;
-    rwDirs[m.target] = paths.rwDir(m.target);
-    ensureDir(rwDirs[m.target], 0o700, sandbox.user);
+    const rw = (rwDirs[m.target] = paths.rwDir(m.target));
+    ensureDir(rw, 0o700, sandbox.user);
   }
   let gateway: RunningSandbox['gateway'] = null;
   if (sandbox.network.mode === 'gateway') {
@@ -110,7 +117,10 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
   const { bpf, ruleCount, digest } = compileSeccompBpf(seccomp);
   const cgroups = createCgroups(sandbox.name, sandbox.limits, host.cgroups);
   const spec = buildInitSpec({
-    sandbox, landlock, rootDir: paths.rootMount, rwDirs,
+    sandbox,
+    landlock,
+    rootDir: paths.rootMount,
+    rwDirs,
     gatewaySocket: gateway?.socket ?? null,
     cgroups: { pids: cgroups.pids, memory: cgroups.memory },
     command: opts.command,
@@ -128,7 +138,10 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
     child.on('error', () => void cgroups.remove().then(() => resolve({ code: INIT_REFUSED })));
   });
   const [specPipe, bpfPipe, reportPipe] = [child.stdio[3] as Writable, child.stdio[4] as Writable, child.stdio[5 as number] as Readable];
-  for (const p of [specPipe, bpfPipe]) p.on('error', () => { /* init died early; the report says why */ });
+  for (const p of [specPipe, bpfPipe])
+    p.on('error', () => {
+      /* init died early; the report says why */
+    });
   specPipe.end(spec);
   bpfPipe.end(bpf);
 
@@ -136,7 +149,9 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
   let parsed: EnforcementReport | InitFailure | null = null;
   try {
     parsed = line === null ? null : parseReport(line);
-  } catch { /* treated as a failure below */ }
+  } catch {
+    /* treated as a failure below */
+  }
   if (!parsed || !parsed.ok) {
     child.kill('SIGKILL');
     await exited;

@@ -1,14 +1,12 @@
 // The gateway as a process: pid file, control socket, signals, detaching, the test-hook switch.
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../paths.js';
 import { resolveStateDir, stateLayout } from '../state/paths.js';
 import { createControlServer, listenControl } from './control.js';
-import { Gateway } from './gateway.js';
-import type { TestHooks } from './ssrf.js';
+import { Gateway } from '../gateway/gateway.js';
+import type { TestHooks } from '../gateway/ssrf.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { supervisorRoutes } from '../supervisor/routes.js';
+import { supervisorRoutes } from './supervisor-routes.js';
 
 export const TEST_ALLOW_LOOPBACK_ENV = 'NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK';
 
@@ -36,7 +34,12 @@ export function pidFile(stateDir: string): string {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export function runningPid(stateDir: string): number | undefined {
@@ -78,7 +81,9 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
 
   const testHooks = testHooksFromEnv(stateDir);
   if (testHooks) {
-    log(`WARNING: ${TEST_ALLOW_LOOPBACK_ENV}=1: the SSRF guard lets sandboxes reach LOOPBACK addresses. For tests only; every audit line records it.`);
+    log(
+      `WARNING: ${TEST_ALLOW_LOOPBACK_ENV}=1: the SSRF guard lets sandboxes reach LOOPBACK addresses. For tests only; every audit line records it.`,
+    );
   }
   const gw = new Gateway({ stateDir, testHooks });
   await gw.start();
@@ -89,7 +94,9 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
 
   let stopping: Promise<void> | undefined;
   let resolveDone!: () => void;
-  const done = new Promise<void>((r) => { resolveDone = r; });
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
   // Embedded sandboxes live under the daemon (restart with backoff, logs); the runtime is loaded
   // on first use so a gateway without process sandboxes starts as fast as before.
   const supervisor = new Supervisor({ stateDir, log, start: async (so) => (await import('../runtime/process/start.js')).startSandbox(so) });
@@ -118,17 +125,4 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   void supervisor.restore();
   log(`gateway: ready (pid ${process.pid}, control ${layout.controlSocket})`);
   await done;
-}
-
-/** Start `nemoclaw gateway` in the background; output goes to gateway.log in the state dir. */
-export function spawnDetached(stateDir: string, extraArgs: string[] = []): number {
-  const layout = stateLayout(stateDir);
-  mkdirSync(layout.gatewayDir, { recursive: true, mode: 0o700 });
-  const logFd = openSync(join(layout.gatewayDir, 'gateway.log'), 'a', 0o600);
-  const child = spawn(process.execPath, [join(packageRoot, 'bin', 'nemoclaw.js'), 'gateway', '--state-dir', stateDir, ...extraArgs], {
-    detached: true, stdio: ['ignore', logFd, logFd], env: process.env,
-  });
-  closeSync(logFd);
-  child.unref();
-  return child.pid!;
 }

@@ -1,7 +1,7 @@
 // Where the reconciler and the supervisor keep their files inside the one state directory
 // (src/state/paths.ts resolves the directory; this adds the reconciler's part of the layout).
 import { join } from 'node:path';
-import { stateLayout, type StateLayout } from '../state/paths.js';
+import { stateLayout, type StateLayout } from './paths.js';
 
 export interface ReconcilerLayout extends StateLayout {
   inventory: string;

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** dist/src/paths.js → package root. */
-export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** dist/src/util/package-paths.js → package root. */
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const blueprintsDir = join(packageRoot, 'blueprints');
 export const examplesDir = join(packageRoot, 'examples');
 export const schemaPath = join(packageRoot, 'schemas', 'nemoclaw.schema.json');

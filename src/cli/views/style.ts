@@ -2,8 +2,10 @@
 export const useColor = (stream: NodeJS.WriteStream = process.stdout): boolean =>
   !process.env.NO_COLOR && process.env.TERM !== 'dumb' && Boolean(stream.isTTY);
 
-const wrap = (code: number) => (s: string, stream?: NodeJS.WriteStream): string =>
-  useColor(stream) ? `\x1b[${code}m${s}\x1b[0m` : s;
+const wrap =
+  (code: number) =>
+  (s: string, stream?: NodeJS.WriteStream): string =>
+    useColor(stream) ? `\x1b[${code}m${s}\x1b[0m` : s;
 
 export const red = wrap(31);
 export const green = wrap(32);

@@ -14,9 +14,7 @@ import { compareDiagnostics, UserError, type Diagnostic } from '../config/diagno
 import { loadDocument, MAX_FILE_BYTES, type LoadedDocument } from '../config/load.js';
 import { schemaDiagnostics } from '../config/validate.js';
 import { lintConfig, redactDiagnostic, secretDiagnostics } from '../lint/rules.js';
-import {
-  computeLock, lockDifferences, lockPathFor, readLock, resolveBlueprintVersions, usedPresets, type Lock,
-} from '../lock/lock.js';
+import { computeLock, lockDifferences, lockPathFor, readLock, resolveBlueprintVersions, usedPresets, type Lock } from '../lock/lock.js';
 
 const run = promisify(execFile);
 
@@ -33,7 +31,10 @@ export interface Checked {
 
 /** Read and check a config file. Throws UserError (exit 2) only when the file cannot be read. */
 export function loadAndCheck(
-  file: string, catalog: Catalog = loadCatalog(), maxBytes = MAX_FILE_BYTES, extraImages: Record<string, string> = {},
+  file: string,
+  catalog: Catalog = loadCatalog(),
+  maxBytes = MAX_FILE_BYTES,
+  extraImages: Record<string, string> = {},
 ): Checked {
   const path = resolve(file);
   let source: string;
@@ -60,12 +61,14 @@ export function loadAndCheck(
       diagnostics.push(...secretDiagnostics(doc));
     } else {
       config = doc.value as NemoclawConfig;
-      diagnostics.push(...lintConfig(doc, config, {
-        knownPresets: Object.keys(catalog.presets),
-        knownBlueprints: Object.keys(catalog.blueprintVersions),
-        lockedImages: { ...lock?.images, ...extraImages },
-        knownSyscalls: knownSyscallNames(),
-      }));
+      diagnostics.push(
+        ...lintConfig(doc, config, {
+          knownPresets: Object.keys(catalog.presets),
+          knownBlueprints: Object.keys(catalog.blueprintVersions),
+          lockedImages: { ...lock?.images, ...extraImages },
+          knownSyscalls: knownSyscallNames(),
+        }),
+      );
     }
   }
   // Schema messages can quote keys, and a key can be a secret: redact every finding.
@@ -103,7 +106,10 @@ export async function loadCompile(file: string, mode: LockMode = 'check'): Promi
   if (mode === 'check' && lockStale.length > 0) {
     throw new UserError(
       `${displayPath(checked.lockPath)} is ${checked.lock ? 'stale' : 'missing'}:\n  - ${lockStale.join('\n  - ')}\n` +
-      'Review the change, then run `nemoclaw compile --update-lock` and commit the lock.', [], 1);
+        'Review the change, then run `nemoclaw compile --update-lock` and commit the lock.',
+      [],
+      1,
+    );
   }
   const input: CompileInput = {
     config,
@@ -135,7 +141,11 @@ async function npmRegistry(): Promise<string> {
     new URL(url);
     return url;
   } catch (e) {
-    throw new UserError(`the npm preset needs the npm registry, but \`npm config get registry\` failed: ${(e as Error).message.split('\n')[0]}`, [], 2);
+    throw new UserError(
+      `the npm preset needs the npm registry, but \`npm config get registry\` failed: ${(e as Error).message.split('\n')[0]}`,
+      [],
+      2,
+    );
   }
 }
 

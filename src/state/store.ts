@@ -42,7 +42,8 @@ export class StateStore {
   readInventory(): Inventory {
     const inv = readJson<Inventory>(this.layout.inventory, 'inventory');
     if (!inv) return structuredClone(EMPTY);
-    if (inv.format_version !== 1 || typeof inv.sandboxes !== 'object') throw new UserError(`inventory ${this.layout.inventory} has an unknown format`, [], 1);
+    if (inv.format_version !== 1 || typeof inv.sandboxes !== 'object')
+      throw new UserError(`inventory ${this.layout.inventory} has an unknown format`, [], 1);
     return inv;
   }
 
@@ -101,8 +102,11 @@ export class StateStore {
       if (sha256(files[f]) !== manifest.artifacts[f]) throw new UserError(`${join(dir, f)} was modified (digest mismatch)`, [], 1);
     }
     const artifacts: SandboxArtifacts = {
-      sandbox: JSON.parse(files['sandbox.json']), landlock: JSON.parse(files['landlock.json']),
-      seccomp: JSON.parse(files['seccomp.json']), egress: JSON.parse(files['egress.json']), manifest,
+      sandbox: JSON.parse(files['sandbox.json']),
+      landlock: JSON.parse(files['landlock.json']),
+      seccomp: JSON.parse(files['seccomp.json']),
+      egress: JSON.parse(files['egress.json']),
+      manifest,
     };
     return { name, artifacts, files, digest };
   }

@@ -2,13 +2,18 @@
 // directory). It is how the CLI, the reconciler and tests talk to a running gateway.
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Gateway } from './gateway.js';
-import { MAX_POLICY_BYTES, PolicyError } from './policy.js';
+import type { Gateway } from '../gateway/gateway.js';
+import { MAX_POLICY_BYTES, PolicyError } from '../gateway/policy.js';
 
 export const API_VERSION = 1;
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -17,7 +22,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > limit) { reject(new HttpError(413, `body over ${limit} bytes`)); req.destroy(); return; }
+      if (size > limit) {
+        reject(new HttpError(413, `body over ${limit} bytes`));
+        req.destroy();
+        return;
+      }
       chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));

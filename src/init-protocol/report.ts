@@ -36,7 +36,8 @@ export interface InitFailure {
 
 export function parseReport(line: string): EnforcementReport | InitFailure {
   const value = JSON.parse(line) as EnforcementReport | InitFailure;
-  if (typeof value !== 'object' || value === null || typeof value.ok !== 'boolean') throw new Error(`malformed init report: ${line.slice(0, 200)}`);
+  if (typeof value !== 'object' || value === null || typeof value.ok !== 'boolean')
+    throw new Error(`malformed init report: ${line.slice(0, 200)}`);
   return value;
 }
 
@@ -45,11 +46,18 @@ export function formatSummary(r: EnforcementReport, seccompRules?: number): stri
   const ll = r.landlock.enforced
     ? `Landlock ABI ${r.landlock.abi}`
     : 'NO LANDLOCK (kernel lacks it; best_effort: filesystem and TCP rules NOT enforced)';
-  const ns = ['user', 'net', 'pid', 'mnt'].filter((n) => r.namespaces.includes(n)).map((n) => `${n}ns`).join('/');
+  const ns = ['user', 'net', 'pid', 'mnt']
+    .filter((n) => r.namespaces.includes(n))
+    .map((n) => `${n}ns`)
+    .join('/');
   const pids = `pids<=${r.limits.pids} (${r.limits.pids_via === 'cgroup' ? 'cgroup' : 'rlimit'})`;
   const mem = r.limits.memory_via === 'cgroup' ? 'memory (cgroup)' : 'memory UNLIMITED';
   // The rule count is known to whoever compiled the filter; from a stored report, its size is.
-  const sc = seccompRules !== undefined ? `${seccompRules} rules`
-    : r.seccomp.sha256 === 'loaded-by-runtime' ? 'loaded by Docker' : `${r.seccomp.instructions} BPF instructions`;
+  const sc =
+    seccompRules !== undefined
+      ? `${seccompRules} rules`
+      : r.seccomp.sha256 === 'loaded-by-runtime'
+        ? 'loaded by Docker'
+        : `${r.seccomp.instructions} BPF instructions`;
   return `${r.sandbox}: ${ll} + seccomp (${sc}) + ${ns}; ${pids}, ${mem}`;
 }

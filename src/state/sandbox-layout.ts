@@ -1,7 +1,7 @@
 // Where a process sandbox keeps its things under the state directory. Persistent: the rw
 // directories survive restarts (they are the agent's workspace); `root` is only a mount point.
 import { join } from 'node:path';
-import { stateLayout } from '../../state/paths.js';
+import { stateLayout } from './paths.js';
 
 export interface SandboxPaths {
   dir: string;

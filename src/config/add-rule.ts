@@ -6,16 +6,27 @@ import { isDeepStrictEqual } from 'node:util';
 import { dirname, basename } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { simpleGit } from 'simple-git';
-import { UserError } from '../config/diagnostics.js';
-import { loadDocument } from '../config/load.js';
-import { schemaDiagnostics } from '../config/validate.js';
+import { UserError } from './diagnostics.js';
+import { loadDocument } from './load.js';
+import { schemaDiagnostics } from './validate.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import type { Approval } from './approvals.js';
+/** The parts of a gateway approval that become a rule (kept here so config does not import the gateway). */
+export interface ApprovedRequest {
+  id: string;
+  sandbox: string;
+  host: string;
+  port: number;
+  kind: 'tunnel' | 'http';
+  hits: number;
+}
 
-export interface PersistedRule { name: string; endpoints: { host: string; port: number; protocol?: 'https' | 'http' }[] }
+export interface PersistedRule {
+  name: string;
+  endpoints: { host: string; port: number; protocol?: 'https' | 'http' }[];
+}
 
 /** The rule an approval stands for: exactly the host and port that was asked for. */
-export function ruleFor(a: Pick<Approval, 'host' | 'port' | 'kind'>, existingNames: ReadonlySet<string>): PersistedRule {
+export function ruleFor(a: Pick<ApprovedRequest, 'host' | 'port' | 'kind'>, existingNames: ReadonlySet<string>): PersistedRule {
   const base = `approved-${a.host}-${a.port}`.replace(/[^a-z0-9_.-]/g, '-').slice(0, 63);
   let name = base;
   for (let i = 2; existingNames.has(name); i++) name = `${base.slice(0, 60)}-${i}`;
@@ -94,10 +105,20 @@ function documentInsert(doc: Document, sandbox: string, rule: PersistedRule): st
   return doc.toString({ lineWidth: 0 });
 }
 
-export interface PersistResult { file: string; rule: PersistedRule; text: string; method: 'text' | 'document' }
+export interface PersistResult {
+  file: string;
+  rule: PersistedRule;
+  text: string;
+  method: 'text' | 'document';
+}
 
 /** The new file content with the rule added; the file itself is not written. */
-export function addRuleToConfig(file: string, src: string, sandbox: string, a: Pick<Approval, 'host' | 'port' | 'kind'>): PersistResult {
+export function addRuleToConfig(
+  file: string,
+  src: string,
+  sandbox: string,
+  a: Pick<ApprovedRequest, 'host' | 'port' | 'kind'>,
+): PersistResult {
   const doc = parseDocument(src, { lineCounter: new LineCounter(), keepSourceTokens: false });
   if (doc.errors.length) throw new UserError(`${file}: cannot parse YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
   const before = doc.toJS() as { sandboxes?: Record<string, { network?: { egress?: { name: string }[] } }> };
@@ -128,7 +149,7 @@ export function addRuleToConfig(file: string, src: string, sandbox: string, a: P
   return { file, rule, text, method };
 }
 
-export function persistApproval(file: string, a: Approval): PersistResult {
+export function persistApproval(file: string, a: ApprovedRequest): PersistResult {
   let src: string;
   try {
     src = readFileSync(file, 'utf8');
@@ -141,7 +162,13 @@ export function persistApproval(file: string, a: Approval): PersistResult {
 }
 
 /** Commit only the config file, with the approver and the reason in the message. */
-export async function commitApproval(file: string, a: Approval, rule: PersistedRule, actor: string, reason: string | undefined): Promise<string> {
+export async function commitApproval(
+  file: string,
+  a: ApprovedRequest,
+  rule: PersistedRule,
+  actor: string,
+  reason: string | undefined,
+): Promise<string> {
   const git = simpleGit({ baseDir: dirname(file) });
   if (!(await git.checkIsRepo())) throw new UserError(`${file} is not in a git repository; drop --commit or run git init`);
   const msg = [

@@ -1,15 +1,22 @@
 // The reconciler's side of the supervisor routes (through the gateway's control socket).
-import { call } from '../gateway/client.js';
-import type { EnsureResult, SupervisedStatus } from './supervisor.js';
+import { call } from './client.js';
+import type { EnsureResult, SupervisedStatus } from '../supervisor/supervisor.js';
 
 export async function supervisedSandboxes(stateDir: string): Promise<SupervisedStatus[]> {
   return (await call<{ sandboxes: SupervisedStatus[] }>(stateDir, 'GET', '/v1/supervisor/sandboxes')).sandboxes;
 }
 
-export function ensureSupervised(stateDir: string, name: string, digest: string, timeoutMs = 120_000): Promise<{ result: EnsureResult; status: SupervisedStatus }> {
+export function ensureSupervised(
+  stateDir: string,
+  name: string,
+  digest: string,
+  timeoutMs = 120_000,
+): Promise<{ result: EnsureResult; status: SupervisedStatus }> {
   return call(stateDir, 'PUT', `/v1/supervisor/sandboxes/${encodeURIComponent(name)}`, { digest }, timeoutMs);
 }
 
 export async function stopSupervised(stateDir: string, name: string, timeoutMs = 60_000): Promise<boolean> {
-  return (await call<{ stopped: boolean }>(stateDir, 'DELETE', `/v1/supervisor/sandboxes/${encodeURIComponent(name)}`, undefined, timeoutMs)).stopped;
+  return (
+    await call<{ stopped: boolean }>(stateDir, 'DELETE', `/v1/supervisor/sandboxes/${encodeURIComponent(name)}`, undefined, timeoutMs)
+  ).stopped;
 }

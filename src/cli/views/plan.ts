@@ -1,7 +1,7 @@
 // Plans as text (grouped, coloured on a terminal), JSON (with format_version) and markdown
 // (for a pull-request comment). Pure apart from reading whether a stream wants colour.
-import { bold, cyan, dim, green, red, yellow } from '../cli/output.js';
-import type { Action, ActionKind, Plan } from './types.js';
+import { bold, cyan, dim, green, red, yellow } from './style.js';
+import type { Action, ActionKind, Plan } from '../../reconciler/types.js';
 
 type Paint = (s: string) => string;
 const ORDER: ActionKind[] = ['create', 'replace', 'reload', 'delete', 'noop'];
@@ -19,17 +19,35 @@ export function countsLine(plan: Plan): string {
 }
 
 function colorDiff(diff: string, s: NodeJS.WriteStream): string {
-  return diff.split('\n').map((l) =>
-    l.startsWith('+++') || l.startsWith('---') ? bold(l, s) : l.startsWith('+') ? green(l, s) : l.startsWith('-') ? red(l, s) : l.startsWith('@@') ? cyan(l, s) : l,
-  ).join('\n');
+  return diff
+    .split('\n')
+    .map((l) =>
+      l.startsWith('+++') || l.startsWith('---')
+        ? bold(l, s)
+        : l.startsWith('+')
+          ? green(l, s)
+          : l.startsWith('-')
+            ? red(l, s)
+            : l.startsWith('@@')
+              ? cyan(l, s)
+              : l,
+    )
+    .join('\n');
 }
 
-export interface TextOptions { stream?: NodeJS.WriteStream; diffs?: boolean }
+export interface TextOptions {
+  stream?: NodeJS.WriteStream;
+  diffs?: boolean;
+}
 
 export function renderText(plan: Plan, o: TextOptions = {}): string {
   const s = o.stream ?? process.stdout;
   const paint: Record<ActionKind, Paint> = {
-    create: (x) => green(x, s), replace: (x) => red(x, s), reload: (x) => yellow(x, s), delete: (x) => red(x, s), noop: (x) => dim(x, s),
+    create: (x) => green(x, s),
+    replace: (x) => red(x, s),
+    reload: (x) => yellow(x, s),
+    delete: (x) => red(x, s),
+    noop: (x) => dim(x, s),
   };
   const out: string[] = [];
   if (plan.rollback_to !== null) out.push(bold(`Rollback to generation ${plan.rollback_to}`, s), '');
@@ -52,7 +70,9 @@ export function renderText(plan: Plan, o: TextOptions = {}): string {
 }
 
 function actionText(a: Action, paint: Paint, s: NodeJS.WriteStream, diffs: boolean): string[] {
-  const lines = [paint(`  ${SYMBOL[a.kind]} ${a.sandbox}`) + dim(`  (${a.runtime}${a.to_digest ? `, ${a.to_digest.slice(0, 19)}…` : ''})`, s)];
+  const lines = [
+    paint(`  ${SYMBOL[a.kind]} ${a.sandbox}`) + dim(`  (${a.runtime}${a.to_digest ? `, ${a.to_digest.slice(0, 19)}…` : ''})`, s),
+  ];
   for (const r of a.reasons) lines.push(`      ${r}`);
   for (const d of a.drift) if (!a.reasons.some((r) => r.includes(d.detail))) lines.push(yellow(`      drift: ${d.detail}`, s));
   if (a.blocked) lines.push(red(`      BLOCKED: ${a.blocked}`, s));
@@ -64,7 +84,11 @@ function actionText(a: Action, paint: Paint, s: NodeJS.WriteStream, diffs: boole
   if (diffs) {
     for (const c of a.changes) {
       if (!c.diff) continue;
-      lines.push(...colorDiff(c.diff.trimEnd(), s).split('\n').map((l) => `      ${l}`));
+      lines.push(
+        ...colorDiff(c.diff.trimEnd(), s)
+          .split('\n')
+          .map((l) => `      ${l}`),
+      );
     }
   }
   return lines;
@@ -77,10 +101,15 @@ export function renderJson(plan: Plan): string {
 export function renderMarkdown(plan: Plan): string {
   const c = counts(plan);
   const out: string[] = [`### nemoclaw plan${plan.refresh_only ? ' (refresh only)' : ''}`, ''];
-  out.push(`**${c.create}** to create, **${c.replace}** to replace, **${c.reload}** to reload, **${c.delete}** to delete, ${c.noop} unchanged.`, '');
-  if (plan.config.path) out.push(`Config: \`${plan.config.path}\`${plan.config.git_commit ? ` at \`${plan.config.git_commit.slice(0, 12)}\`` : ''}`, '');
+  out.push(
+    `**${c.create}** to create, **${c.replace}** to replace, **${c.reload}** to reload, **${c.delete}** to delete, ${c.noop} unchanged.`,
+    '',
+  );
+  if (plan.config.path)
+    out.push(`Config: \`${plan.config.path}\`${plan.config.git_commit ? ` at \`${plan.config.git_commit.slice(0, 12)}\`` : ''}`, '');
   out.push('| sandbox | action | why |', '|---|---|---|');
-  for (const a of plan.actions) out.push(`| \`${a.sandbox}\` | ${a.kind}${a.blocked ? ' ⛔ blocked' : ''} | ${a.reasons.join('; ').replace(/\|/g, '\\|')} |`);
+  for (const a of plan.actions)
+    out.push(`| \`${a.sandbox}\` | ${a.kind}${a.blocked ? ' ⛔ blocked' : ''} | ${a.reasons.join('; ').replace(/\|/g, '\\|')} |`);
   out.push('');
   for (const a of plan.actions.filter((x) => x.kind !== 'noop' || x.drift.length)) {
     out.push(`#### ${a.sandbox}: ${a.kind}`, '');
@@ -91,7 +120,16 @@ export function renderMarkdown(plan: Plan): string {
     out.push('');
     const withDiff = a.changes.filter((x) => x.diff);
     if (withDiff.length) {
-      out.push('<details><summary>Artifact diffs</summary>', '', '```diff', ...withDiff.map((x) => x.diff.trimEnd()), '```', '', '</details>', '');
+      out.push(
+        '<details><summary>Artifact diffs</summary>',
+        '',
+        '```diff',
+        ...withDiff.map((x) => x.diff.trimEnd()),
+        '```',
+        '',
+        '</details>',
+        '',
+      );
     }
   }
   return out.join('\n') + '\n';

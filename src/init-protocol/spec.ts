@@ -1,6 +1,6 @@
 // Builds the line-based spec nemoclaw-init reads on fd 3 (format documented at the top of
 // src/init/nemoclaw-init.c). Pure: paths on the host are decided by the caller.
-import type { LandlockArtifact, SandboxArtifact } from '../../compiler/artifacts.js';
+import type { LandlockArtifact, SandboxArtifact } from '../compiler/artifacts.js';
 
 export interface InitSpecInput {
   sandbox: SandboxArtifact;
@@ -20,7 +20,8 @@ export interface InitSpecInput {
 export function encodeField(value: string): string {
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
-    out += byte <= 0x20 || byte >= 0x7f || byte === 0x25 ? '%' + byte.toString(16).toUpperCase().padStart(2, '0') : String.fromCharCode(byte);
+    out +=
+      byte <= 0x20 || byte >= 0x7f || byte === 0x25 ? '%' + byte.toString(16).toUpperCase().padStart(2, '0') : String.fromCharCode(byte);
   }
   return out;
 }

@@ -2,12 +2,16 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Docker from 'dockerode';
-import { loadCompile } from '../../core/pipeline.js';
-import { packageRoot } from '../../paths.js';
-import { probeHost, type HostFacts } from './host.js';
-import { preflight } from './preflight.js';
+import { loadCompile } from '../pipeline/pipeline.js';
+import { packageRoot } from '../util/package-paths.js';
+import { probeHost, type HostFacts } from '../runtime/process/host.js';
+import { preflight } from '../runtime/process/preflight.js';
 
-export interface DockerFacts { reachable: boolean; version: string | null; error: string | null }
+export interface DockerFacts {
+  reachable: boolean;
+  version: string | null;
+  error: string | null;
+}
 
 export interface ConfigVerdict {
   file: string;
@@ -33,13 +37,16 @@ export async function probeDocker(timeoutMs = 3000): Promise<DockerFacts> {
     const v = await docker.version();
     return { reachable: true, version: v.Version ?? null, error: null };
   } catch (e) {
-    return { reachable: false, version: null, error: (e as Error).message.split('\n')[0] };
+    return { reachable: false, version: null, error: (e as Error).message.split('\n')[0] ?? null };
   }
 }
 
 export function exampleConfigs(root = join(packageRoot, 'examples')): string[] {
   if (!existsSync(root)) return [];
-  return readdirSync(root).sort().map((d) => join(root, d, 'nemoclaw.yaml')).filter((f) => existsSync(f));
+  return readdirSync(root)
+    .sort()
+    .map((d) => join(root, d, 'nemoclaw.yaml'))
+    .filter((f) => existsSync(f));
 }
 
 async function judge(file: string, host: HostFacts, docker: DockerFacts): Promise<ConfigVerdict[]> {
@@ -59,7 +66,9 @@ async function judge(file: string, host: HostFacts, docker: DockerFacts): Promis
     }
     const pf = preflight(s.artifacts, host);
     return {
-      file: shown, sandbox: s.name, runtime,
+      file: shown,
+      sandbox: s.name,
+      runtime,
       verdict: pf.ok ? 'runs' : 'refused',
       reasons: pf.refusals.map((r) => `${r.mechanism}: ${r.reason}`),
       warnings: pf.warnings,

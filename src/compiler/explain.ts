@@ -1,6 +1,6 @@
 // Plain-language description of what one compiled sandbox may do. Used by `explain` and by the
 // plan's semantic summary, so reviewers read the same words in both.
-import type { CompiledSandbox, EgressEndpoint } from '../compiler/artifacts.js';
+import type { CompiledSandbox, EgressEndpoint } from './artifacts.js';
 
 export interface Capabilities {
   read: string[];
@@ -24,8 +24,8 @@ export function endpointText(e: EgressEndpoint): string {
 export function capabilities(c: CompiledSandbox, seccompSpec?: { base: string; allow: string[]; deny: string[] }): Capabilities {
   const { sandbox, landlock, egress, seccomp } = c.artifacts;
   // /dev (a few device nodes) and /proc (the sandbox's own) are in every sandbox; list what the config grants.
-  const has = (r: string) => landlock.path_rules
-    .filter((p) => p.path !== '/dev' && p.path !== '/proc' && (p.access as string[]).includes(r)).map((p) => p.path);
+  const has = (r: string) =>
+    landlock.path_rules.filter((p) => p.path !== '/dev' && p.path !== '/proc' && (p.access as string[]).includes(r)).map((p) => p.path);
   const allowedNames = new Set(seccomp.syscalls.filter((s) => s.action === 'SCMP_ACT_ALLOW').flatMap((s) => s.names));
   const reach = egress.rules.flatMap((r) => r.endpoints.map((e) => `${endpointText(e)}  (${r.name})`));
   const l = sandbox.limits;
@@ -34,10 +34,17 @@ export function capabilities(c: CompiledSandbox, seccompSpec?: { base: string; a
     write: has('write_file'),
     execute: has('execute'),
     reach,
-    syscalls: { base: seccompSpec?.base ?? 'default', allowed: allowedNames.size, added: seccompSpec?.allow ?? [], removed: seccompSpec?.deny ?? [] },
+    syscalls: {
+      base: seccompSpec?.base ?? 'default',
+      allowed: allowedNames.size,
+      added: seccompSpec?.allow ?? [],
+      removed: seccompSpec?.deny ?? [],
+    },
     user: `uid ${sandbox.user.uid}, gid ${sandbox.user.gid}`,
     limits: `${l.pids} processes, ${formatBytes(l.memory_bytes)} memory, ${l.nofile} open files`,
-    inference: egress.inference ? `${egress.inference.provider} (${egress.inference.model} via ${egress.inference.endpoint}); credentials are added by the router` : null,
+    inference: egress.inference
+      ? `${egress.inference.provider} (${egress.inference.model} via ${egress.inference.endpoint}); credentials are added by the router`
+      : null,
     on_deny: egress.on_deny === 'ask' ? 'other requests are refused and queued for approval' : 'other requests are refused',
   };
 }
@@ -46,16 +53,21 @@ export function explainText(c: CompiledSandbox, seccompSpec?: { base: string; al
   const k = capabilities(c, seccompSpec);
   const { sandbox, landlock } = c.artifacts;
   const list = (xs: string[]) => (xs.length ? xs.map((x) => `    - ${x}`).join('\n') : '    (nothing)');
-  const floor = landlock.compatibility === 'best_effort'
-    ? 'best effort: starts even if the kernel cannot enforce Landlock (reported in status)'
-    : `required: refuses to start below Landlock ABI ${landlock.abi_floor}`;
+  const floor =
+    landlock.compatibility === 'best_effort'
+      ? 'best effort: starts even if the kernel cannot enforce Landlock (reported in status)'
+      : `required: refuses to start below Landlock ABI ${landlock.abi_floor}`;
   return [
     `Sandbox ${c.name} (${sandbox.runtime} runtime${sandbox.image ? `, image ${sandbox.image}` : ''}), blueprint digest ${c.digest}`,
     `  Runs ${JSON.stringify(sandbox.command)} in ${sandbox.workdir} as ${k.user}.`,
-    `  May read:`, list(k.read),
-    `  May write (persisted under the state directory):`, list(k.write),
-    `  May execute files from:`, list(k.execute),
-    `  May reach over the network:`, list(k.reach.length ? k.reach : []),
+    `  May read:`,
+    list(k.read),
+    `  May write (persisted under the state directory):`,
+    list(k.write),
+    `  May execute files from:`,
+    list(k.execute),
+    `  May reach over the network:`,
+    list(k.reach.length ? k.reach : []),
     `    ${k.reach.length ? k.on_deny : 'no network at all: the sandbox has only loopback'}.`,
     `  May call ${k.syscalls.allowed} system calls (base ${k.syscalls.base}` +
       `${k.syscalls.added.length ? `, plus ${k.syscalls.added.join(', ')}` : ''}` +
@@ -69,7 +81,12 @@ export function explainText(c: CompiledSandbox, seccompSpec?: { base: string; al
 }
 
 function formatBytes(n: number): string {
-  for (const [unit, size] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+  for (const [unit, size] of [
+    ['TiB', 2 ** 40],
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const) {
     if (n >= size && n % size === 0) return `${n / size} ${unit}`;
   }
   return `${n} bytes`;

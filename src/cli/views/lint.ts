@@ -2,9 +2,9 @@
 // and GitHub Actions annotations (workflow commands).
 import { createHash } from 'node:crypto';
 import { isAbsolute, relative, sep } from 'node:path';
-import { compareDiagnostics, fieldName, type Diagnostic, type Severity } from '../config/diagnostics.js';
-import { bold, cyan, dim, red, useColor, yellow } from '../cli/output.js';
-import { isRuleId, RULES } from './catalog.js';
+import { compareDiagnostics, fieldName, type Diagnostic, type Severity } from '../../config/diagnostics.js';
+import { bold, cyan, dim, red, useColor, yellow } from './style.js';
+import { isRuleId, RULES } from '../../lint/catalog.js';
 
 export const DIAGNOSTICS_FORMAT_VERSION = 1;
 
@@ -41,8 +41,15 @@ export interface DiagnosticsJson {
   format_version: typeof DIAGNOSTICS_FORMAT_VERSION;
   summary: { errors: number; warnings: number };
   diagnostics: Array<{
-    rule: string; severity: Severity; file: string; line: number; column: number;
-    pointer: string; field: string; message: string; hint: string | null;
+    rule: string;
+    severity: Severity;
+    file: string;
+    line: number;
+    column: number;
+    pointer: string;
+    field: string;
+    message: string;
+    hint: string | null;
   }>;
 }
 
@@ -53,8 +60,15 @@ export function diagnosticsJson(diags: readonly Diagnostic[]): DiagnosticsJson {
     format_version: DIAGNOSTICS_FORMAT_VERSION,
     summary: { errors, warnings: diags.length - errors },
     diagnostics: sorted(diags).map((d) => ({
-      rule: d.rule, severity: d.severity, file: d.file, line: d.line, column: d.column,
-      pointer: d.pointer, field: fieldName(d.pointer), message: d.message, hint: d.hint ?? null,
+      rule: d.rule,
+      severity: d.severity,
+      file: d.file,
+      line: d.line,
+      column: d.column,
+      pointer: d.pointer,
+      field: fieldName(d.pointer),
+      message: d.message,
+      hint: d.hint ?? null,
     })),
   };
 }
@@ -103,11 +117,19 @@ export interface SarifLog {
  */
 export function artifactUri(file: string, root: string = process.cwd()): string {
   const rel = isAbsolute(file) ? relative(root, file) : file;
-  return rel.split(sep).join('/').split('/').map((seg) => encodeURIComponent(seg)).join('/');
+  return rel
+    .split(sep)
+    .join('/')
+    .split('/')
+    .map((seg) => encodeURIComponent(seg))
+    .join('/');
 }
 
 function pascal(id: string): string {
-  return id.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  return id
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 }
 
 export function sarifLog(diags: readonly Diagnostic[], toolVersion: string, root?: string): SarifLog {
@@ -132,16 +154,20 @@ export function sarifLog(diags: readonly Diagnostic[], toolVersion: string, root
     ruleIndex: index.get(d.rule)!,
     level: d.severity,
     message: { text: d.hint ? `${d.message} (hint: ${d.hint})` : d.message },
-    locations: [{
-      physicalLocation: {
-        artifactLocation: { uri: artifactUri(d.file, root) },
-        region: { startLine: Math.max(1, d.line), startColumn: Math.max(1, d.column) },
+    locations: [
+      {
+        physicalLocation: {
+          artifactLocation: { uri: artifactUri(d.file, root) },
+          region: { startLine: Math.max(1, d.line), startColumn: Math.max(1, d.column) },
+        },
+        ...(d.pointer ? { logicalLocations: [{ fullyQualifiedName: fieldName(d.pointer), kind: 'member' }] } : {}),
       },
-      ...(d.pointer ? { logicalLocations: [{ fullyQualifiedName: fieldName(d.pointer), kind: 'member' }] } : {}),
-    }],
+    ],
     // Keyed on rule + file + field rather than line, so an alert survives edits elsewhere in the file.
     partialFingerprints: {
-      'nemoclawFinding/v1': createHash('sha256').update(`${d.rule}\0${artifactUri(d.file, root)}\0${d.pointer}`).digest('hex'),
+      'nemoclawFinding/v1': createHash('sha256')
+        .update(`${d.rule}\0${artifactUri(d.file, root)}\0${d.pointer}`)
+        .digest('hex'),
     },
   }));
   return {
@@ -169,16 +195,18 @@ export function escapeGithubProperty(s: string): string {
 
 /** One `::error file=F,line=L,col=C,title=RULE::message` line per diagnostic. */
 export function formatGithub(diags: readonly Diagnostic[], root: string = process.cwd()): string {
-  return sorted(diags).map((d) => {
-    // Annotations are matched to files relative to the workspace root, with forward slashes.
-    const file = (isAbsolute(d.file) ? relative(root, d.file) : d.file).split(sep).join('/');
-    const props = [
-      `file=${escapeGithubProperty(file)}`,
-      `line=${d.line}`,
-      `col=${d.column}`,
-      `title=${escapeGithubProperty(d.rule)}`,
-    ].join(',');
-    const text = `${fieldName(d.pointer)}: ${d.message}${d.hint ? `\nhint: ${d.hint}` : ''}`;
-    return `::${d.severity} ${props}::${escapeGithubData(text)}\n`;
-  }).join('');
+  return sorted(diags)
+    .map((d) => {
+      // Annotations are matched to files relative to the workspace root, with forward slashes.
+      const file = (isAbsolute(d.file) ? relative(root, d.file) : d.file).split(sep).join('/');
+      const props = [
+        `file=${escapeGithubProperty(file)}`,
+        `line=${d.line}`,
+        `col=${d.column}`,
+        `title=${escapeGithubProperty(d.rule)}`,
+      ].join(',');
+      const text = `${fieldName(d.pointer)}: ${d.message}${d.hint ? `\nhint: ${d.hint}` : ''}`;
+      return `::${d.severity} ${props}::${escapeGithubData(text)}\n`;
+    })
+    .join('');
 }

@@ -2,30 +2,52 @@
 import { request } from 'node:http';
 import { existsSync } from 'node:fs';
 import { resolveStateDir, stateLayout } from '../state/paths.js';
-import type { Approval } from './approvals.js';
-import { spawnDetached } from './daemon.js';
-import type { GatewayStatus } from './gateway.js';
+import type { Approval } from '../gateway/approvals.js';
+import { spawnDetached } from './spawn.js';
+import type { GatewayStatus } from '../gateway/gateway.js';
 
 export class GatewayError extends Error {
-  constructor(message: string, readonly status = 0) { super(message); this.name = 'GatewayError'; }
+  constructor(
+    message: string,
+    readonly status = 0,
+  ) {
+    super(message);
+    this.name = 'GatewayError';
+  }
 }
 
 export function call<T>(stateDir: string, method: string, path: string, body?: Uint8Array | object, timeoutMs = 30_000): Promise<T> {
   const socketPath = stateLayout(resolveStateDir(stateDir)).controlSocket;
   const data = body === undefined ? undefined : body instanceof Uint8Array ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, timeout: timeoutMs, headers: data ? { 'content-length': data.length, 'content-type': 'application/json' } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let v: unknown;
-        try { v = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { return reject(new GatewayError('gateway sent a malformed reply', res.statusCode)); }
-        if ((res.statusCode ?? 500) >= 400) return reject(new GatewayError((v as { error?: string }).error ?? `HTTP ${res.statusCode}`, res.statusCode));
-        resolve(v as T);
-      });
-    });
+    const req = request(
+      {
+        socketPath,
+        method,
+        path,
+        timeout: timeoutMs,
+        headers: data ? { 'content-length': data.length, 'content-type': 'application/json' } : {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let v: unknown;
+          try {
+            v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            return reject(new GatewayError('gateway sent a malformed reply', res.statusCode));
+          }
+          if ((res.statusCode ?? 500) >= 400)
+            return reject(new GatewayError((v as { error?: string }).error ?? `HTTP ${res.statusCode}`, res.statusCode));
+          resolve(v as T);
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new GatewayError('gateway did not answer in time')));
-    req.on('error', (e) => reject(e instanceof GatewayError ? e : new GatewayError(`gateway not reachable: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
+    req.on('error', (e) =>
+      reject(e instanceof GatewayError ? e : new GatewayError(`gateway not reachable: ${(e as NodeJS.ErrnoException).code ?? e.message}`)),
+    );
     req.end(data);
   });
 }
@@ -53,14 +75,23 @@ export async function ensureGateway(stateDir: string, timeoutMs = 10_000, extraA
   throw new GatewayError(`gateway did not become ready within ${timeoutMs} ms; see ${stateLayout(dir).gatewayDir}/gateway.log`);
 }
 
-export interface Registered { socketPath: string; policyVersion: string; closedFlows: number }
+export interface Registered {
+  socketPath: string;
+  policyVersion: string;
+  closedFlows: number;
+}
 
 /**
  * Register a sandbox or replace its policy. When it resolves, the returned version is the one in
  * force (the daemon swaps before it answers) and the sandbox socket exists.
  */
 export async function registerSandbox(stateDir: string, name: string, egressJsonBytes: Uint8Array): Promise<Registered> {
-  const r = await call<{ socket_path: string; policy_version: string; closed_flows: number }>(stateDir, 'PUT', `/v1/sandboxes/${encodeURIComponent(name)}/policy`, egressJsonBytes);
+  const r = await call<{ socket_path: string; policy_version: string; closed_flows: number }>(
+    stateDir,
+    'PUT',
+    `/v1/sandboxes/${encodeURIComponent(name)}/policy`,
+    egressJsonBytes,
+  );
   return { socketPath: r.socket_path, policyVersion: r.policy_version, closedFlows: r.closed_flows };
 }
 
@@ -97,7 +128,12 @@ export async function listApprovals(stateDir: string): Promise<Approval[]> {
   return (await call<{ approvals: Approval[] }>(stateDir, 'GET', '/v1/approvals')).approvals;
 }
 
-export async function decideApproval(stateDir: string, id: string, decision: 'approve' | 'deny', body: { actor: string; reason?: string; ttl_ms?: number | null; persisted?: boolean }): Promise<Approval> {
+export async function decideApproval(
+  stateDir: string,
+  id: string,
+  decision: 'approve' | 'deny',
+  body: { actor: string; reason?: string; ttl_ms?: number | null; persisted?: boolean },
+): Promise<Approval> {
   return (await call<{ approval: Approval }>(stateDir, 'POST', `/v1/approvals/${encodeURIComponent(id)}/${decision}`, body)).approval;
 }
 

@@ -3,7 +3,7 @@
 //   PUT    /v1/supervisor/sandboxes/<name>   { digest } → { result, status }   (start / retag / restart)
 //   DELETE /v1/supervisor/sandboxes/<name>   → { stopped }
 import type { IncomingMessage } from 'node:http';
-import type { Supervisor } from './supervisor.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
 
 export type ExtraRoute = (req: IncomingMessage, parts: string[]) => Promise<[number, unknown] | undefined>;
 
@@ -16,7 +16,10 @@ function body(req: IncomingMessage): Promise<Record<string, unknown>> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > 16 * 1024) { req.destroy(); reject(new Error('body too large')); } else chunks.push(c);
+      if (size > 16 * 1024) {
+        req.destroy();
+        reject(new Error('body too large'));
+      } else chunks.push(c);
     });
     req.on('end', () => {
       try {

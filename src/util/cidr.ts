@@ -1,7 +1,11 @@
 // CIDR parsing and normalization (network address masked, IPv6 compressed) without I/O.
 import { isIPv4, isIPv6 } from 'node:net';
 
-export interface Cidr { family: 4 | 6; bits: bigint; prefix: number }
+export interface Cidr {
+  family: 4 | 6;
+  bits: bigint;
+  prefix: number;
+}
 
 export function parseCidr(raw: string): Cidr | undefined {
   const [addr, len, ...rest] = raw.trim().split('/');
@@ -24,7 +28,7 @@ export function cidrContains(net: Cidr, other: Cidr): boolean {
   if (net.family !== other.family || other.prefix < net.prefix) return false;
   const width = net.family === 4 ? 32 : 128;
   const shift = BigInt(width - net.prefix);
-  return (other.bits >> shift) === (net.bits >> shift);
+  return other.bits >> shift === net.bits >> shift;
 }
 
 export function normalizeCidr(raw: string): string | undefined {
@@ -54,12 +58,19 @@ function ipv6ToBig(a: string): bigint {
 function bigToIpv6(v: bigint): string {
   const groups = Array.from({ length: 8 }, (_, i) => Number((v >> BigInt((7 - i) * 16)) & 0xffffn));
   // Compress the longest run of zero groups (RFC 5952).
-  let best = -1, bestLen = 0;
+  let best = -1,
+    bestLen = 0;
   for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) { i++; continue; }
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = groups.map((g) => g.toString(16));

@@ -1,0 +1,70 @@
+// The layering rule, checked in CI (`npm run check:layers`). Data flows one way:
+// load (config, catalog, lock) → validate (config, lint) → compile (compiler, pure) → plan/apply
+// (reconciler) → observe (drivers, daemon). Arrows are imports; nothing points back up.
+// docs/architecture.md explains each layer.
+const folder = (names) => `^src/(${names.join('|')})/`;
+
+module.exports = {
+  forbidden: [
+    { name: 'no-cycles', severity: 'error', comment: 'No module may import itself back through others.', from: {}, to: { circular: true } },
+    {
+      name: 'compiler-is-pure',
+      severity: 'error',
+      comment: 'The compiler takes data and returns data: no file system, network, processes or clock.',
+      from: { path: '^src/compiler/' },
+      to: { path: ['^node:(fs|child_process|net|http|https|dgram|dns|os|worker_threads|cluster)', '^(fs|child_process|net|http|https|os)$'], dependencyTypes: ['core'] },
+    },
+    {
+      name: 'compiler-imports-only-below',
+      severity: 'error',
+      from: { path: '^src/compiler/' },
+      to: { path: '^src/', pathNot: folder(['compiler', 'generated', 'config', 'util']) },
+    },
+    {
+      name: 'config-is-the-bottom',
+      severity: 'error',
+      from: { path: '^src/config/' },
+      to: { path: '^src/', pathNot: folder(['config', 'generated', 'util']) },
+    },
+    {
+      name: 'util-imports-nothing',
+      severity: 'error',
+      from: { path: '^src/util/' },
+      to: { path: '^src/', pathNot: folder(['util']) },
+    },
+    {
+      name: 'nobody-imports-the-cli',
+      severity: 'error',
+      comment: 'Views and commands belong to the CLI; the core never reaches up into them.',
+      from: { path: '^(src|bench)/', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+    {
+      name: 'runtime-side-never-imports-the-reconciler',
+      severity: 'error',
+      comment: 'The daemon, gateway, router, supervisor and drivers are below plan/apply.',
+      from: { path: folder(['daemon', 'gateway', 'router', 'supervisor', 'runtime', 'init-protocol', 'state']) },
+      to: { path: folder(['reconciler', 'pipeline', 'lint', 'lock', 'catalog']) },
+    },
+    {
+      name: 'daemon-parts-are-siblings',
+      severity: 'error',
+      comment: 'The gateway, the inference router and the supervisor are composed by src/daemon and never import each other.',
+      from: { path: '^src/(gateway|router|supervisor)/' },
+      to: { path: '^src/(gateway|router|supervisor|daemon)/', pathNot: '^src/$1/' },
+    },
+    {
+      name: 'pipeline-is-below-the-reconciler',
+      severity: 'error',
+      from: { path: folder(['pipeline', 'lint', 'lock', 'catalog']) },
+      to: { path: folder(['reconciler', 'daemon', 'gateway', 'router', 'supervisor', 'runtime']) },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules)/' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { extensions: ['.ts', '.js'], extensionAlias: { '.js': ['.ts', '.js'] } },
+  },
+};

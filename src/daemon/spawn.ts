@@ -1,0 +1,22 @@
+// Starting the daemon in the background. Kept apart from daemon.ts so that clients (every CLI
+// command that talks to the daemon) do not load the proxy, the supervisor and their dependencies.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../util/package-paths.js';
+import { stateLayout } from '../state/paths.js';
+
+/** Start `nemoclaw gateway` in the background; output goes to gateway.log in the state dir. */
+export function spawnDetached(stateDir: string, extraArgs: string[] = []): number {
+  const layout = stateLayout(stateDir);
+  mkdirSync(layout.gatewayDir, { recursive: true, mode: 0o700 });
+  const logFd = openSync(join(layout.gatewayDir, 'gateway.log'), 'a', 0o600);
+  const child = spawn(process.execPath, [join(packageRoot, 'bin', 'nemoclaw.js'), 'gateway', '--state-dir', stateDir, ...extraArgs], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env: process.env,
+  });
+  closeSync(logFd);
+  child.unref();
+  return child.pid!;
+}
