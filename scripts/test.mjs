@@ -1,11 +1,18 @@
-// Runs every compiled test file under dist/test with node:test.
+// Runs every compiled test file under dist/test with node:test, in two phases:
+// 1. pure tests (no processes, sockets, sandboxes or Docker: the folders in PURE) concurrently;
+// 2. system tests one file at a time: they share the kernel, Docker, cgroups and loopback ports.
+// A test that hangs fails after 5 minutes instead of holding CI until its deadline.
 // Usage: node scripts/test.mjs [filter-substring...]
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+const PURE = new Set(['compiler', 'config', 'lint', 'util', 'unit']);
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const testRoot = join(root, 'dist/test');
 const filters = process.argv.slice(2);
 const files = [];
 (function walk(dir) {
@@ -14,10 +21,21 @@ const files = [];
     if (statSync(p).isDirectory()) walk(p);
     else if (name.endsWith('.test.js') && (filters.length === 0 || filters.some((f) => p.includes(f)))) files.push(p);
   }
-})(join(root, 'dist/test'));
-// One file at a time (enforcement tests share the kernel, Docker and loopback ports); a test that
-// hangs fails after 5 minutes instead of holding CI until its deadline.
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', '--test-force-exit', ...files], {
-  stdio: 'inherit',
-});
-process.exit(r.status ?? 1);
+})(testRoot);
+const isPure = (p) => PURE.has(relative(testRoot, p).split(sep)[0]);
+const phases = [
+  { name: 'pure', files: files.filter(isPure), concurrency: Math.max(2, availableParallelism()) },
+  { name: 'system', files: files.filter((p) => !isPure(p)), concurrency: 1 },
+];
+let status = 0;
+for (const phase of phases) {
+  if (phase.files.length === 0) continue;
+  console.log(`# phase: ${phase.name} tests (${phase.files.length} files, concurrency ${phase.concurrency})`);
+  const r = spawnSync(
+    process.execPath,
+    ['--test', `--test-concurrency=${phase.concurrency}`, '--test-timeout=300000', '--test-force-exit', ...phase.files],
+    { stdio: 'inherit' },
+  );
+  if (r.status !== 0) status = r.status ?? 1;
+}
+process.exit(status);

@@ -2,27 +2,15 @@
 // nemoclaw.yaml → `gateway reload -f nemoclaw.yaml --wait` compiles it and the rule carries on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { nemoclawBin } from '../helpers/cli.js';
+import { runCliAsync } from '../helpers/cli.js';
 import { connectVia, echoOnce, echoServer, tmpDir } from './helpers.js';
 
-function cli(args: string[], cwd: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [nemoclawBin, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1', NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c) => (stdout += c));
-    p.stderr.on('data', (c) => (stderr += c));
-    p.on('close', (status) => resolve({ status: status ?? -1, stdout, stderr }));
-  });
-}
+const cli = (args: string[], cwd: string) => runCliAsync(args, { cwd });
 
 test('approve --persist --commit, then gateway reload -f compiles the edited config', async () => {
   const known = await echoServer();

@@ -1,28 +1,16 @@
 // The gateway as users run it: detached daemon, control socket, CLI commands, SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { nemoclawBin } from '../helpers/cli.js';
+import { runCliAsync } from '../helpers/cli.js';
 import { testHooksFromEnv } from '../../src/daemon/daemon.js';
 import { connectVia, delay, echoOnce, echoServer, policyBytes, tmpDir, waitClosed } from './helpers.js';
 
-const env = { ...process.env, NO_COLOR: '1', NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' };
-
-/** Async spawn: the test process serves the echo server, so it must not block. */
-function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [nemoclawBin, ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c) => (stdout += c));
-    p.stderr.on('data', (c) => (stderr += c));
-    p.on('close', (status) => resolve({ status: status ?? -1, stdout, stderr }));
-  });
-}
+/** Async: the test process serves the echo server, so it must not block. */
+const cli = (args: string[]) => runCliAsync(args);
 
 test('test hook switch: only the exact value, never for the system state dir', () => {
   assert.equal(testHooksFromEnv('/tmp/x', {}), undefined);

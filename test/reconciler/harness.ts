@@ -1,7 +1,6 @@
 // Harness for the reconciler's integration tests: a config in a temp dir, the CLI run
 // asynchronously (the loopback servers live in this process and must keep answering), status
 // as JSON, and an orphan check over /proc.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
@@ -9,38 +8,17 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { stopGateway } from '../../src/daemon/client.js';
 import { runningPid } from '../../src/daemon/daemon.js';
-import { nemoclawBin } from '../helpers/cli.js';
+import { runCliAsync, type AsyncCliResult } from '../helpers/cli.js';
 
-export interface CliResult {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [nemoclawBin, ...args], {
-      env: { ...process.env, NO_COLOR: '1', NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
-  });
+export function cli(args: string[], env: Record<string, string> = {}): Promise<AsyncCliResult> {
+  return runCliAsync(args, { env });
 }
 
 export interface Env {
   dir: string;
   file: string;
   state: string;
-  run: (...args: string[]) => Promise<CliResult>;
+  run: (...args: string[]) => Promise<AsyncCliResult>;
   write: (yaml: string) => Promise<void>;
 }
 
