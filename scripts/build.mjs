@@ -73,6 +73,9 @@ for (const name of ['init', 'pump']) {
   execFileSync('make', ['-s', '-C', join(root, 'src', name), `OUT=${join(root, 'dist', name)}`], { stdio: 'inherit' });
 }
 
+// The start-up bundle that bin/nemoclaw.js runs (scripts/bundle.mjs).
+if (!tscFailed) execFileSync(process.execPath, [join(root, 'scripts/bundle.mjs')], { stdio: 'inherit' });
+
 if (tscFailed) {
   console.error('build: TypeScript reported errors');
   process.exit(1);
