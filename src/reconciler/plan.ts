@@ -160,14 +160,18 @@ function decide(name: string, input: PlanInput): Action {
   const desired = d!;
   const drift = driftOf(e, o, cur);
   const before: Partial<Record<BlueprintFile, string>> = cur ? cur.files : {};
-  let changedFiles = BLUEPRINT_FILES.filter((f) => e.artifacts[f] !== sha256(desired.files[f]));
-  // The manifest lists the other digests: its diff only repeats theirs unless it is all that changed.
-  if (changedFiles.some((f) => f !== 'manifest.json')) changedFiles = changedFiles.filter((f) => f !== 'manifest.json');
-  // Same blueprint digest, other manifest bytes: only provenance (source file, git commit) moved.
-  // A commit that changes nothing about a sandbox must not touch it.
-  if (changedFiles.length === 1 && changedFiles[0] === 'manifest.json' && e.blueprint_digest === desired.digest) changedFiles = [];
+  // The blueprint digest covers every artifact's sha256 (the manifest lists them), so equal
+  // digests mean equal artifacts: only provenance (source file, git commit) can differ, and a
+  // commit that changes nothing about a sandbox must not touch it. That is the common case of a
+  // no-op plan, and it costs one string compare: no hashing, no diff, no summary.
+  let changedFiles: BlueprintFile[] = [];
+  if (e.blueprint_digest !== desired.digest) {
+    changedFiles = BLUEPRINT_FILES.filter((f) => e.artifacts[f] !== sha256(desired.files[f]));
+    // The manifest lists the other digests: its diff only repeats theirs unless it is all that changed.
+    if (changedFiles.some((f) => f !== 'manifest.json')) changedFiles = changedFiles.filter((f) => f !== 'manifest.json');
+  }
   const changes = fileChanges(before, desired.files, changedFiles);
-  const summary = semanticSummary(name, cur, desired);
+  const summary = changedFiles.length > 0 ? semanticSummary(name, cur, desired) : { gains: [], losses: [] };
   const lockedChanges = changes.filter((c) => LOCKED.includes(c.file));
   const liveChanges = changes.filter((c) => (LIVE_FILES as readonly BlueprintFile[]).includes(c.file));
   const editedLocked = (o?.edited_files ?? []).filter((f) => LOCKED.includes(f) || f === 'manifest.json');
