@@ -5,13 +5,18 @@ import { resolveStateDir, stateLayout } from '../state/paths.js';
 import type { Approval } from '../gateway/approvals.js';
 import { spawnDetached } from './spawn.js';
 import type { GatewayStatus } from '../gateway/gateway.js';
+import { EXIT_INVALID, UserError } from '../util/errors.js';
 
-export class GatewayError extends Error {
+/** The gateway refused a request or could not be reached: a UserError (exit 1) at the CLI. */
+export class GatewayError extends UserError {
   constructor(
     message: string,
+    /** HTTP status of the gateway's answer; 0 when there was none. */
     readonly status = 0,
+    /** errno of a failed connection (ENOENT, ECONNREFUSED, …), when that is what failed. */
+    readonly errno: string | null = null,
   ) {
-    super(message);
+    super(message, [], EXIT_INVALID);
     this.name = 'GatewayError';
   }
 }
@@ -46,7 +51,15 @@ export function call<T>(stateDir: string, method: string, path: string, body?: U
     );
     req.on('timeout', () => req.destroy(new GatewayError('gateway did not answer in time')));
     req.on('error', (e) =>
-      reject(e instanceof GatewayError ? e : new GatewayError(`gateway not reachable: ${(e as NodeJS.ErrnoException).code ?? e.message}`)),
+      reject(
+        e instanceof GatewayError
+          ? e
+          : new GatewayError(
+              `gateway not reachable: ${(e as NodeJS.ErrnoException).code ?? e.message} (is it running? nemoclaw gateway --detach)`,
+              0,
+              (e as NodeJS.ErrnoException).code ?? null,
+            ),
+      ),
     );
     req.end(data);
   });

@@ -8,9 +8,10 @@ import type { NemoclawConfig } from '../generated/config.js';
 import { loadCatalog, type Catalog } from '../catalog/catalog.js';
 import { resolveImageDigests, unpinnedImages } from './resolve-images.js';
 import { compileConfig, type CompileOutput } from '../compiler/compile.js';
-import { CompileError, type CompileFacts, type CompileInput } from '../compiler/inputs.js';
+import type { CompileFacts, CompileInput } from '../compiler/inputs.js';
 import { knownSyscallNames } from '../compiler/seccomp.js';
-import { compareDiagnostics, UserError, type Diagnostic } from '../config/diagnostics.js';
+import { compareDiagnostics, type Diagnostic } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { loadDocument, MAX_FILE_BYTES, type LoadedDocument } from '../config/load.js';
 import { schemaDiagnostics } from '../config/validate.js';
 import { lintConfig, redactDiagnostic, secretDiagnostics } from '../lint/rules.js';
@@ -119,12 +120,8 @@ export async function loadCompile(file: string, mode: LockMode = 'check'): Promi
     facts,
     lockedImages: neededLock.images,
   };
-  try {
-    return { ...checked, config, output: compileConfig(input), neededLock, lockStale };
-  } catch (e) {
-    if (e instanceof CompileError) throw new UserError(e.message, [], 1);
-    throw e;
-  }
+  // compileConfig throws CompileError, a UserError: the CLI reports it like any bad input.
+  return { ...checked, config, output: compileConfig(input), neededLock, lockStale };
 }
 
 /** Host facts a compile depends on; only looked up when a used preset needs them. */

@@ -2,7 +2,7 @@
 // steps, runs them, records a generation, then verifies that what runs is what was planned.
 import { rmSync } from 'node:fs';
 import { sha256 } from '../compiler/canonical.js';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { ensureGateway, reloadPolicy, unregisterSandbox } from '../daemon/client.js';
 import { driversFor, observe } from './observe.js';
 import type { Driver } from './drivers/driver.js';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { canonicalJson, sha256 } from '../compiler/canonical.js';
 import type { CompiledSandbox, SandboxArtifacts } from '../compiler/artifacts.js';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { displayPath, loadCompile } from '../pipeline/pipeline.js';
 import { driversFor, observe, type Observation } from './observe.js';
 import { desiredDigest, observedDigest, plan } from './plan.js';

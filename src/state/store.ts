@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { sha256 } from '../compiler/canonical.js';
 import type { CompiledSandbox, SandboxArtifacts } from '../compiler/artifacts.js';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { reconcilerLayout, type ReconcilerLayout } from './layout.js';
 import { BLUEPRINT_FILES, type BlueprintFile, type DesiredSandbox, type Generation, type Inventory, type InventoryEntry } from './types.js';

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findSecrets, redactSecrets } from '../../src/lint/secrets.js';
 import { diagnosticsJson, formatDiagnosticsJson, formatDiagnosticsText, formatGithub, formatSarif } from '../../src/cli/views/lint.js';
+import { plainStyle } from '../../src/cli/views/style.js';
 import { fieldName } from '../../src/config/diagnostics.js';
 import { lint, ofRule, yaml } from './helpers.js';
 
@@ -98,7 +99,7 @@ describe('secrets never reach any output', () => {
 
   const diags = lint(src);
   const outputs = {
-    text: formatDiagnosticsText(diags),
+    text: formatDiagnosticsText(diags, plainStyle),
     json: formatDiagnosticsJson(diags),
     sarif: formatSarif(diags, '0.1.0'),
     github: formatGithub(diags),
