@@ -65,14 +65,27 @@ export function call<T>(stateDir: string, method: string, path: string, body?: U
   });
 }
 
-export async function isGatewayRunning(stateDir: string): Promise<boolean> {
-  if (!existsSync(stateLayout(resolveStateDir(stateDir)).controlSocket)) return false;
+/** Is the gateway daemon there? Three answers: a socket that does not answer is not "absent". */
+export type GatewayProbe = { state: 'running' } | { state: 'absent' } | { state: 'unknown'; reason: string };
+
+export async function probeGateway(stateDir: string): Promise<GatewayProbe> {
+  const socket = stateLayout(resolveStateDir(stateDir)).controlSocket;
+  if (!existsSync(socket)) return { state: 'absent' };
   try {
     await call(stateDir, 'GET', '/v1/health', undefined, 2000);
-    return true;
-  } catch {
-    return false;
+    return { state: 'running' };
+  } catch (e) {
+    // A refused connection means nothing listens on the socket: a daemon that died left it
+    // behind (and its sandboxes died with it). Anything else (a timeout, a reset, a malformed
+    // or failed answer, EACCES) means something is there that we cannot see into.
+    const errno = e instanceof GatewayError ? e.errno : null;
+    if (errno === 'ECONNREFUSED' || errno === 'ENOENT') return { state: 'absent' };
+    return { state: 'unknown', reason: `the gateway control socket ${socket} is present but does not answer: ${(e as Error).message}` };
   }
+}
+
+export async function isGatewayRunning(stateDir: string): Promise<boolean> {
+  return (await probeGateway(stateDir)).state === 'running';
 }
 
 /** Start the daemon detached unless it already answers; resolves when it is ready. */
