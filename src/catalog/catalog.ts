@@ -8,7 +8,7 @@ import type { Endpoint, SandboxSpec } from '../generated/config.js';
 import { canonicalJson, sha256 } from '../compiler/canonical.js';
 import type { BlueprintSource, PresetSource } from '../compiler/inputs.js';
 import { definitionErrors } from '../config/validate.js';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { blueprintsDir } from '../util/package-paths.js';
 
 export interface Catalog {

@@ -1,6 +1,6 @@
 // Shared bits of the reconciler's commands: the state store, confirmation, lock, progress.
 import { createInterface } from 'node:readline/promises';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { acquireLock, type Lock } from '../reconciler/lock.js';
 import { StateStore } from '../state/store.js';
 import { resolveStateDir } from '../state/paths.js';

@@ -1,6 +1,7 @@
 // Everything the compiler needs, gathered by the caller (files, lock, host facts) so that the
 // compiler itself stays pure: same CompileInput → same bytes.
 import type { Endpoint, NemoclawConfig, SandboxSpec } from '../generated/config.js';
+import { EXIT_INVALID, UserError } from '../util/errors.js';
 
 export interface BlueprintSource {
   name: string;
@@ -37,12 +38,13 @@ export interface CompileInput {
   lockedImages: Record<string, string>;
 }
 
-export class CompileError extends Error {
+/** A config the compiler cannot turn into a blueprint: invalid input (exit 1). */
+export class CompileError extends UserError {
   constructor(
     readonly sandbox: string,
     message: string,
   ) {
-    super(`${sandbox}: ${message}`);
+    super(`${sandbox}: ${message}`, [], EXIT_INVALID);
     this.name = 'CompileError';
   }
 }

@@ -1,7 +1,7 @@
 // Compiles a sandbox's `process.seccomp` section into an OCI runtime-spec seccomp profile
 // (the seccomp.json artifact). Pure: no I/O, no clock. Docker/runc load the result as is; the
 // embedded runtime turns it into BPF on the host (src/runtime/seccomp-bpf.ts).
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { CONDITIONAL_RULES, DEFAULT_ALLOW, STRICT_ALLOW, SYSCALLS_BY_ARCH } from './data/syscalls.js';
 
 export type { SeccompArch, SeccompAction, SeccompOp, SeccompArg, SeccompRule, SeccompProfile, SeccompSpec } from './seccomp-profile.js';

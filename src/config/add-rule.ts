@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { dirname, basename } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { simpleGit } from 'simple-git';
-import { UserError } from './diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { loadDocument } from './load.js';
 import { schemaDiagnostics } from './validate.js';
 import { writeFileAtomic } from '../util/atomic-write.js';

@@ -1,18 +1,7 @@
-// A finding about nemoclaw.yaml, located in the source. Every error the user sees is one of these.
-export type Severity = 'error' | 'warning';
-
-export interface Diagnostic {
-  /** Stable rule id, e.g. `schema`, `yaml-syntax`, `path-relative`. Listed in the README. */
-  rule: string;
-  severity: Severity;
-  file: string;
-  line: number;
-  column: number;
-  /** RFC 6901 JSON pointer to the field, e.g. `/sandboxes/assistant/process/user`. */
-  pointer: string;
-  message: string;
-  hint?: string;
-}
+// Helpers for diagnostics: findings about nemoclaw.yaml, located in the source. The type itself
+// lives in src/util/errors.ts, beside the UserError that carries it.
+export type { Diagnostic, Severity } from '../util/errors.js';
+import type { Diagnostic } from '../util/errors.js';
 
 /** `sandboxes.assistant.process.user` from `/sandboxes/assistant/process/user`. */
 export function fieldName(pointer: string): string {
@@ -31,16 +20,4 @@ export function pointerOf(path: readonly (string | number)[]): string {
 
 export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
   return a.line - b.line || a.column - b.column || a.rule.localeCompare(b.rule) || a.message.localeCompare(b.message);
-}
-
-/** Thrown for input the user must fix; the CLI prints `message` without a stack trace. */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly diagnostics: Diagnostic[] = [],
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'UserError';
-  }
 }

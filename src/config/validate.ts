@@ -14,10 +14,31 @@ import type { LoadedDocument } from './load.js';
 let schemaCache: unknown;
 const schema = (): unknown => (schemaCache ??= JSON.parse(readFileSync(schemaPath, 'utf8')));
 
+export interface SchemaCheck {
+  /** Schema errors as diagnostics (empty when valid). */
+  diagnostics: Diagnostic[];
+  /**
+   * JSON pointers of the values that failed the schema. A missing or unknown field leaves the
+   * rest of its object well-formed, so it is not listed: the semantic checks still run there.
+   */
+  malformed: string[];
+}
+
+/** Keywords about a key that is missing, extra or misnamed rather than a value that is wrong. */
+const ABOUT_KEYS = new Set(['required', 'additionalProperties', 'propertyNames']);
+
+export function checkSchema(doc: LoadedDocument): SchemaCheck {
+  if (validateConfig(doc.value)) return { diagnostics: [], malformed: [] };
+  const errors = collapse(validateConfig.errors ?? []);
+  return {
+    diagnostics: errors.map((e) => toDiagnostic(doc, e)),
+    malformed: [...new Set(errors.filter((e) => !ABOUT_KEYS.has(e.keyword)).map((e) => e.instancePath))].sort(),
+  };
+}
+
 /** Schema errors of a document as diagnostics (empty when valid). */
 export function schemaDiagnostics(doc: LoadedDocument): Diagnostic[] {
-  if (validateConfig(doc.value)) return [];
-  return collapse(validateConfig.errors ?? []).map((e) => toDiagnostic(doc, e));
+  return checkSchema(doc).diagnostics;
 }
 
 export function isValidConfig(value: unknown): value is NemoclawConfig {

@@ -5,13 +5,18 @@ import { resolveStateDir, stateLayout } from '../state/paths.js';
 import type { Approval } from '../gateway/approvals.js';
 import { spawnDetached } from './spawn.js';
 import type { GatewayStatus } from '../gateway/gateway.js';
+import { EXIT_INVALID, UserError } from '../util/errors.js';
 
-export class GatewayError extends Error {
+/** The gateway refused a request or could not be reached: a UserError (exit 1) at the CLI. */
+export class GatewayError extends UserError {
   constructor(
     message: string,
+    /** HTTP status of the gateway's answer; 0 when there was none. */
     readonly status = 0,
+    /** errno of a failed connection (ENOENT, ECONNREFUSED, …), when that is what failed. */
+    readonly errno: string | null = null,
   ) {
-    super(message);
+    super(message, [], EXIT_INVALID);
     this.name = 'GatewayError';
   }
 }
@@ -46,20 +51,41 @@ export function call<T>(stateDir: string, method: string, path: string, body?: U
     );
     req.on('timeout', () => req.destroy(new GatewayError('gateway did not answer in time')));
     req.on('error', (e) =>
-      reject(e instanceof GatewayError ? e : new GatewayError(`gateway not reachable: ${(e as NodeJS.ErrnoException).code ?? e.message}`)),
+      reject(
+        e instanceof GatewayError
+          ? e
+          : new GatewayError(
+              `gateway not reachable: ${(e as NodeJS.ErrnoException).code ?? e.message} (is it running? nemoclaw gateway --detach)`,
+              0,
+              (e as NodeJS.ErrnoException).code ?? null,
+            ),
+      ),
     );
     req.end(data);
   });
 }
 
-export async function isGatewayRunning(stateDir: string): Promise<boolean> {
-  if (!existsSync(stateLayout(resolveStateDir(stateDir)).controlSocket)) return false;
+/** Is the gateway daemon there? Three answers: a socket that does not answer is not "absent". */
+export type GatewayProbe = { state: 'running' } | { state: 'absent' } | { state: 'unknown'; reason: string };
+
+export async function probeGateway(stateDir: string): Promise<GatewayProbe> {
+  const socket = stateLayout(resolveStateDir(stateDir)).controlSocket;
+  if (!existsSync(socket)) return { state: 'absent' };
   try {
     await call(stateDir, 'GET', '/v1/health', undefined, 2000);
-    return true;
-  } catch {
-    return false;
+    return { state: 'running' };
+  } catch (e) {
+    // A refused connection means nothing listens on the socket: a daemon that died left it
+    // behind (and its sandboxes died with it). Anything else (a timeout, a reset, a malformed
+    // or failed answer, EACCES) means something is there that we cannot see into.
+    const errno = e instanceof GatewayError ? e.errno : null;
+    if (errno === 'ECONNREFUSED' || errno === 'ENOENT') return { state: 'absent' };
+    return { state: 'unknown', reason: `the gateway control socket ${socket} is present but does not answer: ${(e as Error).message}` };
   }
+}
+
+export async function isGatewayRunning(stateDir: string): Promise<boolean> {
+  return (await probeGateway(stateDir)).state === 'running';
 }
 
 /** Start the daemon detached unless it already answers; resolves when it is ready. */

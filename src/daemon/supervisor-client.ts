@@ -2,8 +2,9 @@
 import { call } from './client.js';
 import type { EnsureResult, SupervisedStatus } from '../supervisor/supervisor.js';
 
-export async function supervisedSandboxes(stateDir: string): Promise<SupervisedStatus[]> {
-  return (await call<{ sandboxes: SupervisedStatus[] }>(stateDir, 'GET', '/v1/supervisor/sandboxes')).sandboxes;
+/** What the supervisor runs; `unknown` says why that list cannot be trusted (null when it can). */
+export function supervisedSandboxes(stateDir: string): Promise<{ sandboxes: SupervisedStatus[]; unknown: string | null }> {
+  return call(stateDir, 'GET', '/v1/supervisor/sandboxes');
 }
 
 export function ensureSupervised(

@@ -1,5 +1,5 @@
 // The supervisor's part of the gateway daemon's control API, mounted under /v1/supervisor:
-//   GET    /v1/supervisor/sandboxes          → { sandboxes: SupervisedStatus[] }
+//   GET    /v1/supervisor/sandboxes          → { sandboxes: SupervisedStatus[], unknown: string | null }
 //   PUT    /v1/supervisor/sandboxes/<name>   { digest } → { result, status }   (start / retag / restart)
 //   DELETE /v1/supervisor/sandboxes/<name>   → { stopped }
 import type { IncomingMessage } from 'node:http';
@@ -40,7 +40,7 @@ export function supervisorRoutes(sup: Supervisor): ExtraRoute {
     if (name !== undefined && !NAME.test(name)) return [400, { error: 'bad sandbox name' }];
     if (req.method === 'GET' && !name) {
       await sup.ready();
-      return [200, { sandboxes: sup.list() }];
+      return [200, { sandboxes: sup.list(), unknown: sup.unknownReason() }];
     }
     if (req.method === 'PUT' && name) {
       const b = await body(req);

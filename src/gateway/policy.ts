@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { EgressArtifact, EgressEndpoint } from '../compiler/artifacts.js';
 import { parseCidr, type Cidr } from './ip.js';
+import { UserError } from '../util/errors.js';
 
 export type EgressPolicy = EgressArtifact;
 export const MAX_POLICY_BYTES = 16 * 1024 * 1024;
@@ -11,7 +12,8 @@ const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const HOST = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-export class PolicyError extends Error {
+/** A policy the gateway refuses; a UserError (exit 1) when it reaches the CLI. */
+export class PolicyError extends UserError {
   override name = 'PolicyError';
 }
 

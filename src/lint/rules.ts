@@ -1,7 +1,7 @@
-// Semantic lint of nemoclaw.yaml, run after the JSON Schema passed. It lints the user's file as
-// written: blueprint fields are not merged in, so rules that depend on them hold back when a
-// sandbox names a blueprint (the compiler checks the merged result).
-import { compareDiagnostics, type Diagnostic } from '../config/diagnostics.js';
+// Semantic lint of nemoclaw.yaml, run with the JSON Schema on every part of the file that passed
+// it. It lints the user's file as written: blueprint fields are not merged in, so rules that
+// depend on them hold back when a sandbox names a blueprint (the compiler checks the merged result).
+import { compareDiagnostics, pointerOf, type Diagnostic } from '../config/diagnostics.js';
 import type { LoadedDocument } from '../config/load.js';
 import type { NemoclawConfig } from '../generated/config.js';
 import { objectEntries, isObject, Reporter, type LintContext } from './report.js';
@@ -18,9 +18,18 @@ import { applySuppressions, lintSuppress } from './rules/suppress.js';
 export { RULES, isRuleId, type RuleId, type RuleMeta } from './catalog.js';
 export type { LintContext } from './report.js';
 
-export function lintConfig(doc: LoadedDocument, config: NemoclawConfig, ctx: LintContext): Diagnostic[] {
+/**
+ * Every semantic finding in the parts of the file that are well-formed. `malformed` lists the JSON
+ * pointers of values that failed the schema (src/config/validate.ts checkSchema): a sandbox, an
+ * inference provider or the lint section holding one is skipped, the rest is linted, so one run
+ * reports the schema errors and the semantic ones together. The credential scan covers everything.
+ */
+export function lintConfig(doc: LoadedDocument, config: NemoclawConfig, ctx: LintContext, malformed: readonly string[] = []): Diagnostic[] {
   const r = new Reporter(doc);
-  for (const [name, sb] of objectEntries(config.sandboxes)) {
+  const parts = wellFormedParts(config, malformed);
+  // A sandbox may name a provider that is itself malformed: it is still defined.
+  const providersKnown = !malformed.some((m) => touches(m, ['inference', 'providers'], false));
+  for (const [name, sb] of objectEntries(parts.sandboxes)) {
     if (!isObject(sb)) continue;
     const base = ['sandboxes', name];
     lintFilesystem(r, base, sb);
@@ -28,25 +37,38 @@ export function lintConfig(doc: LoadedDocument, config: NemoclawConfig, ctx: Lin
     lintEnv(r, base, sb);
     lintProcess(r, base, sb, ctx);
     lintRuntime(r, base, sb, ctx);
-    lintSandboxInference(r, base, sb, config);
+    if (providersKnown) lintSandboxInference(r, base, sb, config);
   }
-  lintProviders(r, config);
+  lintProviders(r, parts);
   lintSecrets(r, config);
   lintSecretComments(r, doc.source);
-  const suppressed = lintSuppress(r, config);
+  const suppressed = lintSuppress(r, parts);
   return applySuppressions(r.diagnostics, suppressed).map(redactDiagnostic).sort(compareDiagnostics);
 }
 
-/**
- * Only the credential scan, on any parsed document (even one that failed the schema, when
- * lintConfig does not run): a pasted key should be reported whatever else is wrong with the file.
- * Do not combine with lintConfig's result, which already includes these findings.
- */
-export function secretDiagnostics(doc: LoadedDocument): Diagnostic[] {
-  const r = new Reporter(doc);
-  lintSecrets(r, doc.value);
-  lintSecretComments(r, doc.source);
-  return r.diagnostics.map(redactDiagnostic).sort(compareDiagnostics);
+/** Is pointer `m` at `path`, above it, or (with `below`) inside it? */
+function touches(m: string, path: readonly string[], below = true): boolean {
+  const p = pointerOf(path);
+  return m === p || p.startsWith(m + '/') || m === '' || (below && m.startsWith(p + '/'));
+}
+
+/** The config without the sandboxes, providers and lint section that hold a malformed value. */
+function wellFormedParts(config: NemoclawConfig, malformed: readonly string[]): NemoclawConfig {
+  if (malformed.length === 0) return config;
+  const clean = (...path: string[]) => !malformed.some((m) => touches(m, path));
+  const keep = (v: unknown, ...path: string[]) => Object.fromEntries(objectEntries(v).filter(([n]) => clean(...path, n)));
+  const value: unknown = config;
+  if (!isObject(value)) return { version: 1, sandboxes: {} };
+  const inference = isObject(value.inference)
+    ? { ...value.inference, providers: keep(value.inference.providers, 'inference', 'providers') }
+    : undefined;
+  // Still loosely typed: the rules read every field through guards (src/lint/report.ts).
+  return {
+    ...value,
+    sandboxes: keep(value.sandboxes, 'sandboxes'),
+    inference,
+    lint: clean('lint') ? value.lint : undefined,
+  } as NemoclawConfig;
 }
 
 /**

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { NemoclawConfig } from '../generated/config.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { CompileFacts } from '../compiler/inputs.js';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 
 export interface Lock {
   lock_version: 1;

@@ -8,12 +8,13 @@ import type { NemoclawConfig } from '../generated/config.js';
 import { loadCatalog, type Catalog } from '../catalog/catalog.js';
 import { resolveImageDigests, unpinnedImages } from './resolve-images.js';
 import { compileConfig, type CompileOutput } from '../compiler/compile.js';
-import { CompileError, type CompileFacts, type CompileInput } from '../compiler/inputs.js';
+import type { CompileFacts, CompileInput } from '../compiler/inputs.js';
 import { knownSyscallNames } from '../compiler/seccomp.js';
-import { compareDiagnostics, UserError, type Diagnostic } from '../config/diagnostics.js';
+import { compareDiagnostics, type Diagnostic } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { loadDocument, MAX_FILE_BYTES, type LoadedDocument } from '../config/load.js';
-import { schemaDiagnostics } from '../config/validate.js';
-import { lintConfig, redactDiagnostic, secretDiagnostics } from '../lint/rules.js';
+import { checkSchema } from '../config/validate.js';
+import { lintConfig, redactDiagnostic } from '../lint/rules.js';
 import { computeLock, lockDifferences, lockPathFor, readLock, resolveBlueprintVersions, usedPresets, type Lock } from '../lock/lock.js';
 
 const run = promisify(execFile);
@@ -54,22 +55,24 @@ export function loadAndCheck(
   const diagnostics = [...doc.diagnostics];
   let config: NemoclawConfig | undefined;
   if (doc.value !== undefined && diagnostics.length === 0) {
-    const schema = schemaDiagnostics(doc);
-    diagnostics.push(...schema);
-    if (schema.length > 0) {
-      // The linter does not run on a file that fails the schema; a pasted key must still be reported.
-      diagnostics.push(...secretDiagnostics(doc));
-    } else {
-      config = doc.value as NemoclawConfig;
-      diagnostics.push(
-        ...lintConfig(doc, config, {
+    // Schema and semantic checks together: the linter skips only the parts the schema refused,
+    // so one run lists every problem.
+    const schema = checkSchema(doc);
+    diagnostics.push(...schema.diagnostics);
+    diagnostics.push(
+      ...lintConfig(
+        doc,
+        doc.value as NemoclawConfig,
+        {
           knownPresets: Object.keys(catalog.presets),
           knownBlueprints: Object.keys(catalog.blueprintVersions),
           lockedImages: { ...lock?.images, ...extraImages },
           knownSyscalls: knownSyscallNames(),
-        }),
-      );
-    }
+        },
+        schema.malformed,
+      ),
+    );
+    if (schema.diagnostics.length === 0) config = doc.value as NemoclawConfig;
   }
   // Schema messages can quote keys, and a key can be a secret: redact every finding.
   const redacted = diagnostics.map(redactDiagnostic).sort(compareDiagnostics);
@@ -119,12 +122,8 @@ export async function loadCompile(file: string, mode: LockMode = 'check'): Promi
     facts,
     lockedImages: neededLock.images,
   };
-  try {
-    return { ...checked, config, output: compileConfig(input), neededLock, lockStale };
-  } catch (e) {
-    if (e instanceof CompileError) throw new UserError(e.message, [], 1);
-    throw e;
-  }
+  // compileConfig throws CompileError, a UserError: the CLI reports it like any bad input.
+  return { ...checked, config, output: compileConfig(input), neededLock, lockStale };
 }
 
 /** Host facts a compile depends on; only looked up when a used preset needs them. */

@@ -2,7 +2,7 @@
 // steps, runs them, records a generation, then verifies that what runs is what was planned.
 import { rmSync } from 'node:fs';
 import { sha256 } from '../compiler/canonical.js';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { ensureGateway, reloadPolicy, unregisterSandbox } from '../daemon/client.js';
 import { driversFor, observe } from './observe.js';
 import type { Driver } from './drivers/driver.js';
@@ -80,7 +80,12 @@ function entryFor(
  * the driver reports for this state directory's sandbox of that name (never by a name pattern).
  */
 async function destroyWith(d: Driver, ctx: { stateDir: string }, name: string, id: string | null): Promise<void> {
-  const known = id ?? (await d.observe(ctx)).get(name)?.id ?? null;
+  let known = id;
+  if (!known) {
+    const view = await d.observe(ctx);
+    if (!view.known) throw new Error(`cannot find ${name} to stop it: ${view.reason}`);
+    known = view.sandboxes.get(name)?.id ?? null;
+  }
   await d.destroy(ctx, name, known);
 }
 
@@ -293,7 +298,7 @@ export async function verify(ctx: ApplyContext, desired: Desired, scope?: Set<st
   const inv = ctx.store.readInventory();
   const kinds = new Set(desired.sandboxes.map((s) => s.artifacts.sandbox.runtime));
   const { observed } = await observe(ctx.store, inv, driversFor(kinds));
-  const problems: string[] = [];
+  const problems: string[] = observed.unknown.map((r) => `cannot verify: ${r}`);
   for (const sb of desired.sandboxes) {
     if (scope && !scope.has(sb.name)) continue;
     const o = observed.sandboxes[sb.name];

@@ -3,7 +3,7 @@
 // pid, or a pid reused by another process — is stale and its lock is taken over.
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { procStartTime } from '../util/proc.js';
 
 export interface LockHolder {

@@ -1,6 +1,6 @@
 // observe: ask the drivers and the gateway what really runs, and check the blueprint store
 // against the digests the inventory recorded. Read-only.
-import { gatewayStatus, isGatewayRunning } from '../daemon/client.js';
+import { gatewayStatus, probeGateway } from '../daemon/client.js';
 import type { CompiledSandbox } from '../compiler/artifacts.js';
 import type { Driver, DriverObservation } from './drivers/driver.js';
 import { dockerDriver } from './drivers/docker.js';
@@ -21,12 +21,33 @@ export interface Observation {
   current: Record<string, CompiledSandbox | null>;
 }
 
+/**
+ * Three-valued: a sandbox is observed running (in some state), absent, or the observation is
+ * unknown, and then `observed.unknown` says why (plan and apply refuse; status shows it).
+ */
 export async function observe(store: StateStore, inventory: Inventory, drivers: Driver[]): Promise<Observation> {
   const stateDir = store.root;
-  const running = await isGatewayRunning(stateDir);
-  const gw = running ? await gatewayStatus(stateDir) : null;
+  const unknown: string[] = [];
+  const probe = await probeGateway(stateDir);
+  if (probe.state === 'unknown') unknown.push(probe.reason);
+  let gw: Awaited<ReturnType<typeof gatewayStatus>> | null = null;
+  if (probe.state === 'running') {
+    try {
+      gw = await gatewayStatus(stateDir);
+    } catch (e) {
+      unknown.push(`the gateway did not report its status: ${(e as Error).message}`);
+    }
+  }
+  const running = gw !== null;
   const byDriver = new Map<string, DriverObservation>();
-  for (const d of drivers) for (const [n, o] of await d.observe({ stateDir })) byDriver.set(n, o);
+  const blind = new Set<Driver['kind']>();
+  for (const d of drivers) {
+    const view = await d.observe({ stateDir });
+    if (!view.known) {
+      blind.add(d.kind);
+      if (!unknown.includes(view.reason)) unknown.push(`${d.kind} sandboxes: ${view.reason}`);
+    } else for (const [n, o] of view.sandboxes) byDriver.set(n, o);
+  }
 
   const current: Record<string, CompiledSandbox | null> = {};
   for (const [name, e] of Object.entries(inventory.sandboxes)) {
@@ -53,7 +74,7 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
     sandboxes[name] = {
       name,
       process: {
-        state: p?.state ?? 'absent',
+        state: p?.state ?? (e && blind.has(e.runtime) ? 'unknown' : 'absent'),
         digest: p?.digest ?? null,
         pid: p?.pid ?? null,
         restarts: p?.restarts ?? 0,
@@ -67,7 +88,7 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
     };
   }
   return {
-    observed: { gateway: { running, pid: gw?.pid ?? null, test_hooks: gw?.test_hooks ?? [] }, sandboxes },
+    observed: { gateway: { running, pid: gw?.pid ?? null, test_hooks: gw?.test_hooks ?? [] }, sandboxes, unknown: [...new Set(unknown)] },
     current,
   };
 }

@@ -2,6 +2,7 @@
 // system, no clock (the caller passes `now`), no network. One decision function per sandbox,
 // in the spirit of a Flux reconciler: compare what should be with what is, say what to do.
 import { canonicalJson, sha256 } from '../compiler/canonical.js';
+import { EXIT_INVALID, UserError } from '../util/errors.js';
 import type { CompiledSandbox } from '../compiler/artifacts.js';
 import { fileChanges } from './changes.js';
 import { enforcementGaps } from './enforcement.js';
@@ -28,6 +29,19 @@ export interface PlanInput {
   allowDestroy?: boolean;
   now: string;
   rollbackTo?: number | null;
+}
+
+/** Observation that is not the whole truth: no plan is made from it (exit 1, with the reasons). */
+export class ObservationError extends UserError {
+  constructor(readonly reasons: string[]) {
+    super(`cannot tell what runs on this host, so nothing is planned:\n  - ${reasons.join('\n  - ')}`, [], EXIT_INVALID);
+    this.name = 'ObservationError';
+  }
+}
+
+/** Plan and apply refuse on an unknown observation: "cannot see it" must never read as "absent". */
+export function requireKnown(o: Observed): void {
+  if (o.unknown.length > 0) throw new ObservationError(o.unknown);
 }
 
 export function desiredDigest(d: Desired): string {
@@ -210,6 +224,7 @@ function decide(name: string, input: PlanInput): Action {
 }
 
 export function plan(input: PlanInput): Plan {
+  requireKnown(input.observed);
   const names = [
     ...new Set([
       ...input.desired.sandboxes.map((s) => s.name),

@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { canonicalJson, sha256 } from '../compiler/canonical.js';
 import type { CompiledSandbox, SandboxArtifacts } from '../compiler/artifacts.js';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { displayPath, loadCompile } from '../pipeline/pipeline.js';
 import { driversFor, observe, type Observation } from './observe.js';
-import { desiredDigest, observedDigest, plan } from './plan.js';
+import { desiredDigest, observedDigest, plan, requireKnown } from './plan.js';
 import type { StateStore } from '../state/store.js';
 import { PLAN_FORMAT_VERSION, type Desired, type Plan } from './types.js';
 import { BLUEPRINT_FILES, type BlueprintFile, type Inventory } from '../state/types.js';
@@ -124,6 +124,7 @@ export async function checkSavedPlan(store: StateStore, p: Plan): Promise<void> 
   }
   const inventory = store.readInventory();
   const { observed } = await observeAll(store, inventory, null);
+  requireKnown(observed);
   if (observedDigest(observed, inventory) !== p.observed_digest) stale.push('the host changed since the plan was made (run plan again)');
   if (stale.length) throw new UserError(`the saved plan is stale:\n  - ${stale.join('\n  - ')}`, [], 1);
 }

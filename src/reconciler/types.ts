@@ -29,6 +29,12 @@ export interface ObservedSandbox {
 export interface Observed {
   gateway: { running: boolean; pid: number | null; test_hooks: string[] };
   sandboxes: Record<string, ObservedSandbox>;
+  /**
+   * Why what runs could not be fully observed (a Docker engine that cannot be reached, a gateway
+   * that does not answer, an unreadable state file). Non-empty: the sandboxes above are not the
+   * whole truth, and plan and apply refuse.
+   */
+  unknown: string[];
 }
 
 export type ActionKind = 'create' | 'replace' | 'reload' | 'delete' | 'noop';

@@ -12,6 +12,9 @@ export interface ReconcilerLayout extends StateLayout {
   lockFile: string;
   journalFile: string;
   supervisorDir: string;
+  /** The supervisor's memory across daemon restarts: name → digest that should run, and pids it started. */
+  supervisorDesired: string;
+  supervisorPids: string;
   logFile(name: string): string;
 }
 
@@ -26,6 +29,8 @@ export function reconcilerLayout(root: string): ReconcilerLayout {
     lockFile: join(root, 'reconciler', 'lock'),
     journalFile: join(root, 'reconciler', 'journal.json'),
     supervisorDir: join(root, 'supervisor'),
+    supervisorDesired: join(root, 'supervisor', 'desired.json'),
+    supervisorPids: join(root, 'supervisor', 'pids.json'),
     logFile: (name) => join(base.sandboxDir(name), 'logs', 'agent.log'),
   };
 }

@@ -6,14 +6,24 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { sha256 } from '../compiler/canonical.js';
 import type { CompiledSandbox, SandboxArtifacts } from '../compiler/artifacts.js';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { reconcilerLayout, type ReconcilerLayout } from './layout.js';
 import { BLUEPRINT_FILES, type BlueprintFile, type DesiredSandbox, type Generation, type Inventory, type InventoryEntry } from './types.js';
 
 const EMPTY: Inventory = { format_version: 1, sandboxes: {} };
 
-function readJson<T>(path: string, what: string): T | undefined {
+/** The supervisor's pids file: what a previous daemon started, to kill what it left behind. */
+export type SupervisorPids = Record<string, { pid: number; start: string }>;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A state file's JSON, or undefined when the file does not exist. Fail closed: a file that cannot
+ * be read, is not JSON or fails `valid` is an error naming it, never mistaken for an empty state
+ * ("nothing was created", "nothing should run").
+ */
+function readJson<T>(path: string, what: string, valid: (v: unknown) => v is T): T | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -21,13 +31,28 @@ function readJson<T>(path: string, what: string): T | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new UserError(`cannot read ${what} ${path}: ${(e as Error).message}`, [], 1);
   }
+  let v: unknown;
   try {
-    return JSON.parse(text) as T;
+    v = JSON.parse(text);
   } catch {
-    // Fail closed: a corrupt inventory must not be mistaken for "nothing was created".
     throw new UserError(`${what} ${path} is not valid JSON; restore it or remove it by hand`, [], 1);
   }
+  if (!valid(v)) throw new UserError(`${what} ${path} has an unknown format; restore it or remove it by hand`, [], 1);
+  return v;
 }
+
+const isInventory = (v: unknown): v is Inventory =>
+  isRecord(v) &&
+  v.format_version === 1 &&
+  isRecord(v.sandboxes) &&
+  Object.entries(v.sandboxes).every(
+    ([n, e]) => isRecord(e) && e.name === n && typeof e.blueprint_digest === 'string' && isRecord(e.artifacts),
+  );
+const isGeneration = (v: unknown): v is Generation =>
+  isRecord(v) && v.format_version === 1 && Number.isInteger(v.number) && isRecord(v.sandboxes);
+const isDesiredMap = (v: unknown): v is Record<string, string> => isRecord(v) && Object.values(v).every((d) => typeof d === 'string');
+const isPids = (v: unknown): v is SupervisorPids =>
+  isRecord(v) && Object.values(v).every((p) => isRecord(p) && Number.isInteger(p.pid) && typeof p.start === 'string');
 
 export class StateStore {
   readonly layout: ReconcilerLayout;
@@ -40,11 +65,7 @@ export class StateStore {
   }
 
   readInventory(): Inventory {
-    const inv = readJson<Inventory>(this.layout.inventory, 'inventory');
-    if (!inv) return structuredClone(EMPTY);
-    if (inv.format_version !== 1 || typeof inv.sandboxes !== 'object')
-      throw new UserError(`inventory ${this.layout.inventory} has an unknown format`, [], 1);
-    return inv;
+    return readJson(this.layout.inventory, 'inventory', isInventory) ?? structuredClone(EMPTY);
   }
 
   writeInventory(inv: Inventory): void {
@@ -126,14 +147,22 @@ export class StateStore {
     return readdirSync(this.layout.generationsDir)
       .filter((f) => /^\d{6}\.json$/.test(f))
       .sort()
-      .map((f) => readJson<Generation>(join(this.layout.generationsDir, f), 'generation')!)
-      .filter(Boolean);
+      .flatMap((f) => readJson(join(this.layout.generationsDir, f), 'generation', isGeneration) ?? []);
   }
 
   readGeneration(n: number): Generation {
-    const g = readJson<Generation>(this.layout.generationFile(n), 'generation');
+    const g = readJson(this.layout.generationFile(n), 'generation', isGeneration);
     if (!g) throw new UserError(`no generation ${n} in ${this.layout.generationsDir}`, [], 1);
     return g;
+  }
+
+  /** The supervisor's desired.json (name → blueprint digest); empty when it does not exist yet. */
+  readSupervisorDesired(): Record<string, string> {
+    return readJson(this.layout.supervisorDesired, "the supervisor's", isDesiredMap) ?? {};
+  }
+
+  readSupervisorPids(): SupervisorPids {
+    return readJson(this.layout.supervisorPids, "the supervisor's", isPids) ?? {};
   }
 
   recordGeneration(g: Omit<Generation, 'number' | 'format_version' | 'time' | 'user'>): Generation {

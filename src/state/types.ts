@@ -40,7 +40,8 @@ export interface Inventory {
   sandboxes: Record<string, InventoryEntry>;
 }
 
-export type ProcessState = 'running' | 'backoff' | 'stopped' | 'failed' | 'absent';
+/** `unknown`: the driver could not be asked (the reason is in the observation); never read as absent. */
+export type ProcessState = 'running' | 'backoff' | 'stopped' | 'failed' | 'absent' | 'unknown';
 
 /** What a driver reports about one sandbox's process or container. */
 export interface ProcessObservation {

@@ -2,12 +2,12 @@
 // runtime from the verified blueprint store, restarts them with exponential backoff when they
 // exit, appends their output to a log file, and remembers what should run so a restarted daemon
 // brings the same sandboxes back. The reconciler drives it through the control API (routes.ts).
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { procStartTime } from '../util/proc.js';
 import { reconcilerLayout } from '../state/layout.js';
-import { StateStore } from '../state/store.js';
+import { StateStore, type SupervisorPids } from '../state/store.js';
 import { LOCKED_FILES, type ProcessState } from '../state/types.js';
 import type { EnforcementReport } from '../init-protocol/report.js';
 import type { RunningSandbox, StartOptions } from '../runtime/process/start.js';
@@ -66,6 +66,11 @@ export class Supervisor {
   private readonly log: (line: string) => void;
   private readonly desiredFile: string;
   private readonly pidsFile: string;
+  /**
+   * Set when restore could not read desired.json or pids.json: what a previous daemon ran is then
+   * unknown, so this one starts nothing, overwrites neither file, and says so in every listing.
+   */
+  private unreadable: string | null = null;
   private stopping = false;
   private restoring: Promise<void> = Promise.resolve();
 
@@ -73,9 +78,9 @@ export class Supervisor {
     this.store = new StateStore(o.stateDir);
     this.backoff = o.backoff ?? DEFAULT_BACKOFF;
     this.log = o.log ?? (() => {});
-    const dir = reconcilerLayout(o.stateDir).supervisorDir;
-    this.desiredFile = join(dir, 'desired.json');
-    this.pidsFile = join(dir, 'pids.json');
+    const layout = reconcilerLayout(o.stateDir);
+    this.desiredFile = layout.supervisorDesired;
+    this.pidsFile = layout.supervisorPids;
   }
 
   /** One operation per sandbox at a time; different sandboxes proceed in parallel. */
@@ -96,7 +101,17 @@ export class Supervisor {
    */
   restore(): Promise<void> {
     this.restoring = (async () => {
-      for (const [name, p] of Object.entries(this.readJson<Record<string, { pid: number; start: string }>>(this.pidsFile) ?? {})) {
+      let pids: SupervisorPids;
+      let desired: Record<string, string>;
+      try {
+        pids = this.store.readSupervisorPids();
+        desired = this.store.readSupervisorDesired();
+      } catch (e) {
+        this.unreadable = `${(e as Error).message}, then restart the gateway (nemoclaw gateway stop)`;
+        this.log(`supervisor: ${this.unreadable}`);
+        return;
+      }
+      for (const [name, p] of Object.entries(pids)) {
         if (procStartTime(p.pid) === p.start) {
           this.log(`supervisor: killing ${name} (pid ${p.pid}) left by a previous daemon`);
           try {
@@ -107,7 +122,6 @@ export class Supervisor {
         }
       }
       this.savePids();
-      const desired = this.readJson<Record<string, string>>(this.desiredFile) ?? {};
       await Promise.all(
         Object.entries(desired).map(([name, digest]) =>
           this.ensure(name, digest).catch((e) => this.log(`supervisor: cannot restore ${name}: ${(e as Error).message}`)),
@@ -115,6 +129,11 @@ export class Supervisor {
       );
     })();
     return this.restoring;
+  }
+
+  /** Why what runs is unknown (a state file could not be read at restore), or null. */
+  unknownReason(): string | null {
+    return this.unreadable;
   }
 
   ready(): Promise<void> {
@@ -137,6 +156,7 @@ export class Supervisor {
    */
   ensure(name: string, digest: string): Promise<{ result: EnsureResult; status: SupervisedStatus }> {
     return this.serial(name, async () => {
+      if (this.unreadable) throw new Error(`the supervisor does not know what runs: ${this.unreadable}`);
       const bp = this.store.loadBlueprint(name, digest); // verifies every digest: fails closed on edits
       if (bp.artifacts.sandbox.runtime !== 'process')
         throw new Error(`${name} uses runtime ${bp.artifacts.sandbox.runtime}; the supervisor runs process sandboxes`);
@@ -314,20 +334,14 @@ export class Supervisor {
     e.timer.unref();
   }
 
-  private readJson<T>(path: string): T | undefined {
-    try {
-      return JSON.parse(readFileSync(path, 'utf8')) as T;
-    } catch {
-      return undefined;
-    }
-  }
-
   private saveDesired(): void {
+    if (this.unreadable) return; // keep the unreadable file for the operator
     const desired = Object.fromEntries([...this.entries.values()].map((e) => [e.name, e.digest]).sort());
     writeFileAtomic(this.desiredFile, JSON.stringify(desired, null, 2) + '\n', { mode: 0o600 });
   }
 
   private savePids(): void {
+    if (this.unreadable) return;
     const pids: Record<string, { pid: number; start: string }> = {};
     for (const e of this.entries.values()) {
       const start = e.running ? procStartTime(e.running.pid) : null;

@@ -82,9 +82,10 @@ sandboxes:
   assert.doesNotMatch(env, /HOSTNAME|\/usr\/local/, 'exactly the spec env: nothing Docker set');
 
   const seen = await dockerDriver.observe(ctx);
-  assert.equal(seen.get('boxed')?.id, obs.id);
+  assert.ok(seen.known);
+  assert.equal(seen.sandboxes.get('boxed')?.id, obs.id);
   await dockerDriver.destroy(ctx, 'boxed', obs.id);
-  assert.equal((await dockerDriver.observe(ctx)).has('boxed'), false);
+  assert.deepEqual(await dockerDriver.observe(ctx), { known: true, sandboxes: new Map() });
 });
 
 test('docker driver: the relay inside the container reaches the gateway; allowed host works, others get the 403', async (t) => {

@@ -13,6 +13,7 @@ import {
   formatGithub,
   formatSarif,
 } from '../../src/cli/views/lint.js';
+import { ansiStyle, plainStyle, styleFor } from '../../src/cli/views/style.js';
 import { lint, yaml } from './helpers.js';
 
 const SRC = yaml(`
@@ -48,7 +49,7 @@ function withEnv(vars: Record<string, string | undefined>, fn: () => void): void
 
 describe('text', () => {
   it('prints location, severity, rule, message, field and hint, sorted, with a count line', () => {
-    const out = formatDiagnosticsText(diags());
+    const out = formatDiagnosticsText(diags(), plainStyle);
     const lines = out.split('\n');
     assert.equal(lines[0], `deploy/nemoclaw.yaml:4:${col(4, 'root')}: error user-root: user "root" runs the agent as root (uid 0)`);
     assert.equal(lines[1], '    field: sandboxes.a.process.user');
@@ -63,16 +64,25 @@ describe('text', () => {
   it('counts with singular and plural', () => {
     const one = diags().filter((d) => d.rule === 'user-root');
     assert.equal(countLine(one), '1 error, 0 warnings');
-    assert.equal(formatDiagnosticsText([]), '0 errors, 0 warnings\n');
+    assert.equal(formatDiagnosticsText([], plainStyle), '0 errors, 0 warnings\n');
   });
 
-  it('colours only on a TTY and never with NO_COLOR', () => {
+  it('is painted by the style it is given: plain is the same text without escapes', () => {
+    const painted = formatDiagnosticsText(diags(), ansiStyle);
+    assert.ok(painted.includes('\x1b[31merror\x1b[0m'));
+    assert.equal(painted.replace(/\x1b\[\d+m/g, ''), formatDiagnosticsText(diags(), plainStyle));
+  });
+
+  it('styleFor colours only on a TTY and never with NO_COLOR', () => {
     withEnv({ NO_COLOR: undefined, TERM: 'xterm' }, () => {
-      assert.ok(formatDiagnosticsText(diags(), fakeTty).includes('\x1b[31merror\x1b[0m'));
-      assert.ok(!formatDiagnosticsText(diags(), { isTTY: false } as unknown as NodeJS.WriteStream).includes('\x1b['));
+      assert.equal(styleFor(fakeTty), ansiStyle);
+      assert.equal(styleFor({ isTTY: false } as unknown as NodeJS.WriteStream), plainStyle);
     });
     withEnv({ NO_COLOR: '1', TERM: 'xterm' }, () => {
-      assert.ok(!formatDiagnosticsText(diags(), fakeTty).includes('\x1b['));
+      assert.equal(styleFor(fakeTty), plainStyle);
+    });
+    withEnv({ NO_COLOR: undefined, TERM: 'dumb' }, () => {
+      assert.equal(styleFor(fakeTty), plainStyle);
     });
   });
 });

@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findSecrets, redactSecrets } from '../../src/lint/secrets.js';
 import { diagnosticsJson, formatDiagnosticsJson, formatDiagnosticsText, formatGithub, formatSarif } from '../../src/cli/views/lint.js';
+import { plainStyle } from '../../src/cli/views/style.js';
 import { fieldName } from '../../src/config/diagnostics.js';
-import { lint, ofRule, yaml } from './helpers.js';
+import type { NemoclawConfig } from '../../src/generated/config.js';
+import { lintConfig } from '../../src/lint/rules.js';
+import { CTX, lint, ofRule, yaml } from './helpers.js';
 
 // Built at run time so this file never contains a token that secret scanners would flag.
 const body = (n: number, alphabet = 'aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5oQ7sU9wY1'): string => alphabet.repeat(4).slice(0, n);
@@ -98,7 +101,7 @@ describe('secrets never reach any output', () => {
 
   const diags = lint(src);
   const outputs = {
-    text: formatDiagnosticsText(diags),
+    text: formatDiagnosticsText(diags, plainStyle),
     json: formatDiagnosticsJson(diags),
     sarif: formatSarif(diags, '0.1.0'),
     github: formatGithub(diags),
@@ -134,15 +137,17 @@ describe('secrets never reach any output', () => {
   });
 });
 
-describe('secretDiagnostics', () => {
-  it('scans a document that would fail the schema', async () => {
+describe('a document that fails the schema', () => {
+  it('is still scanned for credentials everywhere', async () => {
     const { loadDocument } = await import('../../src/config/load.js');
-    const { secretDiagnostics } = await import('../../src/lint/rules.js');
+    const { checkSchema } = await import('../../src/config/validate.js');
     const doc = loadDocument(
       'n.yaml',
       `version: 2\nsurprise:\n  key: "${SAMPLES.huggingface}"\n  quoted: "# ${SAMPLES.npm} is a value, not a comment"\n`,
     );
-    const d = secretDiagnostics(doc);
+    const schema = checkSchema(doc);
+    assert.deepEqual(schema.malformed, ['/version']);
+    const d = lintConfig(doc, doc.value as NemoclawConfig, CTX, schema.malformed);
     assert.deepEqual(
       d.map((x) => [x.rule, x.line, x.pointer]),
       [

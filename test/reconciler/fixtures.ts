@@ -134,6 +134,7 @@ export function observedOf(sbs: CompiledSandbox[]): Observed {
   return {
     gateway: { running: true, pid: 1, test_hooks: [] },
     sandboxes: Object.fromEntries(sbs.map((s) => [s.name, observedSandbox(s)])),
+    unknown: [],
   };
 }
 

@@ -26,7 +26,7 @@ test('nothing applied yet: create, with everything it may do as gains', async (t
   const p = plan({
     desired: desiredOf([a!]),
     inventory: { format_version: 1, sandboxes: {} },
-    observed: { gateway: { running: false, pid: null, test_hooks: [] }, sandboxes: {} },
+    observed: { gateway: { running: false, pid: null, test_hooks: [] }, sandboxes: {}, unknown: [] },
     current: {},
     now: 'now',
   });
@@ -160,7 +160,7 @@ test('an interrupted create is re-done even for a protected sandbox', async (t) 
     plan({
       desired: desiredOf([a!]),
       inventory: inv,
-      observed: { gateway: { running: true, pid: 1, test_hooks: [] }, sandboxes: {} },
+      observed: { gateway: { running: true, pid: 1, test_hooks: [] }, sandboxes: {}, unknown: [] },
       current: currentOf([a!]),
       now: 'now',
     }),

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from '
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { UserError } from '../../src/config/diagnostics.js';
+import { UserError } from '../../src/util/errors.js';
 import { probeHost } from '../../src/runtime/process/host.js';
 import { sandboxPaths } from '../../src/state/sandbox-layout.js';
 import { startSandbox, type RunningSandbox } from '../../src/runtime/process/start.js';

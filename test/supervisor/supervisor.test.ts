@@ -144,3 +144,24 @@ test('stop forgets; a new supervisor (daemon restart) restores what should run',
   );
   await again.stopAll();
 });
+
+test('a corrupt desired.json or pids.json: restore starts nothing, keeps the file, and says why', async (t) => {
+  for (const file of ['desired.json', 'pids.json']) {
+    const { dir, v1 } = await setup(t);
+    const rt = fakeRuntime();
+    const sup = new Supervisor({ stateDir: dir, start: rt.start, backoff });
+    await sup.ensure('a', v1.digest);
+    await sup.stopAll();
+    const path = join(dir, 'supervisor', file);
+    writeFileSync(path, '{"a": ');
+    const rt2 = fakeRuntime();
+    const again = new Supervisor({ stateDir: dir, start: rt2.start, backoff });
+    await again.restore();
+    assert.deepEqual(again.list(), []);
+    assert.equal(rt2.runs.length, 0, 'what a previous daemon ran is unknown: nothing is started');
+    assert.match(again.unknownReason() ?? '', new RegExp(`${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not valid JSON`));
+    await assert.rejects(again.ensure('a', v1.digest), /the supervisor does not know what runs/);
+    await again.stopAll();
+    assert.equal(readFileSync(path, 'utf8'), '{"a": ', 'the unreadable file is left for the operator');
+  }
+});

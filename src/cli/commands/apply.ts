@@ -7,7 +7,7 @@ import { countsLine, renderText } from '../views/plan.js';
 import type { Desired, Plan } from '../../reconciler/types.js';
 import type { StateStore } from '../../state/store.js';
 import { command } from '../run-command.js';
-import { bold, green, red, yellow } from '../views/style.js';
+import { bold, green, red, styleFor, yellow } from '../views/style.js';
 import { confirm, lockState, openStore, progress } from '../reconcile-ui.js';
 
 interface Opts {
@@ -60,7 +60,7 @@ export async function runApply(
   const err = process.stderr;
   const note = interruptedNote(readJournal(store.layout.journalFile));
   if (note) err.write(yellow(`note: ${note}`, err) + '\n');
-  process.stdout.write(renderText(p, { diffs: o.diffs }));
+  process.stdout.write(renderText(p, styleFor(process.stdout), { diffs: o.diffs }));
   if (p.changes) await confirm('Apply these changes?', o.autoApprove);
   const t0 = Date.now();
   const r = await applyPlan({ store, progress }, p, desired, { allowDestroy: o.allowDestroy, record: true });

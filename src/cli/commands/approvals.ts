@@ -3,8 +3,8 @@
 import type { CAC } from 'cac';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { UserError } from '../../config/diagnostics.js';
-import { decideApproval, GatewayError, listApprovals } from '../../daemon/client.js';
+import { UserError } from '../../util/errors.js';
+import { decideApproval, listApprovals } from '../../daemon/client.js';
 import { parseDuration } from '../../util/duration.js';
 import { commitApproval, persistApproval } from '../../config/add-rule.js';
 import { resolveStateDir } from '../../state/paths.js';
@@ -30,16 +30,6 @@ export function osUser(): string {
   }
 }
 
-const viaGateway = async <T>(p: Promise<T>): Promise<T> => {
-  try {
-    return await p;
-  } catch (e) {
-    if (e instanceof GatewayError)
-      throw new UserError(e.status === 404 ? e.message : `${e.message} (is the gateway running? nemoclaw gateway --detach)`);
-    throw e;
-  }
-};
-
 export function register(cli: CAC): void {
   cli
     .command('approvals [action] [id]', 'Egress approvals: list (default), approve ID, deny ID')
@@ -57,7 +47,7 @@ export function register(cli: CAC): void {
         const actor = osUser();
         switch (action ?? 'list') {
           case 'list': {
-            const all = await viaGateway(listApprovals(stateDir));
+            const all = await listApprovals(stateDir);
             const shown = opts.all ? all : all.filter((a) => a.status === 'pending' || a.status === 'approved');
             if (opts.json) {
               printJson({ approvals: shown });
@@ -83,7 +73,7 @@ export function register(cli: CAC): void {
             if (ttlMs === null && !opts.persist)
               throw new UserError('approve needs --ttl DURATION (live grant) or --persist (add to nemoclaw.yaml)', [], 2);
             if (opts.commit && !opts.persist) throw new UserError('--commit needs --persist', [], 2);
-            const a = (await viaGateway(listApprovals(stateDir))).find((x) => x.id === id);
+            const a = (await listApprovals(stateDir)).find((x) => x.id === id);
             if (!a) throw new UserError(`no approval with id ${id}`);
             let commit: string | undefined;
             let ruleName: string | undefined;
@@ -107,9 +97,12 @@ export function register(cli: CAC): void {
                 }
               }
             }
-            const done = await viaGateway(
-              decideApproval(stateDir, id, 'approve', { actor, reason: opts.reason, ttl_ms: ttlMs, persisted: Boolean(opts.persist) }),
-            );
+            const done = await decideApproval(stateDir, id, 'approve', {
+              actor,
+              reason: opts.reason,
+              ttl_ms: ttlMs,
+              persisted: Boolean(opts.persist),
+            });
             if (opts.json) {
               printJson({ approval: done, rule: ruleName ?? null, commit: commit ?? null });
               return 0;
@@ -124,7 +117,7 @@ export function register(cli: CAC): void {
           }
           case 'deny': {
             if (!id) throw new UserError('approvals deny needs an ID', [], 2);
-            const done = await viaGateway(decideApproval(stateDir, id, 'deny', { actor, reason: opts.reason }));
+            const done = await decideApproval(stateDir, id, 'deny', { actor, reason: opts.reason });
             if (opts.json) printJson({ approval: done });
             else process.stdout.write(`denied ${id}: ${done.sandbox} → ${done.host}:${done.port}\n`);
             return 0;

@@ -1,7 +1,7 @@
 // nemoclaw audit: read the gateway's audit log.
 import type { CAC } from 'cac';
 import { join } from 'node:path';
-import { UserError } from '../../config/diagnostics.js';
+import { UserError } from '../../util/errors.js';
 import { readAudit, type AuditRecord } from '../../gateway/audit.js';
 import { parseSince } from '../../util/duration.js';
 import { resolveStateDir, stateLayout } from '../../state/paths.js';

@@ -1,11 +1,11 @@
 // nemoclaw destroy: remove sandboxes nemoclaw created, by their inventory entries (never by name pattern).
 import type { CAC } from 'cac';
-import { UserError } from '../../config/diagnostics.js';
+import { UserError } from '../../util/errors.js';
 import { applyPlan } from '../../reconciler/apply.js';
 import { destroyPlan } from '../../reconciler/reconcile.js';
 import { renderText } from '../views/plan.js';
 import { command } from '../run-command.js';
-import { red } from '../views/style.js';
+import { red, styleFor } from '../views/style.js';
 import { confirm, lockState, openStore, progress } from '../reconcile-ui.js';
 
 interface Opts {
@@ -39,7 +39,7 @@ export function register(cli: CAC): void {
         const unknown = targets.filter((n) => !inv.sandboxes[n]);
         if (unknown.length) throw new UserError(`not in the inventory (nemoclaw did not create it here): ${unknown.join(', ')}`, [], 1);
         const { plan, desired } = await destroyPlan(store, targets, opts.allowDestroy === true);
-        process.stdout.write(renderText(plan, { diffs: false }));
+        process.stdout.write(renderText(plan, styleFor(process.stdout), { diffs: false }));
         await confirm(`Destroy ${targets.join(', ')}?`, opts.autoApprove === true);
         const r = await applyPlan({ store, progress }, plan, desired, {
           allowDestroy: opts.allowDestroy === true,

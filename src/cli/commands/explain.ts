@@ -2,7 +2,7 @@
 import type { CAC } from 'cac';
 import { loadCompile } from '../../pipeline/pipeline.js';
 import { capabilities, explainText } from '../../compiler/explain.js';
-import { UserError } from '../../config/diagnostics.js';
+import { UserError } from '../../util/errors.js';
 import { command } from '../run-command.js';
 import { printJson } from '../views/style.js';
 

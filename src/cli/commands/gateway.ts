@@ -1,12 +1,11 @@
 // nemoclaw gateway: run the egress gateway (foreground or --detach), and status/stop/reload it.
 import type { CAC } from 'cac';
 import { readFileSync } from 'node:fs';
-import { UserError } from '../../config/diagnostics.js';
+import { UserError } from '../../util/errors.js';
 import { resolveStateDir } from '../../state/paths.js';
 import {
   ensureGateway,
   gatewayStatus,
-  GatewayError,
   isGatewayRunning,
   registerSandbox,
   reloadPolicy,
@@ -45,15 +44,6 @@ function readEgress(file: string): Buffer {
   }
 }
 
-const asUser = async <T>(p: Promise<T>): Promise<T> => {
-  try {
-    return await p;
-  } catch (e) {
-    if (e instanceof GatewayError) throw new UserError(e.message, [], 1);
-    throw e;
-  }
-};
-
 export function register(cli: CAC): void {
   cli
     .command('gateway [action]', 'Egress gateway: run it (default), or status | stop | reload | register | unregister')
@@ -75,23 +65,21 @@ export function register(cli: CAC): void {
           case 'status':
             return status(stateDir, opts);
           case 'stop': {
-            const stopped = await asUser(stopGateway(stateDir));
+            const stopped = await stopGateway(stateDir);
             process.stdout.write(stopped ? 'gateway stopped\n' : 'gateway was not running\n');
             return 0;
           }
           case 'register': {
             if (!opts.egress) throw new UserError('gateway register needs --egress FILE', [], 2);
-            await asUser(ensureGateway(stateDir));
-            const r = await asUser(
-              registerSandbox(stateDir, '' + JSON.parse(readEgress(opts.egress).toString()).sandbox, readEgress(opts.egress)),
-            );
+            await ensureGateway(stateDir);
+            const r = await registerSandbox(stateDir, '' + JSON.parse(readEgress(opts.egress).toString()).sandbox, readEgress(opts.egress));
             if (opts.json) printJson(r);
             else process.stdout.write(`${r.socketPath}  ${r.policyVersion}\n`);
             return 0;
           }
           case 'unregister': {
             if (!opts.sandbox) throw new UserError('gateway unregister needs --sandbox NAME', [], 2);
-            const removed = await asUser(unregisterSandbox(stateDir, opts.sandbox));
+            const removed = await unregisterSandbox(stateDir, opts.sandbox);
             process.stdout.write(removed ? `unregistered ${opts.sandbox}\n` : `${opts.sandbox} was not registered\n`);
             return 0;
           }
@@ -113,7 +101,7 @@ async function run(stateDir: string, opts: Opts): Promise<number> {
       return 0;
     }
     const extra = listen ? ['--listen-tcp', opts.listenTcp!, '--sandbox', opts.sandbox!] : [];
-    await asUser(ensureGateway(stateDir, 10_000, extra));
+    await ensureGateway(stateDir, 10_000, extra);
     const s = await gatewayStatus(stateDir);
     process.stdout.write(`gateway running (pid ${s.pid}), state ${stateDir}\n`);
     return 0;
@@ -132,7 +120,7 @@ async function status(stateDir: string, opts: Opts): Promise<number> {
     else process.stdout.write('gateway not running\n');
     return 3;
   }
-  const s = await asUser(gatewayStatus(stateDir));
+  const s = await gatewayStatus(stateDir);
   if (opts.json) {
     printJson({ running: true, ...s });
     return 0;
@@ -181,7 +169,7 @@ async function reload(stateDir: string, opts: Opts): Promise<number> {
   const out = [];
   for (const p of policies) {
     const started = performance.now();
-    const r = await asUser(opts.wait ? reloadPolicy(stateDir, p.name, p.bytes, timeout) : registerSandbox(stateDir, p.name, p.bytes));
+    const r = await (opts.wait ? reloadPolicy(stateDir, p.name, p.bytes, timeout) : registerSandbox(stateDir, p.name, p.bytes));
     out.push({
       sandbox: p.name,
       policy_version: r.policyVersion,

@@ -2,7 +2,8 @@
 import type { CAC } from 'cac';
 import { loadAndCheck } from '../../pipeline/pipeline.js';
 import { formatDiagnosticsJson, formatDiagnosticsText, formatGithub, formatSarif } from '../views/lint.js';
-import { UserError } from '../../config/diagnostics.js';
+import { styleFor } from '../views/style.js';
+import { UserError } from '../../util/errors.js';
 import { command } from '../run-command.js';
 import { packageVersion } from '../../util/package-paths.js';
 
@@ -28,7 +29,7 @@ export function register(cli: CAC): void {
               ? formatSarif(diagnostics, packageVersion)
               : format === 'github'
                 ? formatGithub(diagnostics)
-                : formatDiagnosticsText(diagnostics, process.stdout);
+                : formatDiagnosticsText(diagnostics, styleFor(process.stdout));
         process.stdout.write(out);
         const failing = diagnostics.some((d) => d.severity === 'error' || opts.failOn === 'warning');
         return failing ? 1 : 0;

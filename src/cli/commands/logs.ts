@@ -2,7 +2,7 @@
 import type { CAC } from 'cac';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
-import { UserError } from '../../config/diagnostics.js';
+import { UserError } from '../../util/errors.js';
 import { command } from '../run-command.js';
 import { openStore } from '../reconcile-ui.js';
 

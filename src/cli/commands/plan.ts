@@ -1,8 +1,9 @@
 // nemoclaw plan: compare the compiled config with what runs; list actions with reasons.
 import type { CAC } from 'cac';
-import { UserError } from '../../config/diagnostics.js';
+import { UserError } from '../../util/errors.js';
 import { desiredFromFile, makePlan } from '../../reconciler/reconcile.js';
 import { renderJson, renderMarkdown, renderText } from '../views/plan.js';
+import { styleFor } from '../views/style.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { command } from '../run-command.js';
 import { openStore } from '../reconcile-ui.js';
@@ -38,7 +39,11 @@ export function register(cli: CAC): void {
           const p = await makePlan(store, desired, { refreshOnly: opts.refreshOnly, allowDestroy: opts.allowDestroy });
           if (opts.out) writeFileAtomic(opts.out, renderJson(p), { mode: 0o600 });
           process.stdout.write(
-            opts.format === 'json' ? renderJson(p) : opts.format === 'markdown' ? renderMarkdown(p) : renderText(p, { diffs: opts.diff }),
+            opts.format === 'json'
+              ? renderJson(p)
+              : opts.format === 'markdown'
+                ? renderMarkdown(p)
+                : renderText(p, styleFor(process.stdout), { diffs: opts.diff }),
           );
           if (opts.out && opts.format === 'text')
             process.stderr.write(`Saved the plan to ${opts.out}; apply it with: nemoclaw apply ${opts.out}\n`);

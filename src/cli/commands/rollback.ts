@@ -1,6 +1,6 @@
 // nemoclaw rollback: re-apply an earlier generation's blueprints (kept in the state directory).
 import type { CAC } from 'cac';
-import { UserError } from '../../config/diagnostics.js';
+import { UserError } from '../../util/errors.js';
 import { desiredFromGeneration, makePlan } from '../../reconciler/reconcile.js';
 import { command } from '../run-command.js';
 import { lockState, openStore } from '../reconcile-ui.js';

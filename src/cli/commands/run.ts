@@ -1,7 +1,7 @@
 // nemoclaw run: compile, start one sandbox in the foreground, exit with the agent's exit code.
 import type { CAC } from 'cac';
 import { loadCompile } from '../../pipeline/pipeline.js';
-import { UserError } from '../../config/diagnostics.js';
+import { UserError } from '../../util/errors.js';
 import { formatSummary, startSandbox } from '../../runtime/process/index.js';
 import { resolveStateDir } from '../../state/paths.js';
 import { isGatewayRunning, registerSandbox } from '../../daemon/client.js';

@@ -74,8 +74,8 @@ export function register(cli: CAC): void {
         });
         const note = interruptedNote(readJournal(store.layout.journalFile));
         if (opts.json) {
-          printJson({ format_version: 1, gateway: observed.gateway, interrupted: note, sandboxes: rows });
-          return 0;
+          printJson({ format_version: 1, gateway: observed.gateway, interrupted: note, unknown: observed.unknown, sandboxes: rows });
+          return observed.unknown.length ? 1 : 0;
         }
         const out = process.stdout;
         out.write(
@@ -84,6 +84,8 @@ export function register(cli: CAC): void {
             '\n',
         );
         if (note) out.write(yellow(`note: ${note}`) + '\n');
+        // Rows below may be incomplete: whatever could not be observed is not shown as "down".
+        for (const u of observed.unknown) out.write(red(`unknown: ${u}`) + '\n');
         if (rows.length === 0) out.write(dim('no sandboxes\n'));
         for (const r of rows) {
           const up =
@@ -99,7 +101,7 @@ export function register(cli: CAC): void {
           for (const d of r.drift) out.write(yellow(`  drift: ${d.detail}`) + '\n');
           if (r.drift.length === 0) out.write(green('  no drift') + '\n');
         }
-        return 0;
+        return observed.unknown.length ? 1 : 0;
       }),
     );
 }

@@ -8,7 +8,7 @@ import { applyPlan } from '../../reconciler/apply.js';
 import { destroyPlan } from '../../reconciler/reconcile.js';
 import { renderText } from '../views/plan.js';
 import { command } from '../run-command.js';
-import { red } from '../views/style.js';
+import { red, styleFor } from '../views/style.js';
 import { confirm, lockState, openStore, progress } from '../reconcile-ui.js';
 
 interface Opts {
@@ -38,7 +38,7 @@ export function register(cli: CAC): void {
         const lock = await lockState(store, 'uninstall', false);
         const names = Object.keys(store.readInventory().sandboxes);
         const { plan, desired } = await destroyPlan(store, names, opts.allowDestroy === true);
-        if (names.length) process.stdout.write(renderText(plan, { diffs: false }));
+        if (names.length) process.stdout.write(renderText(plan, styleFor(process.stdout), { diffs: false }));
         process.stdout.write(
           `Then: stop the gateway daemon${opts.keepState ? '' : `, and remove ${STATE_ENTRIES.map((e) => join(store.root, e)).join(', ')}`}.\n`,
         );

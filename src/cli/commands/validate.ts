@@ -3,7 +3,7 @@ import type { CAC } from 'cac';
 import { loadAndCheck } from '../../pipeline/pipeline.js';
 import { diagnosticsJson, formatDiagnosticsText } from '../views/lint.js';
 import { command } from '../run-command.js';
-import { green, printJson } from '../views/style.js';
+import { green, printJson, styleFor } from '../views/style.js';
 
 export function register(cli: CAC): void {
   cli
@@ -15,7 +15,7 @@ export function register(cli: CAC): void {
         const { diagnostics, doc } = loadAndCheck(opts.file);
         const valid = !diagnostics.some((d) => d.severity === 'error');
         if (opts.json) printJson({ valid, file: doc.file, ...diagnosticsJson(diagnostics) });
-        else if (diagnostics.length > 0) process.stderr.write(formatDiagnosticsText(diagnostics, process.stderr));
+        else if (diagnostics.length > 0) process.stderr.write(formatDiagnosticsText(diagnostics, styleFor(process.stderr)));
         if (!opts.json && valid) process.stdout.write(green(`${doc.file}: valid`) + '\n');
         return valid ? 0 : 1;
       }),

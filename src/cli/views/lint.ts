@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, relative, sep } from 'node:path';
 import { compareDiagnostics, fieldName, type Diagnostic, type Severity } from '../../config/diagnostics.js';
-import { bold, cyan, dim, red, useColor, yellow } from './style.js';
+import type { Style } from './style.js';
 import { isRuleId, RULES } from '../../lint/catalog.js';
 
 export const DIAGNOSTICS_FORMAT_VERSION = 1;
@@ -19,18 +19,13 @@ export function countLine(diags: readonly Diagnostic[]): string {
   return `${plural(errors, 'error')}, ${plural(diags.length - errors, 'warning')}`;
 }
 
-/**
- * `file:line:col: severity rule-id: message`, then the field and hint indented, then a count line.
- * Colour only when `stream` is given, is a TTY and NO_COLOR is unset (see useColor).
- */
-export function formatDiagnosticsText(diags: readonly Diagnostic[], stream?: NodeJS.WriteStream): string {
-  const color = stream !== undefined && useColor(stream);
-  const paint = (f: (s: string, st?: NodeJS.WriteStream) => string, s: string): string => (color ? f(s, stream) : s);
+/** `file:line:col: severity rule-id: message`, then the field and hint indented, then a count line. */
+export function formatDiagnosticsText(diags: readonly Diagnostic[], { bold, cyan, dim, red, yellow }: Style): string {
   const out: string[] = [];
   for (const d of sorted(diags)) {
-    const sev = paint(d.severity === 'error' ? red : yellow, d.severity);
-    out.push(`${paint(bold, `${d.file}:${d.line}:${d.column}`)}: ${sev} ${paint(dim, d.rule)}: ${d.message}`);
-    out.push(`    field: ${paint(cyan, fieldName(d.pointer))}`);
+    const sev = (d.severity === 'error' ? red : yellow)(d.severity);
+    out.push(`${bold(`${d.file}:${d.line}:${d.column}`)}: ${sev} ${dim(d.rule)}: ${d.message}`);
+    out.push(`    field: ${cyan(fieldName(d.pointer))}`);
     if (d.hint) out.push(`    hint: ${d.hint}`);
   }
   out.push(countLine(diags));

@@ -1,9 +1,8 @@
 // Plans as text (grouped, coloured on a terminal), JSON (with format_version) and markdown
-// (for a pull-request comment). Pure apart from reading whether a stream wants colour.
-import { bold, cyan, dim, green, red, yellow } from './style.js';
+// (for a pull-request comment). Pure: the caller passes the Style (styleFor(stream) or plainStyle).
+import type { Paint, Style } from './style.js';
 import type { Action, ActionKind, Plan } from '../../reconciler/types.js';
 
-type Paint = (s: string) => string;
 const ORDER: ActionKind[] = ['create', 'replace', 'reload', 'delete', 'noop'];
 const SYMBOL: Record<ActionKind, string> = { create: '+', replace: '-/+', reload: '~', delete: '-', noop: ' ' };
 
@@ -18,68 +17,60 @@ export function countsLine(plan: Plan): string {
   return `Plan: ${c.create} to create, ${c.replace} to replace, ${c.reload} to reload, ${c.delete} to delete, ${c.noop} unchanged.`;
 }
 
-function colorDiff(diff: string, s: NodeJS.WriteStream): string {
+function colorDiff(diff: string, { bold, green, red, cyan }: Style): string {
   return diff
     .split('\n')
     .map((l) =>
       l.startsWith('+++') || l.startsWith('---')
-        ? bold(l, s)
+        ? bold(l)
         : l.startsWith('+')
-          ? green(l, s)
+          ? green(l)
           : l.startsWith('-')
-            ? red(l, s)
+            ? red(l)
             : l.startsWith('@@')
-              ? cyan(l, s)
+              ? cyan(l)
               : l,
     )
     .join('\n');
 }
 
 export interface TextOptions {
-  stream?: NodeJS.WriteStream;
   diffs?: boolean;
 }
 
-export function renderText(plan: Plan, o: TextOptions = {}): string {
-  const s = o.stream ?? process.stdout;
-  const paint: Record<ActionKind, Paint> = {
-    create: (x) => green(x, s),
-    replace: (x) => red(x, s),
-    reload: (x) => yellow(x, s),
-    delete: (x) => red(x, s),
-    noop: (x) => dim(x, s),
-  };
+export function renderText(plan: Plan, s: Style, o: TextOptions = {}): string {
+  const { bold, dim, green, red } = s;
+  const paint: Record<ActionKind, Paint> = { create: s.green, replace: s.red, reload: s.yellow, delete: s.red, noop: s.dim };
   const out: string[] = [];
-  if (plan.rollback_to !== null) out.push(bold(`Rollback to generation ${plan.rollback_to}`, s), '');
-  if (plan.refresh_only) out.push(bold('Refresh only: drift is reported, no change is proposed.', s), '');
+  if (plan.rollback_to !== null) out.push(bold(`Rollback to generation ${plan.rollback_to}`), '');
+  if (plan.refresh_only) out.push(bold('Refresh only: drift is reported, no change is proposed.'), '');
   for (const kind of ORDER) {
     const group = plan.actions.filter((a) => a.kind === kind);
     if (group.length === 0) continue;
     if (kind === 'noop' && !plan.refresh_only && group.every((a) => a.drift.length === 0)) {
-      out.push(dim(`Unchanged: ${group.map((a) => a.sandbox).join(', ')}`, s), '');
+      out.push(dim(`Unchanged: ${group.map((a) => a.sandbox).join(', ')}`), '');
       continue;
     }
-    out.push(bold(`${kind === 'noop' ? 'unchanged' : kind}:`, s));
+    out.push(bold(`${kind === 'noop' ? 'unchanged' : kind}:`));
     for (const a of group) out.push(...actionText(a, paint[kind], s, o.diffs !== false), '');
   }
-  out.push(bold(countsLine(plan), s));
+  out.push(bold(countsLine(plan)));
   const blocked = plan.actions.filter((a) => a.blocked);
-  for (const a of blocked) out.push(red(`Blocked: ${a.blocked}`, s));
-  if (!plan.changes) out.push(green('No changes. The host matches the configuration.', s));
+  for (const a of blocked) out.push(red(`Blocked: ${a.blocked}`));
+  if (!plan.changes) out.push(green('No changes. The host matches the configuration.'));
   return out.join('\n') + '\n';
 }
 
-function actionText(a: Action, paint: Paint, s: NodeJS.WriteStream, diffs: boolean): string[] {
-  const lines = [
-    paint(`  ${SYMBOL[a.kind]} ${a.sandbox}`) + dim(`  (${a.runtime}${a.to_digest ? `, ${a.to_digest.slice(0, 19)}…` : ''})`, s),
-  ];
+function actionText(a: Action, paint: Paint, s: Style, diffs: boolean): string[] {
+  const { dim, green, red, yellow } = s;
+  const lines = [paint(`  ${SYMBOL[a.kind]} ${a.sandbox}`) + dim(`  (${a.runtime}${a.to_digest ? `, ${a.to_digest.slice(0, 19)}…` : ''})`)];
   for (const r of a.reasons) lines.push(`      ${r}`);
-  for (const d of a.drift) if (!a.reasons.some((r) => r.includes(d.detail))) lines.push(yellow(`      drift: ${d.detail}`, s));
-  if (a.blocked) lines.push(red(`      BLOCKED: ${a.blocked}`, s));
+  for (const d of a.drift) if (!a.reasons.some((r) => r.includes(d.detail))) lines.push(yellow(`      drift: ${d.detail}`));
+  if (a.blocked) lines.push(red(`      BLOCKED: ${a.blocked}`));
   if (a.summary.gains.length || a.summary.losses.length) {
     lines.push('      What changes:');
-    for (const g of a.summary.gains) lines.push(green(`        + ${g}`, s));
-    for (const l of a.summary.losses) lines.push(red(`        - ${l}`, s));
+    for (const g of a.summary.gains) lines.push(green(`        + ${g}`));
+    for (const l of a.summary.losses) lines.push(red(`        - ${l}`));
   }
   if (diffs) {
     for (const c of a.changes) {

@@ -13,7 +13,7 @@ import { sandboxPaths } from '../../state/sandbox-layout.js';
 import { parseReport, type EnforcementReport } from '../../init-protocol/report.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { DesiredSandbox, ProcessState } from '../../state/types.js';
-import type { Driver, DriverContext, DriverObservation } from './driver.js';
+import { knownView, unknownView, type Driver, type DriverContext, type DriverObservation, type DriverView } from './driver.js';
 
 const LABEL_SANDBOX = 'dev.nemoclaw.sandbox';
 const LABEL_STATE = 'dev.nemoclaw.state';
@@ -36,6 +36,10 @@ const docker = (): Docker => {
   if (!engine) throw new Error('docker engine client used before loadEngine()');
   return engine;
 };
+
+/** ` at unix:///…` when DOCKER_HOST names the engine (dockerode reads it), else nothing. */
+const engineAddress = (): string => (process.env.DOCKER_HOST ? ` at ${process.env.DOCKER_HOST}` : '');
+const errorText = (e: unknown): string => (e as Error).message || ((e as NodeJS.ErrnoException).code ?? String(e));
 
 /** Containers of different state directories (e.g. tests) never see each other. */
 function stateLabel(stateDir: string): string {
@@ -165,20 +169,27 @@ async function waitForReport(stateDir: string, name: string, id: string): Promis
 export const dockerDriver: Driver = {
   kind: 'docker',
 
-  async observe(ctx: DriverContext) {
-    const out = new Map<string, DriverObservation>();
+  async observe(ctx: DriverContext): Promise<DriverView> {
     let list: Docker.ContainerInfo[];
     try {
       await loadEngine();
       list = await docker().listContainers({ all: true, filters: { label: [`${LABEL_STATE}=${stateLabel(ctx.stateDir)}`] } });
-    } catch {
-      return out; // no engine: nothing of ours runs there
+    } catch (e) {
+      // Unreachable, EACCES, an engine error: what runs there is unknown, not "nothing".
+      return unknownView(`the Docker engine${engineAddress()} cannot be asked what runs: ${errorText(e)}`);
     }
+    const out: [string, DriverObservation][] = [];
     for (const c of list) {
-      const [name, obs] = await observeOne(ctx.stateDir, await docker().getContainer(c.Id).inspect());
-      out.set(name, obs);
+      let info: Docker.ContainerInspectInfo;
+      try {
+        info = await docker().getContainer(c.Id).inspect();
+      } catch (e) {
+        if ((e as { statusCode?: number }).statusCode === 404) continue; // removed since the listing
+        return unknownView(`the Docker engine cannot inspect container ${c.Id.slice(0, 12)}: ${errorText(e)}`);
+      }
+      out.push(await observeOne(ctx.stateDir, info));
     }
-    return out;
+    return knownView(out);
   },
 
   async create(ctx, sb) {
@@ -246,7 +257,9 @@ export const dockerDriver: Driver = {
   async reload(ctx, sb) {
     // Live parts (egress) are the gateway's; the container only learns its new digest.
     writeFileAtomic(join(runDir(ctx.stateDir, sb.name), 'digest'), sb.digest + '\n');
-    const obs = (await this.observe(ctx)).get(sb.name);
+    const view = await this.observe(ctx);
+    if (!view.known) throw new Error(`sandbox ${sb.name}: ${view.reason}`);
+    const obs = view.sandboxes.get(sb.name);
     if (!obs) throw new Error(`sandbox ${sb.name}: its container is gone`);
     return obs;
   },

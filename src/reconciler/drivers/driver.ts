@@ -7,14 +7,26 @@ export interface DriverObservation extends ProcessObservation {
   id: string | null;
 }
 
+/**
+ * What a driver sees: the sandboxes it runs (absent = not in the map), or that it cannot tell
+ * (engine unreachable, daemon not answering, a state file unreadable). Never "nothing" for "unknown".
+ */
+export type DriverView = { known: true; sandboxes: Map<string, DriverObservation> } | { known: false; reason: string };
+
+export const knownView = (sandboxes: Iterable<[string, DriverObservation]> = []): DriverView => ({
+  known: true,
+  sandboxes: new Map(sandboxes),
+});
+export const unknownView = (reason: string): DriverView => ({ known: false, reason });
+
 export interface DriverContext {
   stateDir: string;
 }
 
 export interface Driver {
   readonly kind: 'process' | 'docker';
-  /** What this driver runs now, by sandbox name. Never throws for "nothing runs". */
-  observe(ctx: DriverContext): Promise<Map<string, DriverObservation>>;
+  /** What this driver runs now, by sandbox name, or why it cannot tell. Does not throw. */
+  observe(ctx: DriverContext): Promise<DriverView>;
   /** Make the sandbox run this blueprint (idempotent); resolves once enforcement was reported. */
   create(ctx: DriverContext, sb: DesiredSandbox): Promise<DriverObservation>;
   /** Stop and remove the sandbox's process/container (not its persistent data). Idempotent. */
