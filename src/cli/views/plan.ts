@@ -2,6 +2,7 @@
 // (for a pull-request comment). Pure apart from reading whether a stream wants colour.
 import { bold, cyan, dim, green, red, yellow } from './style.js';
 import type { Action, ActionKind, Plan } from '../../reconciler/types.js';
+import { redactPlan } from '../../reconciler/redact-plan.js';
 
 type Paint = (s: string) => string;
 const ORDER: ActionKind[] = ['create', 'replace', 'reload', 'delete', 'noop'];
@@ -40,7 +41,8 @@ export interface TextOptions {
   diffs?: boolean;
 }
 
-export function renderText(plan: Plan, o: TextOptions = {}): string {
+export function renderText(raw: Plan, o: TextOptions = {}): string {
+  const plan = redactPlan(raw);
   const s = o.stream ?? process.stdout;
   const paint: Record<ActionKind, Paint> = {
     create: (x) => green(x, s),
@@ -95,10 +97,11 @@ function actionText(a: Action, paint: Paint, s: NodeJS.WriteStream, diffs: boole
 }
 
 export function renderJson(plan: Plan): string {
-  return JSON.stringify(plan, null, 2) + '\n';
+  return JSON.stringify(redactPlan(plan), null, 2) + '\n';
 }
 
-export function renderMarkdown(plan: Plan): string {
+export function renderMarkdown(raw: Plan): string {
+  const plan = redactPlan(raw);
   const c = counts(plan);
   const out: string[] = [`### nemoclaw plan${plan.refresh_only ? ' (refresh only)' : ''}`, ''];
   out.push(

@@ -1,5 +1,8 @@
-// Detects strings that look like credentials, and redacts them. A finding shows only the
-// provider's public prefix (e.g. `nvapi-…`), never a character of the secret itself.
+// The one place that decides what is secret in output: strings that look like credentials
+// (provider token formats) and values of environment variables named like secrets. Every output
+// (plan text/markdown/json, saved plans, explain, status, lint) redacts through here. Pure.
+// A finding shows only the provider's public prefix (e.g. `nvapi-…`), never a character of the
+// secret itself.
 
 interface SecretPattern {
   what: string;
@@ -80,4 +83,73 @@ export function redactSecrets(s: string): string {
     pos = f.index + f.length;
   }
   return out + s.slice(pos);
+}
+
+/** Names that conventionally hold a credential. `_FILE`/`_PATH`/... variants hold a location instead. */
+const SECRET_NAME = /(^|_)(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE_KEY|ACCESS_KEY)($|_)/i;
+const LOCATION_SUFFIX = /_(FILE|PATH|DIR|URL|ENDPOINT|HOST)$/i;
+
+/** Is NAME an environment variable name that conventionally holds a credential? */
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name) && !LOCATION_SUFFIX.test(name);
+}
+
+/** Shown in place of a sensitive environment value. */
+export const REDACTED_VALUE = '(sensitive value)';
+
+/** Is this environment entry's value to be hidden in output: a secret-like name, or a credential-like value? */
+export function isSensitiveEnv(name: string, value: string): boolean {
+  return value !== '' && (isSecretName(name) || findSecrets(value).length > 0);
+}
+
+/**
+ * ENV for display: values of sensitive entries replaced by REDACTED_VALUE. When PEER (the other
+ * side of a diff) holds a different value for a redacted name, the marker says so, so a changed
+ * secret still shows as a changed line without revealing either value.
+ */
+export function redactEnv(env: Record<string, string>, peer?: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (!isSensitiveEnv(k, v) && !(peer?.[k] !== undefined && isSensitiveEnv(k, peer[k]))) out[k] = v;
+    else out[k] = peer?.[k] !== undefined && peer[k] !== v ? `${REDACTED_VALUE}, changed` : REDACTED_VALUE;
+  }
+  return out;
+}
+
+/**
+ * The bytes of a sandbox.json for display: sensitive env values redacted (see redactEnv), then any
+ * credential-looking token anywhere. Text that is not a sandbox artifact is only pattern-redacted.
+ */
+export function redactSandboxJson(bytes: string, peer?: string): string {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes);
+  } catch {
+    return redactSecrets(bytes);
+  }
+  const envOf = (d: unknown): Record<string, string> | undefined => {
+    const e = typeof d === 'object' && d !== null ? (d as { env?: unknown }).env : undefined;
+    return typeof e === 'object' && e !== null ? (e as Record<string, string>) : undefined;
+  };
+  const env = envOf(doc);
+  if (!env) return redactSecrets(bytes);
+  let peerEnv: Record<string, string> | undefined;
+  try {
+    peerEnv = peer === undefined ? undefined : envOf(JSON.parse(peer));
+  } catch {
+    peerEnv = undefined;
+  }
+  const shown = { ...(doc as Record<string, unknown>), env: redactEnv(env, peerEnv) };
+  return redactSecrets(JSON.stringify(shown));
+}
+
+/** Every string in VALUE (keys too) pattern-redacted; structure kept. For JSON output of reports. */
+export function redactDeep<T>(value: T): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redactSecrets(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [redactSecrets(k), walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
 }
