@@ -96,6 +96,8 @@ export function isSecretName(name: string): boolean {
 
 /** Shown in place of a sensitive environment value. */
 export const REDACTED_VALUE = '(sensitive value)';
+/** Shown in place of a sensitive value that differs from the previous one. */
+export const REDACTED_CHANGED = '(sensitive value, changed)';
 
 /** Is this environment entry's value to be hidden in output: a secret-like name, or a credential-like value? */
 export function isSensitiveEnv(name: string, value: string): boolean {
@@ -103,43 +105,37 @@ export function isSensitiveEnv(name: string, value: string): boolean {
 }
 
 /**
- * ENV for display: values of sensitive entries replaced by REDACTED_VALUE. When PEER (the other
- * side of a diff) holds a different value for a redacted name, the marker says so, so a changed
- * secret still shows as a changed line without revealing either value.
+ * ENV for display: values of sensitive entries replaced by REDACTED_VALUE. Given the PREVIOUS env
+ * (the old side of a diff), a redacted value that differs from it is marked as changed, so a
+ * changed secret still shows as a changed line without revealing either value.
  */
-export function redactEnv(env: Record<string, string>, peer?: Record<string, string>): Record<string, string> {
+export function redactEnv(env: Record<string, string>, previous?: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (!isSensitiveEnv(k, v) && !(peer?.[k] !== undefined && isSensitiveEnv(k, peer[k]))) out[k] = v;
-    else out[k] = peer?.[k] !== undefined && peer[k] !== v ? `${REDACTED_VALUE}, changed` : REDACTED_VALUE;
+    const old = previous?.[k];
+    if (!isSensitiveEnv(k, v) && !(old !== undefined && isSensitiveEnv(k, old))) out[k] = v;
+    else out[k] = old !== undefined && old !== v ? REDACTED_CHANGED : REDACTED_VALUE;
   }
   return out;
 }
 
 /**
- * The bytes of a sandbox.json for display: sensitive env values redacted (see redactEnv), then any
- * credential-looking token anywhere. Text that is not a sandbox artifact is only pattern-redacted.
+ * The bytes of a sandbox.json for display: sensitive env values redacted (see redactEnv, PREVIOUS
+ * being the old sandbox.json of a diff), then any credential-looking token anywhere. Text that is
+ * not a sandbox artifact is only pattern-redacted.
  */
-export function redactSandboxJson(bytes: string, peer?: string): string {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes);
-  } catch {
-    return redactSecrets(bytes);
-  }
-  const envOf = (d: unknown): Record<string, string> | undefined => {
-    const e = typeof d === 'object' && d !== null ? (d as { env?: unknown }).env : undefined;
-    return typeof e === 'object' && e !== null ? (e as Record<string, string>) : undefined;
+export function redactSandboxJson(bytes: string, previous?: string): string {
+  const envOf = (text: string | undefined): Record<string, string> | undefined => {
+    try {
+      const e = text === undefined ? undefined : (JSON.parse(text) as { env?: unknown }).env;
+      return typeof e === 'object' && e !== null ? (e as Record<string, string>) : undefined;
+    } catch {
+      return undefined;
+    }
   };
-  const env = envOf(doc);
+  const env = envOf(bytes);
   if (!env) return redactSecrets(bytes);
-  let peerEnv: Record<string, string> | undefined;
-  try {
-    peerEnv = peer === undefined ? undefined : envOf(JSON.parse(peer));
-  } catch {
-    peerEnv = undefined;
-  }
-  const shown = { ...(doc as Record<string, unknown>), env: redactEnv(env, peerEnv) };
+  const shown = { ...(JSON.parse(bytes) as Record<string, unknown>), env: redactEnv(env, envOf(previous)) };
   return redactSecrets(JSON.stringify(shown));
 }
 

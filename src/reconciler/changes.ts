@@ -18,8 +18,8 @@ export function pretty(bytes: string): string {
 
 /** A diff for people: what it shows goes to CI logs and pull-request comments, so it is redacted first. */
 export function unifiedDiff(file: string, before: string, after: string): string {
-  const shown = (x: string, peer: string) => (file === 'sandbox.json' ? redactSandboxJson(x, peer) : redactSecrets(x));
-  return createTwoFilesPatch(`a/${file}`, `b/${file}`, pretty(shown(before, after)), pretty(shown(after, before)), '', '', { context: 3 })
+  const shown = (x: string, previous?: string) => (file === 'sandbox.json' ? redactSandboxJson(x, previous) : redactSecrets(x));
+  return createTwoFilesPatch(`a/${file}`, `b/${file}`, pretty(shown(before)), pretty(shown(after, before)), '', '', { context: 3 })
     .split('\n')
     .slice(1)
     .join('\n'); // drop the "====" banner line

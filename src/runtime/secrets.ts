@@ -5,7 +5,7 @@
 // the error names the secret and where it was looked for, never a value.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { SandboxArtifact } from '../compiler/artifacts.js';
-import { parseSecretRef } from '../compiler/secret-ref.js';
+import { parseSecretRef, type SecretRef } from '../compiler/secret-ref.js';
 import { UserError } from '../config/diagnostics.js';
 
 /** A secret larger than this is a mistake (a whole directory, a log file), not a credential. */
@@ -34,25 +34,33 @@ function readSecretFile(path: string): string {
  */
 export function resolveSecrets(sandbox: SandboxArtifact, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {};
+  const problems: string[] = [];
   for (const [name, ref] of Object.entries(sandbox.secrets ?? {})) {
-    const fail = (why: string): never => {
-      throw new UserError(`sandbox "${sandbox.name}" cannot start: secret ${name}: ${why}`, [], 1);
-    };
     const r = parseSecretRef(ref);
-    if (!r) return fail('its reference is not env:HOST_VAR or file:/absolute/path');
-    let value: string;
-    if (r.kind === 'env') {
-      value = env[r.name] ?? fail(`the environment variable ${r.name} is not set in the process that starts the sandbox`);
-    } else {
-      try {
-        value = readSecretFile(r.path).replace(/\r?\n$/, '');
-      } catch (e) {
-        return fail(`cannot read ${r.path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-      }
-    }
-    if (value === '') fail(r.kind === 'env' ? `the environment variable ${r.name} is empty` : `${r.path} is empty`);
-    if (value.includes('\0')) fail('the value contains a NUL byte');
-    out[name] = value;
+    const value = r
+      ? readOne(r, problems, name, env)
+      : problems.push(`secret ${name}: its reference is not env:HOST_VAR or file:/absolute/path`);
+    if (typeof value === 'string') out[name] = value;
   }
+  // Every problem at once: fixing one secret at a time, restart after restart, helps nobody.
+  if (problems.length) throw new UserError(`sandbox "${sandbox.name}" cannot start:\n  - ${problems.join('\n  - ')}`, [], 1);
   return out;
+}
+
+function readOne(r: SecretRef, problems: string[], name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const fail = (why: string): undefined => void problems.push(`secret ${name}: ${why}`);
+  let value: string | undefined;
+  if (r.kind === 'env') {
+    value = env[r.name];
+    if (value === undefined) return fail(`the environment variable ${r.name} is not set in the process that starts the sandbox`);
+  } else {
+    try {
+      value = readSecretFile(r.path).replace(/\r?\n$/, '');
+    } catch (e) {
+      return fail(`cannot read ${r.path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (value === '') return fail(r.kind === 'env' ? `the environment variable ${r.name} is empty` : `${r.path} is empty`);
+  if (value.includes('\0')) return fail('the value contains a NUL byte');
+  return value;
 }
