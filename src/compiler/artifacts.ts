@@ -14,6 +14,11 @@ export interface SandboxArtifact {
   workdir: string;
   user: { uid: number; gid: number };
   env: Record<string, string>;
+  /**
+   * Secret name → `env:HOST_VAR` | `file:/path`: references only, resolved on the host at start.
+   * Absent when the sandbox has none (so blueprints without secrets keep their digests).
+   */
+  secrets?: Record<string, string>;
   mounts: { target: string; mode: 'ro' | 'rw' }[];
   limits: { pids: number; memory_bytes: number; nofile: number };
   network: { mode: 'gateway' | 'none'; proxy_port: number };

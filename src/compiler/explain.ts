@@ -1,6 +1,7 @@
 // Plain-language description of what one compiled sandbox may do. Used by `explain` and by the
 // plan's semantic summary, so reviewers read the same words in both.
 import type { CompiledSandbox, EgressEndpoint } from './artifacts.js';
+import { redactSecrets } from './redact.js';
 
 export interface Capabilities {
   read: string[];
@@ -12,6 +13,8 @@ export interface Capabilities {
   limits: string;
   inference: string | null;
   on_deny: string;
+  /** Secret names the agent finds in its environment, with where the host reads each (never the value). */
+  secrets: string[];
 }
 
 export function endpointText(e: EgressEndpoint): string {
@@ -46,6 +49,7 @@ export function capabilities(c: CompiledSandbox, seccompSpec?: { base: string; a
       ? `${egress.inference.provider} (${egress.inference.model} via ${egress.inference.endpoint}); credentials are added by the router`
       : null,
     on_deny: egress.on_deny === 'ask' ? 'other requests are refused and queued for approval' : 'other requests are refused',
+    secrets: Object.entries(sandbox.secrets ?? {}).map(([name, ref]) => `${name} (from ${ref})`),
   };
 }
 
@@ -57,7 +61,7 @@ export function explainText(c: CompiledSandbox, seccompSpec?: { base: string; al
     landlock.compatibility === 'best_effort'
       ? 'best effort: starts even if the kernel cannot enforce Landlock (reported in status)'
       : `required: refuses to start below Landlock ABI ${landlock.abi_floor}`;
-  return [
+  const text = [
     `Sandbox ${c.name} (${sandbox.runtime} runtime${sandbox.image ? `, image ${sandbox.image}` : ''}), blueprint digest ${c.digest}`,
     `  Runs ${JSON.stringify(sandbox.command)} in ${sandbox.workdir} as ${k.user}.`,
     `  May read:`,
@@ -76,8 +80,10 @@ export function explainText(c: CompiledSandbox, seccompSpec?: { base: string; al
     `  Limits: ${k.limits}.`,
     `  Landlock: ${floor}.`,
     `  Environment: ${Object.keys(sandbox.env).length ? Object.keys(sandbox.env).join(', ') : '(empty)'}${sandbox.network.mode === 'gateway' ? ', plus HTTP(S)_PROXY to the gateway' : ''}.`,
+    `  Secrets the agent can read in its environment: ${k.secrets.length ? `${k.secrets.join(', ')}; read on the host at each start, never stored` : 'none'}.`,
     '',
   ].join('\n');
+  return redactSecrets(text); // a command line may carry a token
 }
 
 function formatBytes(n: number): string {

@@ -3,6 +3,7 @@ import type { SandboxArtifact } from './artifacts.js';
 import { normalizePath, parseSize } from './hosts.js';
 import { CompileError } from './inputs.js';
 import type { ResolvedSandbox } from './resolve.js';
+import { parseSecretRef } from './secret-ref.js';
 
 /** Inside the sandbox the agent listens for nothing; it reaches the gateway through this port. */
 export const PROXY_PORT = 3128;
@@ -27,6 +28,20 @@ export function compileMounts(name: string, s: ResolvedSandbox): { target: strin
   return [...mounts.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([target, mode]) => ({ target, mode }));
 }
 
+/** Variables the runtime sets itself or that would let the environment inject code: never a secret's name. */
+const RESERVED = /^(HTTPS?_PROXY|ALL_PROXY|NO_PROXY|LD_PRELOAD|LD_AUDIT|LD_LIBRARY_PATH)$/i;
+
+/** `secrets:` as references only, sorted; null when there are none. Never echoes a value. */
+export function compileSecrets(name: string, s: ResolvedSandbox): Record<string, string> | null {
+  const entries = Object.entries(s.secrets ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const [k, ref] of entries) {
+    if (!parseSecretRef(ref)) throw new CompileError(name, `secret ${k} is not a reference (env:HOST_VAR or file:/absolute/path)`);
+    if (k in s.env) throw new CompileError(name, `${k} is both in env and in secrets`);
+    if (RESERVED.test(k)) throw new CompileError(name, `${k} cannot be a secret: nemoclaw sets or forbids it`);
+  }
+  return entries.length ? Object.fromEntries(entries) : null;
+}
+
 export function compileSandbox(
   name: string,
   s: ResolvedSandbox,
@@ -38,6 +53,7 @@ export function compileSandbox(
   const user = s.process.user;
   const uid = user === 'sandbox' ? SANDBOX_UID : user === 'root' ? 0 : user;
   if (uid === 0) throw new CompileError(name, 'the agent never runs as root (uid 0)');
+  const secrets = compileSecrets(name, s);
   return {
     format_version: 1,
     name,
@@ -47,6 +63,7 @@ export function compileSandbox(
     workdir: normalizePath(s.workdir) ?? s.workdir,
     user: { uid, gid: s.process.group ?? uid },
     env: Object.fromEntries(Object.entries(s.env).sort(([a], [b]) => (a < b ? -1 : 1))),
+    ...(secrets ? { secrets } : {}),
     mounts,
     limits: { pids: s.process.limits.pids, memory_bytes: parseSize(s.process.limits.memory), nofile: s.process.limits.nofile },
     network: { mode: networked ? 'gateway' : 'none', proxy_port: PROXY_PORT },

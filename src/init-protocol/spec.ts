@@ -14,6 +14,11 @@ export interface InitSpecInput {
   cgroups: { pids?: string; memory?: string };
   /** argv override (`nemoclaw run … -- cmd`); defaults to the sandbox's command. */
   command?: string[];
+  /**
+   * Values of the sandbox's `secrets:`, resolved by the caller (src/runtime/secrets.ts). They join
+   * the agent's environment here, so the spec holding them must only ever travel over a pipe.
+   */
+  secrets?: Record<string, string>;
 }
 
 /** Percent-encodes '%', bytes <= 0x20 and >= 0x7f (per UTF-8 byte), so fields never contain spaces or newlines. */
@@ -62,7 +67,13 @@ export function buildInitSpec(input: InitSpecInput): string {
     }
   }
   lines.push(['workdir', s.workdir]);
-  for (const [k, v] of Object.entries(agentEnv(s)).sort(([a], [b]) => (a < b ? -1 : 1))) lines.push(['env', `${k}=${v}`]);
+  const env = agentEnv(s);
+  for (const [k, v] of Object.entries(input.secrets ?? {})) {
+    // The compiler refuses these names; a spec must not silently let a secret replace them.
+    if (k in env) throw new Error(`secret ${k} would replace the variable of the same name`);
+    env[k] = v;
+  }
+  for (const [k, v] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))) lines.push(['env', `${k}=${v}`]);
   for (const a of argv) lines.push(['argv', a]);
   lines.push(['nofile', String(s.limits.nofile)], ['pids', String(s.limits.pids)]);
   if (input.cgroups.pids) lines.push(['cgroup', 'pids', input.cgroups.pids]);

@@ -52,6 +52,8 @@ export const RULES = {
   'env-reserved': lint('error', 'The env sets a proxy variable that nemoclaw sets itself.'),
   'env-dangerous': lint('error', 'The env sets a dynamic-loader variable (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH).'),
   'env-secret-name': lint('warning', 'An env variable is named like a secret but holds a literal value.'),
+  'secret-reference': lint('error', 'A `secrets:` entry is not `env:HOST_VAR` or `file:/absolute/path`.'),
+  'secret-name-conflict': lint('error', 'A `secrets:` name is also in env, or is a variable nemoclaw sets (proxy) or forbids (loader).'),
 
   // Process
   'user-root': lint('error', 'The agent runs as root (`user: 0` or `user: root`).'),

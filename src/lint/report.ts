@@ -2,7 +2,7 @@
 import { pointerOf, type Diagnostic } from '../config/diagnostics.js';
 import type { LoadedDocument } from '../config/load.js';
 import { RULES, type RuleId } from './catalog.js';
-import { redactSecrets } from './secrets.js';
+import { redactSecrets } from '../compiler/redact.js';
 
 export interface LintContext {
   knownPresets: string[];

@@ -5,7 +5,7 @@ import { compareDiagnostics, pointerOf, type Diagnostic } from '../config/diagno
 import type { LoadedDocument } from '../config/load.js';
 import type { NemoclawConfig } from '../generated/config.js';
 import { objectEntries, isObject, Reporter, type LintContext } from './report.js';
-import { redactSecrets } from './secrets.js';
+import { redactSecrets } from '../compiler/redact.js';
 import { lintEnv } from './rules/env.js';
 import { lintFilesystem } from './rules/filesystem.js';
 import { lintProviders, lintSandboxInference } from './rules/inference.js';

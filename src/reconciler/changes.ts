@@ -1,8 +1,9 @@
 // What changed between two versions of a sandbox's blueprint: per artifact, the config fields
 // a reviewer recognises (filesystem.read_write, network.egress, ...) and a unified diff of the
-// pretty-printed JSON. Pure.
+// pretty-printed JSON, with sensitive env values and credential-looking text redacted. Pure.
 import { createTwoFilesPatch } from 'diff';
 import type { EgressArtifact, LandlockArtifact, SandboxArtifact } from '../compiler/artifacts.js';
+import { redactSandboxJson, redactSecrets } from '../compiler/redact.js';
 import type { FileChange } from './types.js';
 import type { BlueprintFile } from '../state/types.js';
 
@@ -15,8 +16,10 @@ export function pretty(bytes: string): string {
   }
 }
 
+/** A diff for people: what it shows goes to CI logs and pull-request comments, so it is redacted first. */
 export function unifiedDiff(file: string, before: string, after: string): string {
-  return createTwoFilesPatch(`a/${file}`, `b/${file}`, pretty(before), pretty(after), '', '', { context: 3 })
+  const shown = (x: string, previous?: string) => (file === 'sandbox.json' ? redactSandboxJson(x, previous) : redactSecrets(x));
+  return createTwoFilesPatch(`a/${file}`, `b/${file}`, pretty(shown(before)), pretty(shown(after, before)), '', '', { context: 3 })
     .split('\n')
     .slice(1)
     .join('\n'); // drop the "====" banner line
@@ -41,6 +44,7 @@ function sandboxFields(a: SandboxArtifact, b: SandboxArtifact): string[] {
     ['workdir', 'workdir'],
     ['user', 'process.user'],
     ['env', 'env'],
+    ['secrets', 'secrets'],
     ['limits', 'process.limits'],
     ['network', 'network'],
     ['inference', 'inference'],

@@ -9,6 +9,7 @@ import { displayPath, loadCompile } from '../pipeline/pipeline.js';
 import { driversFor, observe, type Observation } from './observe.js';
 import { desiredDigest, observedDigest, plan, requireKnown } from './plan.js';
 import type { StateStore } from '../state/store.js';
+import { restoreBlueprints, type BlueprintSource } from './redact-plan.js';
 import { PLAN_FORMAT_VERSION, type Desired, type Plan } from './types.js';
 import { BLUEPRINT_FILES, type BlueprintFile, type Inventory } from '../state/types.js';
 
@@ -59,8 +60,23 @@ export function readSavedPlan(path: string): Plan {
   return p;
 }
 
-export function desiredFromPlan(p: Plan): Desired {
-  const sandboxes = Object.entries(p.blueprints).map(([n, files]) => sandboxFromFiles(n, files));
+/**
+ * The plan's blueprints as desired state. A saved plan has its sensitive env values redacted;
+ * FRESH (the config compiled again, see checkSavedPlan) and the blueprint store supply the exact
+ * bytes, checked against the plan's digests.
+ */
+export function desiredFromPlan(p: Plan, store?: StateStore, fresh?: Desired | null): Desired {
+  const sources: BlueprintSource[] = [
+    (name, digest) => fresh?.sandboxes.find((s) => s.name === name && s.digest === digest)?.files,
+    (name, digest) => {
+      try {
+        return store?.loadBlueprint(name, digest).files;
+      } catch {
+        return undefined;
+      }
+    },
+  ];
+  const sandboxes = Object.entries(restoreBlueprints(p, sources)).map(([n, files]) => sandboxFromFiles(n, files));
   const d: Desired = { configPath: p.config.path, configDigest: p.config.digest, gitCommit: p.config.git_commit, sandboxes };
   if (desiredDigest(d) !== p.desired_digest) throw new UserError("the plan's blueprints do not match its desired_digest", [], 1);
   return d;
@@ -105,9 +121,13 @@ export async function makePlan(store: StateStore, desired: Desired, o: MakePlanO
   });
 }
 
-/** A saved plan applies only to the config and the host it was made from. */
-export async function checkSavedPlan(store: StateStore, p: Plan): Promise<void> {
+/**
+ * A saved plan applies only to the config and the host it was made from. Returns the config
+ * compiled again (when the plan came from one), whose bytes restore the plan's redacted parts.
+ */
+export async function checkSavedPlan(store: StateStore, p: Plan): Promise<Desired | null> {
   const stale: string[] = [];
+  let fresh: Desired | null = null;
   if (p.config.path && p.rollback_to === null) {
     let bytes: Buffer;
     try {
@@ -118,6 +138,7 @@ export async function checkSavedPlan(store: StateStore, p: Plan): Promise<void> 
     if (sha256(bytes) !== p.config.digest) stale.push(`${p.config.path} changed since the plan was made`);
     else {
       const now = await desiredFromFile(p.config.path);
+      fresh = now;
       if (desiredDigest(now) !== p.desired_digest)
         stale.push(`${p.config.path} now compiles to different blueprints (lock or catalog changed)`);
     }
@@ -127,6 +148,7 @@ export async function checkSavedPlan(store: StateStore, p: Plan): Promise<void> 
   requireKnown(observed);
   if (observedDigest(observed, inventory) !== p.observed_digest) stale.push('the host changed since the plan was made (run plan again)');
   if (stale.length) throw new UserError(`the saved plan is stale:\n  - ${stale.join('\n  - ')}`, [], 1);
+  return fresh;
 }
 
 /**

@@ -12,6 +12,11 @@ function syscalls(c: CompiledSandbox): string[] {
   return [...new Set(c.artifacts.seccomp.syscalls.filter((s) => s.action === 'SCMP_ACT_ALLOW').flatMap((s) => s.names))].sort();
 }
 
+/** Names only: where a secret comes from is the operator's business, its value nobody's. */
+function secretNames(c: CompiledSandbox): string[] {
+  return Object.keys(c.artifacts.sandbox.secrets ?? {});
+}
+
 function diff(a: string[], b: string[]): { added: string[]; removed: string[] } {
   const sa = new Set(a);
   const sb = new Set(b);
@@ -30,6 +35,7 @@ function whole(c: CompiledSandbox): string[] {
     `${n} may call ${k.syscalls.allowed} system calls`,
     `${n} runs as ${k.user}`,
     ...(k.inference ? [`${n} may call the model ${k.inference}`] : []),
+    ...secretNames(c).map((x) => `${n} may read the secret ${x}`),
   ];
 }
 
@@ -90,6 +96,12 @@ export function semanticSummary(name: string, before: CompiledSandbox | null, af
     eb.allowed_ips,
     (c) => `${name} may now connect to internal addresses in ${c}`,
     (c) => `${name} may no longer connect to internal addresses in ${c}`,
+  );
+  pair(
+    secretNames(before),
+    secretNames(after),
+    (x) => `${name} may now read the secret ${x}`,
+    (x) => `${name} may no longer read the secret ${x}`,
   );
   if (ka.user !== kb.user) gains.push(`${name} now runs as ${kb.user} (was ${ka.user})`);
   if (ea.on_deny !== eb.on_deny) (eb.on_deny === 'ask' ? gains : losses).push(`${name}: ${kb.on_deny} (was: ${ka.on_deny})`);

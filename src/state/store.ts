@@ -85,6 +85,7 @@ export class StateStore {
   /** Store a blueprint's exact bytes under its digest (idempotent). */
   storeBlueprint(sb: DesiredSandbox): string {
     const dir = this.layout.blueprintDir(sb.digest);
+    mkdirSync(dir, { recursive: true, mode: 0o700 }); // sandbox.json holds the agent's env
     for (const f of BLUEPRINT_FILES) {
       const path = join(dir, f);
       if (existsSync(path) && readFileSync(path, 'utf8') === sb.files[f]) continue;

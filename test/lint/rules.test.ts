@@ -204,6 +204,20 @@ const CASES: Case[] = [
     at: 'GITHUB_TOKEN',
     good: sb('env:\n  GITHUB_TOKEN_FILE: /run/secrets/gh\n  TOKENIZER: bpe\n'),
   },
+  {
+    rule: 'secret-reference',
+    bad: sb('secrets:\n  SLACK_TOKEN: not-a-reference\n'),
+    line: 5,
+    at: 'not-a-reference',
+    good: sb('secrets:\n  SLACK_TOKEN: env:SLACK_TOKEN\n  DB_PASSWORD: file:/run/secrets/db\n'),
+  },
+  {
+    rule: 'secret-name-conflict',
+    bad: sb('env:\n  TZ: UTC\nsecrets:\n  TZ: env:HOST_TZ\n'),
+    line: 7,
+    at: 'TZ',
+    good: sb('env:\n  TZ: UTC\nsecrets:\n  SLACK_TOKEN: env:SLACK_TOKEN\n'),
+  },
 
   { rule: 'user-root', bad: sb('process:\n  user: 0\n'), line: 5, at: '0', good: sb('process:\n  user: 1001\n') },
   { rule: 'group-root', bad: sb('process:\n  user: sandbox\n  group: 0\n'), line: 6, at: '0', good: sb('process:\n  group: 1001\n') },

@@ -1,7 +1,7 @@
 // Credential detection, and proof that no output format ever shows a detected secret.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findSecrets, redactSecrets } from '../../src/lint/secrets.js';
+import { findSecrets, redactSecrets } from '../../src/compiler/redact.js';
 import { diagnosticsJson, formatDiagnosticsJson, formatDiagnosticsText, formatGithub, formatSarif } from '../../src/cli/views/lint.js';
 import { plainStyle } from '../../src/cli/views/style.js';
 import { fieldName } from '../../src/config/diagnostics.js';

@@ -36,8 +36,8 @@ export function register(cli: CAC): void {
         let desired: Desired;
         if (planFile) {
           p = readSavedPlan(planFile);
-          desired = desiredFromPlan(p);
-          await checkSavedPlan(store, p);
+          const fresh = await checkSavedPlan(store, p);
+          desired = desiredFromPlan(p, store, fresh);
         } else {
           desired = await desiredFromFile(opts.file);
           p = await makePlan(store, desired, { allowDestroy: opts.allowDestroy });

@@ -2,6 +2,7 @@
 import type { CAC } from 'cac';
 import { loadCompile } from '../../pipeline/pipeline.js';
 import { capabilities, explainText } from '../../compiler/explain.js';
+import { redactDeep } from '../../compiler/redact.js';
 import { UserError } from '../../util/errors.js';
 import { command } from '../run-command.js';
 import { printJson } from '../views/style.js';
@@ -28,7 +29,7 @@ export function register(cli: CAC): void {
           allow: entry.process?.seccomp?.allow ?? [],
           deny: entry.process?.seccomp?.deny ?? [],
         };
-        if (opts.json) printJson({ sandbox: name, digest: s.digest, ...capabilities(s, spec) });
+        if (opts.json) printJson(redactDeep({ sandbox: name, digest: s.digest, ...capabilities(s, spec) }));
         else process.stdout.write(explainText(s, spec));
         return 0;
       }),

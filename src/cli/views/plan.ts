@@ -2,6 +2,7 @@
 // (for a pull-request comment). Pure: the caller passes the Style (styleFor(stream) or plainStyle).
 import type { Paint, Style } from './style.js';
 import type { Action, ActionKind, Plan } from '../../reconciler/types.js';
+import { redactPlan } from '../../reconciler/redact-plan.js';
 
 const ORDER: ActionKind[] = ['create', 'replace', 'reload', 'delete', 'noop'];
 const SYMBOL: Record<ActionKind, string> = { create: '+', replace: '-/+', reload: '~', delete: '-', noop: ' ' };
@@ -38,7 +39,8 @@ export interface TextOptions {
   diffs?: boolean;
 }
 
-export function renderText(plan: Plan, s: Style, o: TextOptions = {}): string {
+export function renderText(raw: Plan, s: Style, o: TextOptions = {}): string {
+  const plan = redactPlan(raw);
   const { bold, dim, green, red } = s;
   const paint: Record<ActionKind, Paint> = { create: s.green, replace: s.red, reload: s.yellow, delete: s.red, noop: s.dim };
   const out: string[] = [];
@@ -86,10 +88,11 @@ function actionText(a: Action, paint: Paint, s: Style, diffs: boolean): string[]
 }
 
 export function renderJson(plan: Plan): string {
-  return JSON.stringify(plan, null, 2) + '\n';
+  return JSON.stringify(redactPlan(plan), null, 2) + '\n';
 }
 
-export function renderMarkdown(plan: Plan): string {
+export function renderMarkdown(raw: Plan): string {
+  const plan = redactPlan(raw);
   const c = counts(plan);
   const out: string[] = [`### nemoclaw plan${plan.refresh_only ? ' (refresh only)' : ''}`, ''];
   out.push(

@@ -1,11 +1,9 @@
 // Inference providers and the sandboxes that select them.
 import type { NemoclawConfig, SandboxSpec } from '../../generated/config.js';
+import { parseSecretRef } from '../../compiler/secret-ref.js';
 import { isObject, objectEntries, quote, str, type Reporter } from '../report.js';
 
 type Path = readonly (string | number)[];
-
-const ENV_REF = /^env:[A-Za-z_][A-Za-z0-9_]*$/;
-const FILE_REF = /^file:\/.*$/;
 
 export function lintSandboxInference(r: Reporter, base: Path, sb: SandboxSpec, config: NemoclawConfig): void {
   const provider = isObject(sb.inference) ? str(sb.inference.provider) : undefined;
@@ -47,7 +45,7 @@ export function lintProviders(r: Reporter, config: NemoclawConfig): void {
         'add credential: env:NAME (or file:/absolute/path); for a provider that needs no key, suppress with lint.suppress: [provider-credential-missing]',
         { key: true },
       );
-    } else if (!ENV_REF.test(credential) && !(FILE_REF.test(credential) && validFilePath(credential.slice(5)))) {
+    } else if (!parseSecretRef(credential)) {
       // The value is never echoed: it may be the key itself.
       r.report(
         'credential-format',
@@ -57,8 +55,4 @@ export function lintProviders(r: Reporter, config: NemoclawConfig): void {
       );
     }
   }
-}
-
-function validFilePath(p: string): boolean {
-  return p.startsWith('/') && !p.split('/').includes('..') && !p.split('/').includes('.') && p.length > 1 && !p.endsWith('/');
 }

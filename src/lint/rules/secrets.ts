@@ -1,7 +1,7 @@
 // Credentials must never be written into nemoclaw.yaml: it is committed, compiled into artifacts
 // and shown in diffs. Every key and string value anywhere in the file is checked.
 import { createRequire } from 'node:module';
-import { findSecrets } from '../secrets.js';
+import { findSecrets } from '../../compiler/redact.js';
 import type { Reporter } from '../report.js';
 
 type Path = (string | number)[];

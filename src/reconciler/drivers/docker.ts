@@ -3,15 +3,19 @@
 // nemoclaw-init, bind-mounted read-only as the entrypoint, does the rest in "container mode":
 // relay to the gateway, exact env, rlimits, no_new_privs, Landlock, then exec the agent.
 // Containers are found by label for observation, but removed only by the id the inventory holds.
+// A sandbox with `secrets:` gets its spec through a FIFO instead of a file (see writeSpecToFifo):
+// the values never reach the container config (`docker inspect`) or the disk.
 import type Docker from 'dockerode';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { initBinary } from '../../util/package-paths.js';
 import { buildInitSpec } from '../../init-protocol/spec.js';
 import { sandboxPaths } from '../../state/sandbox-layout.js';
 import { parseReport, type EnforcementReport } from '../../init-protocol/report.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import { resolveSecrets } from '../../runtime/secrets.js';
 import type { DesiredSandbox, ProcessState } from '../../state/types.js';
 import { knownView, unknownView, type Driver, type DriverContext, type DriverObservation, type DriverView } from './driver.js';
 
@@ -109,6 +113,9 @@ async function observeOne(stateDir: string, info: Docker.ContainerInspectInfo): 
   ];
 }
 
+/** Does this sandbox's init read its spec from a FIFO the driver writes once (it has secrets)? */
+const specViaFifo = (sb: DesiredSandbox): boolean => Object.keys(sb.artifacts.sandbox.secrets ?? {}).length > 0;
+
 export function containerSpec(stateDir: string, sb: DesiredSandbox, image: string): Docker.ContainerCreateOptions {
   const { sandbox, seccomp } = sb.artifacts;
   const paths = sandboxPaths(stateDir, sb.name);
@@ -138,7 +145,9 @@ export function containerSpec(stateDir: string, sb: DesiredSandbox, image: strin
         { Name: 'core', Soft: 0, Hard: 0 },
       ],
       IpcMode: 'private',
-      RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
+      // Docker restarting a container on its own would leave the init waiting for a spec (with its
+      // secrets) nobody writes: such a sandbox stays down until the next apply/reconcile re-creates it.
+      RestartPolicy: specViaFifo(sb) ? { Name: 'no' } : { Name: 'unless-stopped', MaximumRetryCount: 0 },
     },
   };
 }
@@ -163,6 +172,41 @@ async function waitForReport(stateDir: string, name: string, id: string): Promis
     }
     if (Date.now() > deadline) throw new Error(`sandbox ${name}: no enforcement report within ${REPORT_TIMEOUT_MS / 1000}s`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Hand SPEC to the container's init through the FIFO at PATH: wait (non-blocking opens, so a
+ * container that dies first cannot hang us) until the init opens it for reading, write, close. The
+ * init reads to EOF. The bytes pass through the kernel's pipe buffer only, never the disk.
+ */
+async function writeSpecToFifo(path: string, spec: string, id: string, name: string): Promise<void> {
+  const deadline = Date.now() + REPORT_TIMEOUT_MS;
+  let fd: number | undefined;
+  while (fd === undefined) {
+    try {
+      fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e; // ENXIO: no reader yet
+      const info = await docker().getContainer(id).inspect();
+      if (!info.State.Running) throw new Error(`sandbox ${name}: container exited (${info.State.ExitCode}) before the init read its spec`);
+      if (Date.now() > deadline) throw new Error(`sandbox ${name}: the init did not read its spec within ${REPORT_TIMEOUT_MS / 1000}s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  try {
+    const bytes = Buffer.from(spec);
+    for (let off = 0; off < bytes.length;) {
+      try {
+        off += writeSync(fd, bytes, off);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e; // pipe full: the init is reading
+        if (Date.now() > deadline) throw new Error(`sandbox ${name}: the init stopped reading its spec`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -221,18 +265,27 @@ export const dockerDriver: Driver = {
     const spec = buildInitSpec({
       sandbox,
       landlock,
+      // Read here, in the process that starts the container; fails before anything is created.
+      secrets: resolveSecrets(sandbox),
       rootDir: '-',
       rwDirs,
       cgroups: {},
       gatewaySocket: sandbox.network.mode === 'gateway' ? `${IN_GATEWAY}/${paths.gatewaySocket.split('/').pop()}` : null,
     });
-    writeFileAtomic(join(run, 'spec'), spec, { mode: 0o600 });
-    chownSync(join(run, 'spec'), sandbox.user.uid, sandbox.user.gid);
+    const specPath = join(run, 'spec');
+    const fifo = specViaFifo(sb);
+    rmSync(specPath, { force: true });
+    if (fifo) {
+      // No argv holds a value here: only the path. mkfifo(3) has no binding in node:fs.
+      execFileSync('mkfifo', ['-m', '600', specPath]);
+    } else writeFileAtomic(specPath, spec, { mode: 0o600 });
+    chownSync(specPath, sandbox.user.uid, sandbox.user.gid);
     writeFileAtomic(join(run, 'digest'), sb.digest + '\n');
 
     const container = await docker().createContainer(containerSpec(ctx.stateDir, sb, image));
     try {
       await container.start();
+      if (fifo) await writeSpecToFifo(specPath, spec, container.id, sb.name);
       await waitForReport(ctx.stateDir, sb.name, container.id);
     } catch (e) {
       await container.remove({ force: true }).catch(() => undefined);

@@ -16,6 +16,7 @@ import { sandboxPaths } from '../../state/sandbox-layout.js';
 import { preflight } from './preflight.js';
 import { parseReport, type EnforcementReport, type InitFailure } from '../../init-protocol/report.js';
 import { buildInitSpec } from '../../init-protocol/spec.js';
+import { resolveSecrets } from '../secrets.js';
 
 /** Exit code of `nemoclaw run` when the init refused to start the agent (as `docker run`). */
 export const INIT_REFUSED = 125;
@@ -33,6 +34,8 @@ export interface StartOptions {
     | ['inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number];
   /** Host facts (tests); probed when absent. */
   host?: HostFacts;
+  /** Where `env:` secrets are read; default: this process's environment. */
+  secretEnv?: NodeJS.ProcessEnv;
 }
 
 export interface ExitStatus {
@@ -99,6 +102,9 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
     throw new UserError(`sandbox "${sandbox.name}" cannot start on this host:\n${lines}`);
   }
 
+  // Before anything is created: a missing secret must leave nothing behind.
+  const secrets = resolveSecrets(sandbox, opts.secretEnv);
+
   const paths = sandboxPaths(opts.stateDir, sandbox.name);
   ensureDir(paths.rootMount, 0o755);
   const rwDirs: Record<string, string> = {};
@@ -124,6 +130,7 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
     gatewaySocket: gateway?.socket ?? null,
     cgroups: { pids: cgroups.pids, memory: cgroups.memory },
     command: opts.command,
+    secrets, // travels only over the spec pipe (fd 3)
   });
 
   const io = opts.stdio ?? 'inherit';

@@ -1,5 +1,8 @@
-// Detects strings that look like credentials, and redacts them. A finding shows only the
-// provider's public prefix (e.g. `nvapi-…`), never a character of the secret itself.
+// The one place that decides what is secret in output: strings that look like credentials
+// (provider token formats) and values of environment variables named like secrets. Every output
+// (plan text/markdown/json, saved plans, explain, status, lint) redacts through here. Pure.
+// A finding shows only the provider's public prefix (e.g. `nvapi-…`), never a character of the
+// secret itself.
 
 interface SecretPattern {
   what: string;
@@ -80,4 +83,69 @@ export function redactSecrets(s: string): string {
     pos = f.index + f.length;
   }
   return out + s.slice(pos);
+}
+
+/** Names that conventionally hold a credential. `_FILE`/`_PATH`/... variants hold a location instead. */
+const SECRET_NAME = /(^|_)(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE_KEY|ACCESS_KEY)($|_)/i;
+const LOCATION_SUFFIX = /_(FILE|PATH|DIR|URL|ENDPOINT|HOST)$/i;
+
+/** Is NAME an environment variable name that conventionally holds a credential? */
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name) && !LOCATION_SUFFIX.test(name);
+}
+
+/** Shown in place of a sensitive environment value. */
+export const REDACTED_VALUE = '(sensitive value)';
+/** Shown in place of a sensitive value that differs from the previous one. */
+export const REDACTED_CHANGED = '(sensitive value, changed)';
+
+/** Is this environment entry's value to be hidden in output: a secret-like name, or a credential-like value? */
+export function isSensitiveEnv(name: string, value: string): boolean {
+  return value !== '' && (isSecretName(name) || findSecrets(value).length > 0);
+}
+
+/**
+ * ENV for display: values of sensitive entries replaced by REDACTED_VALUE. Given the PREVIOUS env
+ * (the old side of a diff), a redacted value that differs from it is marked as changed, so a
+ * changed secret still shows as a changed line without revealing either value.
+ */
+export function redactEnv(env: Record<string, string>, previous?: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    const old = previous?.[k];
+    if (!isSensitiveEnv(k, v) && !(old !== undefined && isSensitiveEnv(k, old))) out[k] = v;
+    else out[k] = old !== undefined && old !== v ? REDACTED_CHANGED : REDACTED_VALUE;
+  }
+  return out;
+}
+
+/**
+ * The bytes of a sandbox.json for display: sensitive env values redacted (see redactEnv, PREVIOUS
+ * being the old sandbox.json of a diff), then any credential-looking token anywhere. Text that is
+ * not a sandbox artifact is only pattern-redacted.
+ */
+export function redactSandboxJson(bytes: string, previous?: string): string {
+  const envOf = (text: string | undefined): Record<string, string> | undefined => {
+    try {
+      const e = text === undefined ? undefined : (JSON.parse(text) as { env?: unknown }).env;
+      return typeof e === 'object' && e !== null ? (e as Record<string, string>) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const env = envOf(bytes);
+  if (!env) return redactSecrets(bytes);
+  const shown = { ...(JSON.parse(bytes) as Record<string, unknown>), env: redactEnv(env, envOf(previous)) };
+  return redactSecrets(JSON.stringify(shown));
+}
+
+/** Every string in VALUE (keys too) pattern-redacted; structure kept. For JSON output of reports. */
+export function redactDeep<T>(value: T): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redactSecrets(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [redactSecrets(k), walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
 }
