@@ -21,10 +21,18 @@ const width = (f: Family) => (f === 4 ? 32 : 128);
 /** A literal address in its canonical spelling only: dotted-quad decimal IPv4, or IPv6 without a zone id. */
 export function parseIp(s: string): Ip | undefined {
   if (ipaddr.IPv4.isValidFourPartDecimal(s)) return ipaddr.IPv4.parse(s);
-  if (!s.includes(':') || s.includes('%') || !ipaddr.IPv6.isValid(s)) return undefined;
-  const tail = s.slice(s.lastIndexOf(':') + 1);
-  if (tail.includes('.') && !ipaddr.IPv4.isValidFourPartDecimal(tail)) return undefined;
-  return ipaddr.IPv6.parse(s);
+  if (!s.includes(':') || s.includes('%')) return undefined;
+  // A dotted tail becomes two hex groups here: ipaddr.js reads `::a.b.c.d` (IPv4-compatible) as
+  // `::ffff:a.b.c.d` (mapped), and accepts non-decimal IPv4 there.
+  const at = s.lastIndexOf(':') + 1;
+  const tail = s.slice(at);
+  let text = s;
+  if (tail.includes('.')) {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(tail)) return undefined;
+    const [a, b, c, d] = ipaddr.IPv4.parse(tail).octets as [number, number, number, number];
+    text = `${s.slice(0, at)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  return ipaddr.IPv6.isValid(text) ? ipaddr.IPv6.parse(text) : undefined;
 }
 
 /** `addr/prefix` or a bare address (a /32 or /128). Host bits are cleared; see `hasHostBits`. */
