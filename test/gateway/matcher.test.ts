@@ -2,6 +2,7 @@
 // show the same decisions on the wire).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { forwardHeaders, framingHeaders, requestFraming } from '../../src/gateway/framing.js';
 import { globToRegExp, matchablePath, PolicyIndex, type MatchQuery } from '../../src/gateway/matcher.js';
 import type { EgressPolicy } from '../../src/gateway/policy.js';
 
@@ -60,6 +61,32 @@ describe('matchablePath', () => {
     ['/api%5cadmin', undefined],
     ['/api\\..\\admin', undefined],
     ['/api\\admin', undefined],
+    // spellings other servers read as dot segments or separators
+    ['/public/..;/admin', undefined], // Tomcat, Spring: `..;` is `..`
+    ['/public/.;/admin', undefined],
+    ['/public/..;jsessionid=1/admin', undefined],
+    ['/public/%2e%2e;/admin', undefined],
+    ['/public/%2e%2e%3b/admin', undefined],
+    ['/public/%c0%ae%c0%ae/admin', undefined], // overlong UTF-8 (legacy IIS)
+    ['/public/%e0%80%ae/admin', undefined],
+    ['/public/%c0%af', undefined], // overlong slash
+    ['/public/%252e%252e/admin', undefined], // double encoding
+    ['/public/%25%32%65/admin', undefined],
+    ['/public/%u002e%u002e/admin', undefined], // IIS %u
+    ['/public/%U002E/admin', undefined],
+    ['/public/%ef%bc%8e%ef%bc%8e/admin', undefined], // fullwidth ．． (NFKC: ..)
+    ['/public/%e2%80%a5/admin', undefined], // two dot leader ‥ (NFKC: ..)
+    ['/public/a%ef%bc%8fb', undefined], // fullwidth solidus
+    ['/public/%00/admin', undefined],
+    ['/public/%0a', undefined],
+    ['/public/%zz', undefined],
+    ['/public/100%', undefined],
+    ['/public/%ff', undefined], // not UTF-8
+    // and what stays fine
+    ['/public/a;v=1/b', '/public/a;v=1/b'],
+    ['/public/%25', '/public/%25'], // an encoded percent sign, once
+    ['/public/caf%c3%a9', '/public/caf%c3%a9'],
+    ['/public/%2e%2e%2e', '/public/%2e%2e%2e'], // three dots is a name
   ];
   for (const [target, want] of rows) {
     it(`${JSON.stringify(target)} → ${want === undefined ? 'ambiguous' : want}`, () => assert.equal(matchablePath(target), want));
@@ -88,6 +115,16 @@ describe('PolicyIndex', () => {
         source: 'config',
         endpoints: [{ host: 'web.test', wildcard: false, port: 80, protocol: 'http', methods: ['GET', 'HEAD'], paths: ['/public/**'] }],
       },
+      {
+        name: 'plain',
+        source: 'config',
+        endpoints: [{ host: 'both.test', wildcard: false, port: 8080, protocol: 'http', methods: null, paths: null }],
+      },
+      {
+        name: 'raw',
+        source: 'config',
+        endpoints: [{ host: 'both.test', wildcard: false, port: 8080, protocol: 'https', methods: null, paths: null }],
+      },
     ],
   };
   const index = new PolicyIndex(policy);
@@ -99,6 +136,9 @@ describe('PolicyIndex', () => {
     [{ host: 'xgithub.com', port: 443, kind: 'tunnel' }, 'no_rule'],
     [{ host: 'api.github.com', port: 80, kind: 'tunnel' }, 'port_not_allowed'],
     [{ host: 'api.github.com', port: 443, kind: 'http', method: 'GET', path: '/' }, 'protocol_mismatch'],
+    [{ host: 'web.test', port: 80, kind: 'tunnel' }, 'web (inspect)'], // CONNECT to an http endpoint: requests inside are checked
+    [{ host: 'both.test', port: 8080, kind: 'tunnel' }, 'raw'], // an https endpoint on the same port allows the raw tunnel
+    [{ host: 'both.test', port: 8080, kind: 'http', method: 'GET', path: '/' }, 'plain'],
     [{ host: 'web.test', port: 80, kind: 'http', method: 'GET', path: '/public/x' }, 'web'],
     [{ host: 'web.test', port: 80, kind: 'http', method: 'HEAD', path: '/public/a/b' }, 'web'],
     [{ host: 'web.test', port: 80, kind: 'http', method: 'POST', path: '/public/x' }, 'method_not_allowed'],
@@ -110,7 +150,67 @@ describe('PolicyIndex', () => {
   for (const [q, want] of rows) {
     it(`${q.kind} ${q.method ?? ''} ${q.host}:${q.port}${q.path ?? ''} → ${want}`, () => {
       const m = index.match(q);
-      assert.equal(m.allowed ? m.rule : m.reason, want);
+      assert.equal(m.allowed ? `${m.rule}${m.inspect ? ' (inspect)' : ''}` : m.reason, want);
     });
   }
+});
+
+describe('request framing', () => {
+  const h = (...kv: string[]) => kv;
+  const rows: [method: string, headers: string[], want: string][] = [
+    ['GET', h('Host', 'x'), 'none'],
+    ['GET', h('Content-Length', '0'), 'none'],
+    ['POST', h('Content-Length', '12'), 'length 12'],
+    ['POST', h('Transfer-Encoding', 'chunked'), 'chunked'],
+    ['POST', h('transfer-encoding', ' Chunked '), 'chunked'],
+    ['POST', h(), 'none'],
+    ['GET', h('Content-Length', '3'), 'refused'],
+    ['HEAD', h('Content-Length', '3'), 'refused'],
+    ['DELETE', h('Transfer-Encoding', 'chunked'), 'refused'],
+    ['OPTIONS', h('Content-Length', '1'), 'refused'],
+    ['POST', h('Content-Length', '3', 'Transfer-Encoding', 'chunked'), 'refused'],
+    ['POST', h('Content-Length', '3', 'Content-Length', '3'), 'refused'],
+    ['POST', h('Content-Length', '3, 3'), 'refused'],
+    ['POST', h('Content-Length', '-1'), 'refused'],
+    ['POST', h('Transfer-Encoding', 'gzip, chunked'), 'refused'],
+    ['POST', h('Transfer-Encoding', 'chunked', 'Transfer-Encoding', 'chunked'), 'refused'],
+    ['POST', h('Connection', 'Content-Length', 'Content-Length', '3'), 'refused'],
+    ['POST', h('Connection', 'keep-alive, transfer-encoding', 'Transfer-Encoding', 'chunked'), 'refused'],
+    ['GET', h('Connection', 'Host'), 'refused'],
+    ['GET', h('Connection', 'keep-alive, x-foo', 'X-Foo', '1'), 'none'],
+  ];
+  for (const [method, headers, want] of rows) {
+    it(`${method} ${JSON.stringify(headers)} → ${want}`, () => {
+      const r = requestFraming(method, headers);
+      const got = !r.ok ? 'refused' : r.framing.body === 'length' ? `length ${r.framing.length}` : r.framing.body;
+      assert.equal(got, want);
+    });
+  }
+  it('an upgrade request carries no body', () => {
+    assert.equal(requestFraming('GET', ['Content-Length', '0'], { upgrade: true }).ok, true);
+    assert.equal(requestFraming('POST', ['Content-Length', '4'], { upgrade: true }).ok, false);
+  });
+  it('forwarded headers drop hop-by-hop ones and those Connection names, and restate the framing', () => {
+    const raw = [
+      'Host',
+      'x',
+      'Connection',
+      'keep-alive, X-Secret',
+      'X-Secret',
+      's',
+      'Keep-Alive',
+      '5',
+      'Proxy-Authorization',
+      'Basic x',
+      'Accept',
+      '*/*',
+      'Content-Length',
+      '3',
+    ];
+    assert.deepEqual(forwardHeaders(raw, new Set(['host', 'content-length'])), ['Accept', '*/*']);
+    assert.deepEqual(framingHeaders('POST', { body: 'length', length: 3 }), ['Content-Length', '3']);
+    assert.deepEqual(framingHeaders('POST', { body: 'chunked' }), ['Transfer-Encoding', 'chunked']);
+    assert.deepEqual(framingHeaders('POST', { body: 'none' }), ['Content-Length', '0']);
+    assert.deepEqual(framingHeaders('GET', { body: 'none' }), []);
+  });
 });
