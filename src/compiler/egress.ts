@@ -1,7 +1,7 @@
 // egress.json: the gateway's rules for one sandbox, normalized and with presets expanded.
 import type { Endpoint, NemoclawConfig } from '../generated/config.js';
 import type { EgressArtifact, EgressEndpoint, EgressRuleArtifact, InferenceRoute } from './artifacts.js';
-import { normalizeCidr } from '../util/cidr.js';
+import { normalizeCidr } from '../util/ip.js';
 import { normalizeHost } from './hosts.js';
 import { CompileError, type CompileFacts, type PresetSource } from './inputs.js';
 import type { ResolvedSandbox } from './resolve.js';

@@ -293,6 +293,7 @@ export class Gateway implements ProxyContext {
     }
     const m = index.match({ host: target.host, port: target.port, kind, method, path });
     let rule: string;
+    const inspect = m.allowed && m.inspect === true;
     if (m.allowed) {
       rule = m.rule;
     } else {
@@ -316,7 +317,7 @@ export class Gateway implements ProxyContext {
         ? deny('ssrf_blocked', `${target.host} resolves to ${g.address}, a ${g.category} address`)
         : deny('resolve_failed', `cannot resolve ${target.host}: ${g.detail}`);
     }
-    return { ok: true, addresses: g.addresses, rule, policyVersion: loaded.version };
+    return { ok: true, addresses: g.addresses, rule, policyVersion: loaded.version, ...(inspect ? { inspect } : {}) };
   }
 
   // ── Approvals ─────────────────────────────────────────────────────────────────────────────────

@@ -27,7 +27,12 @@ export interface MatchQuery {
   method?: string;
   path?: string;
 }
-export type MatchResult = { allowed: true; rule: string } | { allowed: false; reason: DenyReason; detail: string };
+/**
+ * `inspect`: a CONNECT tunnel allowed by a `protocol: http` endpoint. HTTP clients (Node's env
+ * proxy among them) tunnel plain http:// too; the gateway then parses the requests inside the
+ * tunnel and checks each one's method and path like an absolute-form request.
+ */
+export type MatchResult = { allowed: true; rule: string; inspect?: boolean } | { allowed: false; reason: DenyReason; detail: string };
 
 interface Entry {
   rule: string;
@@ -69,12 +74,15 @@ export class PolicyIndex {
 
   match(q: MatchQuery): MatchResult {
     let best: MatchResult = { allowed: false, reason: 'no_rule', detail: `no rule allows ${q.host}` };
+    let inspected: MatchResult | undefined;
     const consider = (entries: Entry[] | undefined) => {
       if (!entries) return undefined;
       for (const e of entries) {
         const r = matchEntry(e, q);
-        if (r.allowed) return r;
-        if (closeness[r.reason]! > closeness[(best as { reason: string }).reason]!) best = r;
+        // An https endpoint for the same host and port allows the raw tunnel: prefer it.
+        if (r.allowed && r.inspect) inspected ??= r;
+        else if (r.allowed) return r;
+        else if (closeness[r.reason]! > closeness[(best as { reason: string }).reason]!) best = r;
       }
       return undefined;
     };
@@ -85,21 +93,18 @@ export class PolicyIndex {
       const w = consider(this.wildcard.get(q.host.slice(i + 1)));
       if (w) return w;
     }
-    return best;
+    return inspected ?? best;
   }
 }
 
 function matchEntry(e: Entry, q: MatchQuery): MatchResult {
   if (e.port !== q.port) return { allowed: false, reason: 'port_not_allowed', detail: `port ${q.port} is not allowed for ${q.host}` };
-  const wantProtocol = q.kind === 'tunnel' ? 'https' : 'http';
-  if (e.protocol !== wantProtocol) {
+  if (q.kind === 'tunnel' && e.protocol === 'http') return { allowed: true, rule: e.rule, inspect: true };
+  if (q.kind === 'http' && e.protocol !== 'http') {
     return {
       allowed: false,
       reason: 'protocol_mismatch',
-      detail:
-        q.kind === 'tunnel'
-          ? `rule "${e.rule}" allows ${q.host}:${q.port} only as plain http (method/path checked), not as a CONNECT tunnel`
-          : `rule "${e.rule}" allows ${q.host}:${q.port} only as an https CONNECT tunnel`,
+      detail: `rule "${e.rule}" allows ${q.host}:${q.port} only as an https CONNECT tunnel`,
     };
   }
   if (q.kind === 'http') {
@@ -126,15 +131,48 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 /**
- * The path as the origin will interpret it, or undefined when it is ambiguous. Dot segments
- * (also percent-encoded), encoded slashes and backslashes could make `/api/../admin` match
- * `/api/**` here and mean `/admin` upstream, so such requests are refused (fail closed).
+ * The path as the origin will interpret it, or undefined when it is ambiguous. A path that could
+ * match a glob here and mean another path upstream is refused (fail closed):
+ * - dot segments, also percent-encoded (`%2e`), with a segment parameter (`..;` is `..` to Tomcat
+ *   and Spring) or in a compatibility form (fullwidth `．．`, which NFKC folds to `..`);
+ * - encoded slashes and backslashes, raw backslashes, encoded control characters;
+ * - escapes some servers decode twice or leniently: double encoding (`%252e`), IIS `%u002e`,
+ *   overlong UTF-8 (`%c0%ae`) and any malformed escape or invalid UTF-8.
  */
 export function matchablePath(rawTarget: string): string | undefined {
   const path = rawTarget.split(/[?#]/, 1)[0]!;
   if (!path.startsWith('/') || path.includes('\\')) return undefined;
-  if (/%2f|%5c/i.test(path)) return undefined;
-  const decodedDots = path.replace(/%2e/gi, '.');
-  if (decodedDots.split('/').some((seg) => seg === '.' || seg === '..')) return undefined;
+  if (/%2f|%5c/i.test(path) || /%(?![0-9a-f]{2})/i.test(path)) return undefined;
+  for (const raw of path.split('/')) {
+    const seg = decodeSegment(raw);
+    if (seg === undefined || /%[0-9a-f]{2}|%u[0-9a-f]{4}/i.test(seg) || /[\x00-\x1f\x7f]/.test(seg)) return undefined;
+    const folded = seg.normalize('NFKC');
+    if (/[/\\]/.test(folded)) return undefined;
+    const name = folded.split(';', 1)[0]!;
+    if (name === '.' || name === '..') return undefined;
+  }
   return path;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Percent-decoding as an origin does it, refusing what is not valid UTF-8 (overlong forms included). */
+function decodeSegment(seg: string): string | undefined {
+  if (!seg.includes('%')) return seg;
+  const bytes: number[] = [];
+  for (let i = 0; i < seg.length; i++) {
+    if (seg[i] === '%') {
+      bytes.push(parseInt(seg.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      const code = seg.charCodeAt(i);
+      if (code > 0x7f) return undefined; // raw non-ASCII never reaches here from llhttp
+      bytes.push(code);
+    }
+  }
+  try {
+    return utf8.decode(Uint8Array.from(bytes));
+  } catch {
+    return undefined;
+  }
 }

@@ -3,7 +3,7 @@
 // refused (fail closed) before it replaces a working policy.
 import { createHash } from 'node:crypto';
 import type { EgressArtifact, EgressEndpoint } from '../compiler/artifacts.js';
-import { parseCidr, type Cidr } from './ip.js';
+import { parseCidr, type Cidr } from '../util/ip.js';
 import { UserError } from '../util/errors.js';
 
 export type EgressPolicy = EgressArtifact;

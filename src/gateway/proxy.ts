@@ -6,6 +6,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { Socket } from 'node:net';
 import type { Denial } from './deny.js';
 import { denialBody, rawDenial, statusFor } from './deny.js';
+import { forwardHeaders, framingHeaders, requestFraming, type Framing } from './framing.js';
 import type { RequestKind } from './matcher.js';
 import { parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
 import { connectChecked, splice, type PumpOptions, type Tunnel } from './upstream.js';
@@ -16,6 +17,8 @@ export interface Authorized {
   addresses: string[];
   rule: string;
   policyVersion: string;
+  /** A CONNECT allowed by a `protocol: http` endpoint: parse and check the requests inside. */
+  inspect?: boolean;
 }
 export type Authz = Authorized | { ok: false; denial: Denial };
 
@@ -51,35 +54,17 @@ export interface ProxyContext {
   denied(sandbox: string): void;
 }
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authorization',
-  'proxy-authenticate',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-function forwardHeaders(raw: string[], extraDrop: Set<string>): string[] {
-  const drop = new Set(HOP_BY_HOP);
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === 'connection') for (const t of raw[i + 1]!.split(',')) drop.add(t.trim().toLowerCase());
-  }
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (!drop.has(name) && !extraDrop.has(name)) out.push(raw[i]!, raw[i + 1]!);
-  }
-  return out;
-}
-
 const pathOnly = (p: string) => p.split(/[?#]/, 1)[0]!;
 
 /** Every socket a proxy server accepted, so shutdown can end them all (tunnels included). */
 export const acceptedSockets = new WeakMap<Server, Set<Socket>>();
+
+/**
+ * Sockets of inspected CONNECT tunnels, by the destination the CONNECT named. Such a socket is
+ * handed back to its own server as a new connection, so llhttp parses the requests inside the
+ * tunnel with the same limits and timeouts as any other; its requests go to that destination only.
+ */
+const inspectedTunnels = new WeakMap<Socket, Target>();
 
 export function createProxyServer(ctx: ProxyContext, sandbox: string): Server {
   const L = ctx.limits;
@@ -96,6 +81,7 @@ export function createProxyServer(ctx: ProxyContext, sandbox: string): Server {
   const sockets = new Set<Socket>();
   acceptedSockets.set(server, sockets);
   server.on('connection', (socket: Socket) => {
+    if (inspectedTunnels.has(socket)) return; // already counted when it connected
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
@@ -139,17 +125,17 @@ export function createProxyServer(ctx: ProxyContext, sandbox: string): Server {
 
   server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.pause();
-    void handleConnect(ctx, sandbox, req, socket, head).catch(() => socket.destroy());
+    void handleConnect(ctx, sandbox, req, socket, head, server).catch(() => socket.destroy());
   });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    void handleRequest(ctx, sandbox, req, res).catch(() => res.destroy());
+    void handleRequest(ctx, sandbox, req, res, inspectedTunnels.get(req.socket)).catch(() => res.destroy());
   });
 
   // Absolute-form requests with `Connection: Upgrade` (WebSocket over http://) arrive here.
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.pause();
-    void handleUpgrade(ctx, sandbox, req, socket, head).catch(() => socket.destroy());
+    void handleUpgrade(ctx, sandbox, req, socket, head, inspectedTunnels.get(socket)).catch(() => socket.destroy());
   });
   return server;
 }
@@ -171,9 +157,28 @@ function auditDenial(ctx: ProxyContext, d: Denial, kind: RequestKind, http?: { m
   });
 }
 
-async function handleConnect(ctx: ProxyContext, sandbox: string, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+async function handleConnect(
+  ctx: ProxyContext,
+  sandbox: string,
+  req: IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+  server: Server,
+): Promise<void> {
   const started = Date.now();
   const target = parseAuthority(req.url ?? '');
+  if (inspectedTunnels.has(socket)) {
+    const d: Denial = {
+      sandbox,
+      host: target?.host ?? '',
+      port: target?.port ?? 0,
+      reason: 'bad_request',
+      detail: 'CONNECT inside a tunnel',
+    };
+    auditDenial(ctx, d, 'tunnel');
+    socket.end(rawDenial(d));
+    return;
+  }
   if (!target) {
     const d: Denial = {
       sandbox,
@@ -190,6 +195,10 @@ async function handleConnect(ctx: ProxyContext, sandbox: string, req: IncomingMe
   if (!az.ok) {
     auditDenial(ctx, az.denial, 'tunnel');
     socket.end(rawDenial(az.denial));
+    return;
+  }
+  if (az.inspect) {
+    inspectTunnel(ctx, sandbox, target, az, socket, head, server);
     return;
   }
   let upstream: Socket;
@@ -257,6 +266,38 @@ async function handleConnect(ctx: ProxyContext, sandbox: string, req: IncomingMe
   );
 }
 
+/**
+ * A CONNECT to a `protocol: http` endpoint: answer 200, then give the socket back to the server
+ * as a new connection. Each request inside is then checked (method, path, framing) and forwarded
+ * on its own upstream connection like an absolute-form request to the CONNECT's destination, so
+ * keep-alive and pipelining get the same rules and the same re-framing.
+ */
+function inspectTunnel(
+  ctx: ProxyContext,
+  sandbox: string,
+  target: Target,
+  az: Authorized,
+  socket: Socket,
+  head: Buffer,
+  server: Server,
+): void {
+  const flow: Flow = {
+    sandbox,
+    target,
+    kind: 'tunnel',
+    address: az.addresses[0]!,
+    rule: az.rule,
+    close: () => socket.destroy(),
+  };
+  ctx.addFlow(flow);
+  socket.once('close', () => ctx.removeFlow(flow));
+  inspectedTunnels.set(socket, target);
+  socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+  if (head.length) socket.unshift(head);
+  server.emit('connection', socket);
+  socket.resume();
+}
+
 type HttpInfo = { method: string; path: string };
 
 /** A plain-HTTP request that passed the policy, with its checked connection to the destination. */
@@ -268,7 +309,15 @@ interface HttpUpstream {
   address: string;
   /** Host header value for the destination. */
   authority: string;
+  framing: Framing;
   started: number;
+}
+
+/** The destination of a request inside an inspected tunnel: origin-form, or absolute-form naming the tunnel's own destination. */
+function tunnelRequestTarget(url: string, tunnel: Target): (Target & { path: string }) | undefined {
+  if (url.startsWith('/')) return { ...tunnel, path: url };
+  const t = parseAbsoluteUrl(url);
+  return t && t.host === tunnel.host && t.port === tunnel.port ? t : undefined;
 }
 
 /** Parse, check and connect an absolute-form request; on refusal calls `deny` and returns undefined. */
@@ -277,24 +326,32 @@ async function checkAndConnect(
   sandbox: string,
   req: IncomingMessage,
   deny: (d: Denial, http: HttpInfo) => void,
+  opts: { tunnel?: Target; upgrade?: boolean } = {},
 ): Promise<HttpUpstream | undefined> {
   const started = Date.now();
   const method = req.method ?? 'GET';
-  const t = parseAbsoluteUrl(req.url ?? '');
+  const t = opts.tunnel ? tunnelRequestTarget(req.url ?? '', opts.tunnel) : parseAbsoluteUrl(req.url ?? '');
   if (!t) {
     deny(
       {
         sandbox,
-        host: '',
-        port: 0,
+        host: opts.tunnel?.host ?? '',
+        port: opts.tunnel?.port ?? 0,
         reason: 'bad_request',
-        detail: 'this is a proxy: send CONNECT host:port or an absolute-form http:// URL',
+        detail: opts.tunnel
+          ? `inside a tunnel to ${opts.tunnel.host}:${opts.tunnel.port}, send origin-form requests (GET /path)`
+          : 'this is a proxy: send CONNECT host:port or an absolute-form http:// URL',
       },
       { method, path: '' },
     );
     return undefined;
   }
   const http = { method, path: pathOnly(t.path) };
+  const f = requestFraming(method, req.rawHeaders, { upgrade: opts.upgrade });
+  if (!f.ok) {
+    deny({ sandbox, host: t.host, port: t.port, reason: 'bad_request', detail: `ambiguous request framing: ${f.detail}` }, http);
+    return undefined;
+  }
   const az = await ctx.authorize(sandbox, t, 'http', method, t.path);
   if (!az.ok) {
     deny(az.denial, http);
@@ -318,7 +375,7 @@ async function checkAndConnect(
     return undefined;
   }
   const authority = t.port === 80 ? t.host : `${t.ipLiteral && t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
-  return { target: t, http, az, sock, address: sock.remoteAddress ?? az.addresses[0]!, authority, started };
+  return { target: t, http, az, sock, address: sock.remoteAddress ?? az.addresses[0]!, authority, framing: f.framing, started };
 }
 
 /** What an HTTP flow's audit record reports when it ends. */
@@ -371,22 +428,42 @@ function trackHttpFlow(ctx: ProxyContext, sandbox: string, u: HttpUpstream, out:
   };
 }
 
-async function handleRequest(ctx: ProxyContext, sandbox: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const u = await checkAndConnect(ctx, sandbox, req, (d, http) => {
-    auditDenial(ctx, d, 'http', http);
-    const body = denialBody(d);
-    res.writeHead(statusFor(d.reason), {
-      'content-type': 'application/json',
-      'x-nemoclaw-deny': d.reason,
-      'content-length': Buffer.byteLength(body),
-      connection: 'close',
-    });
-    res.end(body);
-    req.resume();
-  });
+async function handleRequest(
+  ctx: ProxyContext,
+  sandbox: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  tunnel?: Target,
+): Promise<void> {
+  const u = await checkAndConnect(
+    ctx,
+    sandbox,
+    req,
+    (d, http) => {
+      auditDenial(ctx, d, 'http', http);
+      const body = denialBody(d);
+      res.writeHead(statusFor(d.reason), {
+        'content-type': 'application/json',
+        'x-nemoclaw-deny': d.reason,
+        'content-length': Buffer.byteLength(body),
+        connection: 'close',
+      });
+      res.end(body);
+      req.resume();
+    },
+    { tunnel },
+  );
   if (!u) return;
   const { sock, target: t, az } = u;
-  const headers = [...forwardHeaders(req.rawHeaders, new Set(['host'])), 'Host', u.authority, 'Connection', 'close'];
+  // Re-framed from llhttp's parse: the body below is what llhttp decoded, framed by these headers.
+  const headers = [
+    ...forwardHeaders(req.rawHeaders, new Set(['host', 'content-length'])),
+    'Host',
+    u.authority,
+    ...framingHeaders(u.http.method, u.framing),
+    'Connection',
+    'close',
+  ];
   const up = httpRequest({
     method: u.http.method,
     path: t.path,
@@ -446,11 +523,24 @@ function responseHead(status: number, message: string | undefined, headers: stri
  * is forwarded as an ordinary request without the Upgrade header. When the server does not
  * switch, its response is relayed and the connection closed, for the same reason.
  */
-async function handleUpgrade(ctx: ProxyContext, sandbox: string, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-  const u = await checkAndConnect(ctx, sandbox, req, (d, http) => {
-    auditDenial(ctx, d, 'http', http);
-    socket.end(rawDenial(d));
-  });
+async function handleUpgrade(
+  ctx: ProxyContext,
+  sandbox: string,
+  req: IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+  inTunnel?: Target,
+): Promise<void> {
+  const u = await checkAndConnect(
+    ctx,
+    sandbox,
+    req,
+    (d, http) => {
+      auditDenial(ctx, d, 'http', http);
+      socket.end(rawDenial(d));
+    },
+    { tunnel: inTunnel, upgrade: true },
+  );
   if (!u) return;
   const { sock, target: t, az } = u;
   if (socket.destroyed) {
@@ -460,7 +550,7 @@ async function handleUpgrade(ctx: ProxyContext, sandbox: string, req: IncomingMe
   const protocol = String(req.headers.upgrade ?? '');
   const websocket = /^websocket$/i.test(protocol.trim());
   const headers = [
-    ...forwardHeaders(req.rawHeaders, new Set(['host'])),
+    ...forwardHeaders(req.rawHeaders, new Set(['host', 'content-length'])),
     'Host',
     u.authority,
     ...(websocket ? ['Connection', 'Upgrade', 'Upgrade', protocol] : ['Connection', 'close']),

@@ -2,7 +2,7 @@
 // and hand back the checked addresses so the caller connects to exactly those (no second lookup,
 // so a DNS answer that changes between check and connect — rebinding — cannot slip through).
 import { lookup } from 'node:dns/promises';
-import { classifyIp, inCidr, NEVER_ALLOWED, parseIp, type Cidr, type IpCategory } from './ip.js';
+import { ipViews, NEVER_ALLOWED, parseIp, rangeCovers, type Cidr, type IpCategory } from '../util/ip.js';
 
 export type Resolver = (host: string) => Promise<string[]>;
 
@@ -35,15 +35,19 @@ export interface GuardOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Why an address is refused, or undefined when it may be reached. The address is read every way
+ * traffic to it can end up (itself and each IPv4 address embedded in it: mapped, NAT64, 6to4,
+ * Teredo, ...): a never-allowed category in any reading refuses it; any other category must be
+ * covered by allowed_ips in that reading.
+ */
 export function checkAddress(address: string, opts: Pick<GuardOptions, 'allowedIps' | 'allowLoopback'>): IpCategory | undefined {
   const ip = parseIp(address);
   if (!ip) return 'unspecified'; // unparseable: fail closed
-  const cat = classifyIp(ip);
-  if (cat === undefined) return undefined;
-  if (cat === 'loopback' && opts.allowLoopback) return undefined;
-  if (NEVER_ALLOWED.has(cat)) return cat;
-  if (opts.allowedIps.some((c) => inCidr(ip, c))) return undefined;
-  return cat;
+  const views = ipViews(ip).filter((v) => v.category !== undefined && !(v.category === 'loopback' && opts.allowLoopback));
+  const never = views.find((v) => NEVER_ALLOWED.has(v.category!));
+  if (never) return never.category;
+  return views.find((v) => !opts.allowedIps.some((c) => rangeCovers(c, v.ip)))?.category;
 }
 
 export async function guard(host: string, ipLiteral: boolean, opts: GuardOptions): Promise<GuardResult> {

@@ -3,8 +3,8 @@ export function parseDuration(s: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(s.trim());
   if (!m) return undefined;
   const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
-  const v = Number(m[1]) * mult;
-  return v > 0 && Number.isFinite(v) ? Math.round(v) : undefined;
+  const v = Math.round(Number(m[1]) * mult);
+  return v > 0 && Number.isFinite(v) ? v : undefined; // a TTL that rounds to 0 ms is no TTL
 }
 
 /** --since: an ISO time, or a duration meaning "that long ago". */

@@ -54,7 +54,6 @@ test('allow/deny matrix over CONNECT and plain HTTP, with audit lines', async ()
       [`echo.test:${echo.port + 1}`, 403, 'port_not_allowed'],
       [`other.test:${echo.port}`, 403, 'no_rule'],
       [`xecho.test:${echo.port}`, 403, 'no_rule'], // suffix without a dot boundary
-      [`web.test:${web.port}`, 403, 'protocol_mismatch'], // http-only rule is not a tunnel
       [`127.0.0.1:${echo.port}`, 403, 'ip_literal'],
       [`169.254.169.254:80`, 403, 'ssrf_blocked'],
       [`[::ffff:169.254.169.254]:80`, 403, 'ssrf_blocked'],
