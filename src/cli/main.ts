@@ -27,6 +27,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   logs: () => import('./commands/logs.js'),
   uninstall: () => import('./commands/uninstall.js'),
   diff: () => import('./commands/diff.js'),
+  sign: () => import('./commands/sign.js'),
+  verify: () => import('./commands/verify.js'),
 };
 
 async function main(): Promise<void> {
