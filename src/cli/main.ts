@@ -26,6 +26,9 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   destroy: () => import('./commands/destroy.js'),
   logs: () => import('./commands/logs.js'),
   uninstall: () => import('./commands/uninstall.js'),
+  diff: () => import('./commands/diff.js'),
+  sign: () => import('./commands/sign.js'),
+  verify: () => import('./commands/verify.js'),
 };
 
 async function main(): Promise<void> {

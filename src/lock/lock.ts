@@ -21,9 +21,14 @@ export function lockPathFor(configPath: string): string {
 
 export function readLock(path: string): Lock | undefined {
   if (!existsSync(path)) return undefined;
+  return parseLock(readFileSync(path, 'utf8'), path);
+}
+
+/** A lock from its text (a file, or a git object at some commit); `path` names it in errors. */
+export function parseLock(text: string, path: string): Lock {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new UserError(`${path}: not valid JSON (${(e as Error).message}); regenerate it with --update-lock`);
   }

@@ -2,7 +2,7 @@
 // file, the shipped catalog, the lock, the npm registry fact and the git commit.
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { NemoclawConfig } from '../generated/config.js';
 import { loadCatalog, type Catalog } from '../catalog/catalog.js';
@@ -48,10 +48,31 @@ export function loadAndCheck(
     if (e instanceof UserError) throw e;
     throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, [], 2);
   }
-  const shown = displayPath(path);
-  const doc = loadDocument(shown, source, maxBytes);
   const lockPath = lockPathFor(path);
   const lock = readLock(lockPath);
+  return checkSource({ file: path, shown: displayPath(path), text: source, lock, lockPath }, catalog, maxBytes, extraImages);
+}
+
+/** A config file's text and its lock, from disk or from a git object: what a check needs. */
+export interface ConfigSource {
+  /** Absolute path on disk, or `<commit>:<path>` for a git object. */
+  file: string;
+  /** The name findings carry. */
+  shown: string;
+  text: string;
+  lock: Lock | undefined;
+  lockPath: string;
+}
+
+/** Check a config held in memory: validate, lint, redact findings. Never reads the file system (the catalog aside). */
+export function checkSource(
+  src: ConfigSource,
+  catalog: Catalog = loadCatalog(),
+  maxBytes = MAX_FILE_BYTES,
+  extraImages: Record<string, string> = {},
+): Checked {
+  const doc = loadDocument(src.shown, src.text, maxBytes);
+  const { lock, lockPath } = src;
   const diagnostics = [...doc.diagnostics];
   let config: NemoclawConfig | undefined;
   if (doc.value !== undefined && diagnostics.length === 0) {
@@ -76,7 +97,7 @@ export function loadAndCheck(
   }
   // Schema messages can quote keys, and a key can be a secret: redact every finding.
   const redacted = diagnostics.map(redactDiagnostic).sort(compareDiagnostics);
-  return { file: path, doc, config, diagnostics: redacted, catalog, lock, lockPath };
+  return { file: src.file, doc, config, diagnostics: redacted, catalog, lock, lockPath };
 }
 
 export type LockMode = 'check' | 'update';
@@ -97,13 +118,30 @@ export async function loadCompile(file: string, mode: LockMode = 'check'): Promi
     newImages = await resolveImageDigests(unpinnedImages(checked.config, checked.lock?.images ?? {}));
     if (Object.keys(newImages).length > 0) checked = loadAndCheck(file, checked.catalog, MAX_FILE_BYTES, newImages);
   }
+  return compileChecked(checked, { mode, gitCommit: await gitCommit(dirname(checked.file)), newImages });
+}
+
+export interface CompileOptions {
+  mode: LockMode;
+  gitCommit: string | null;
+  newImages?: Record<string, string>;
+  /**
+   * Take host facts (the npm registry) from the lock instead of asking this host: a compile of a
+   * commit (diff, sign, verify) must give the same digests on every machine.
+   */
+  pinnedFacts?: boolean;
+}
+
+/** Compile a checked config. Errors in the file or a stale lock (in check mode) throw UserError. */
+export async function compileChecked(checked: Checked, opts: CompileOptions): Promise<Compiled> {
+  const { mode, newImages = {} } = opts;
   const errors = checked.diagnostics.filter((d) => d.severity === 'error');
   if (!checked.config || errors.length > 0) {
     throw new UserError(`${checked.doc.file} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'})`, errors, 1);
   }
   const config = checked.config;
   const versions = resolveBlueprintVersions(config, checked.catalog, checked.lock, mode === 'update');
-  const facts = await gatherFacts(usedPresets(config, checked.catalog, versions));
+  const facts = opts.pinnedFacts && checked.lock ? checked.lock.facts : await gatherFacts(usedPresets(config, checked.catalog, versions));
   const neededLock = computeLock(config, checked.catalog, versions, facts, checked.lock, newImages);
   const lockStale = checked.lock ? lockDifferences(checked.lock, neededLock) : ['nemoclaw.lock does not exist'];
   if (mode === 'check' && lockStale.length > 0) {
@@ -116,7 +154,7 @@ export async function loadCompile(file: string, mode: LockMode = 'check'): Promi
   }
   const input: CompileInput = {
     config,
-    source: { file: displayPath(checked.file), git_commit: await gitCommit(dirname(checked.file)) },
+    source: { file: checked.doc.file, git_commit: opts.gitCommit },
     blueprints: Object.fromEntries(Object.entries(versions.blueprints).map(([n, v]) => [n, checked.catalog.loadBlueprint(n, v)])),
     presets: checked.catalog.presets,
     facts,
@@ -159,6 +197,7 @@ async function gitCommit(dir: string): Promise<string | null> {
 
 /** Paths in messages are relative to the working directory when that is shorter. */
 export function displayPath(path: string): string {
+  if (!isAbsolute(path)) return path; // already a display name, e.g. `<commit>:nemoclaw.lock`
   const rel = relative(process.cwd(), path);
   return rel && !rel.startsWith('..') && rel.length < path.length ? rel : path;
 }

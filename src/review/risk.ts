@@ -1,0 +1,289 @@
+// Risk, stated plainly: each difference between two compiled sandboxes classed as widening (the
+// agent may do more) or narrowing (it may do less), by area, so a reviewer who reads one line per
+// sandbox knows whether to look closer. Pure. Anything ambiguous counts as widening: the cost of
+// a false alarm is a second look, the cost of a missed widening is an agent with more power.
+import ipaddr from 'ipaddr.js';
+import type { CompiledSandbox, EgressEndpoint, LandlockFsRight } from '../compiler/artifacts.js';
+import { endpointText } from '../compiler/explain.js';
+
+export type RiskArea = 'egress' | 'filesystem' | 'syscalls' | 'landlock' | 'user' | 'limits' | 'on_deny' | 'inference';
+export type Direction = 'widens' | 'narrows';
+
+export interface RiskChange {
+  area: RiskArea;
+  direction: Direction;
+  /** What the count in the verdict counts: a host, a path, a system call... */
+  subject: string;
+  /** One plain sentence, e.g. "may now reach api.slack.com". */
+  what: string;
+}
+
+const UNIT: Record<RiskArea, [string, string]> = {
+  egress: ['host', 'hosts'],
+  filesystem: ['path', 'paths'],
+  syscalls: ['syscall', 'syscalls'],
+  landlock: ['setting', 'settings'],
+  user: ['', ''],
+  limits: ['limit', 'limits'],
+  on_deny: ['', ''],
+  inference: ['provider', 'providers'],
+};
+
+const AREA_WORD: Record<RiskArea, string> = {
+  egress: 'egress',
+  filesystem: 'filesystem',
+  syscalls: 'syscalls',
+  landlock: 'Landlock floor',
+  user: 'user',
+  limits: 'limits',
+  on_deny: 'on_deny',
+  inference: 'inference',
+};
+
+/** Does `a` allow at least everything `b` allows? Paths are compared as sets: a narrower glob counts as different. */
+function covers(a: EgressEndpoint, b: EgressEndpoint): boolean {
+  const hostOk = a.host === b.host ? a.wildcard || !b.wildcard : a.wildcard && b.host.endsWith(`.${a.host}`);
+  const sub = (x: string[] | null, y: string[] | null) => x === null || (y !== null && y.every((v) => x.includes(v)));
+  return hostOk && a.port === b.port && a.protocol === b.protocol && sub(a.methods, b.methods) && sub(a.paths, b.paths);
+}
+
+function endpoints(c: CompiledSandbox): EgressEndpoint[] {
+  return c.artifacts.egress.rules.flatMap((r) => r.endpoints);
+}
+
+function egressChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] {
+  const out: RiskChange[] = [];
+  const ea = endpoints(a);
+  const eb = endpoints(b);
+  const hostsA = new Set(ea.map((e) => e.host));
+  for (const e of eb.filter((e) => !ea.some((x) => covers(x, e)))) {
+    const what = hostsA.has(e.host)
+      ? `may now ${endpointText(e)} (more than before on this host)`
+      : `may now ${endpointText(e)} (new host)`;
+    out.push({ area: 'egress', direction: 'widens', subject: e.host, what });
+  }
+  for (const e of ea.filter((e) => !eb.some((x) => covers(x, e))))
+    out.push({ area: 'egress', direction: 'narrows', subject: e.host, what: `may no longer ${endpointText(e)}` });
+  const ipsA = a.artifacts.egress.allowed_ips;
+  const ipsB = b.artifacts.egress.allowed_ips;
+  for (const c of ipsB.filter((x) => !ipsA.includes(x)))
+    out.push({ area: 'egress', direction: 'widens', subject: c, what: `may now connect to internal addresses in ${c}` });
+  for (const c of ipsA.filter((x) => !ipsB.includes(x)))
+    out.push({ area: 'egress', direction: 'narrows', subject: c, what: `may no longer connect to internal addresses in ${c}` });
+  return out;
+}
+
+const RIGHT_WORD = (r: LandlockFsRight) =>
+  r === 'write_file' ? 'write' : r === 'execute' ? 'execute files from' : r === 'read_file' ? 'read' : r;
+
+function filesystemChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] {
+  const out: RiskChange[] = [];
+  const rules = (c: CompiledSandbox) => new Map(c.artifacts.landlock.path_rules.map((r) => [r.path, new Set(r.access)]));
+  const ra = rules(a);
+  const rb = rules(b);
+  const main: LandlockFsRight[] = ['write_file', 'execute', 'read_file'];
+  for (const path of [...new Set([...ra.keys(), ...rb.keys()])].sort()) {
+    const before = ra.get(path) ?? new Set<LandlockFsRight>();
+    const after = rb.get(path) ?? new Set<LandlockFsRight>();
+    const added = [...after].filter((r) => !before.has(r));
+    const removed = [...before].filter((r) => !after.has(r));
+    // Name the right that matters most; the unified diff has the rest.
+    const name = (rs: LandlockFsRight[]) => RIGHT_WORD(main.find((m) => rs.includes(m)) ?? rs[0]!);
+    if (added.length) out.push({ area: 'filesystem', direction: 'widens', subject: path, what: `may now ${name(added)} ${path}` });
+    if (removed.length)
+      out.push({ area: 'filesystem', direction: 'narrows', subject: path, what: `may no longer ${name(removed)} ${path}` });
+  }
+  return out;
+}
+
+function syscallChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] {
+  const allowed = (c: CompiledSandbox) =>
+    new Set(c.artifacts.seccomp.syscalls.filter((s) => s.action === 'SCMP_ACT_ALLOW').flatMap((s) => s.names));
+  const sa = allowed(a);
+  const sb = allowed(b);
+  return [
+    ...[...sb]
+      .filter((s) => !sa.has(s))
+      .sort()
+      .map((s): RiskChange => ({ area: 'syscalls', direction: 'widens', subject: s, what: `may now call ${s}` })),
+    ...[...sa]
+      .filter((s) => !sb.has(s))
+      .sort()
+      .map((s): RiskChange => ({ area: 'syscalls', direction: 'narrows', subject: s, what: `may no longer call ${s}` })),
+  ];
+}
+
+function landlockChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] {
+  const out: RiskChange[] = [];
+  const la = a.artifacts.landlock;
+  const lb = b.artifacts.landlock;
+  const push = (direction: Direction, subject: string, what: string) => out.push({ area: 'landlock', direction, subject, what });
+  if (la.compatibility !== lb.compatibility)
+    push(
+      lb.compatibility === 'best_effort' ? 'widens' : 'narrows',
+      'compatibility',
+      lb.compatibility === 'best_effort' ? 'starts even where the kernel cannot enforce Landlock' : 'now refuses to start without Landlock',
+    );
+  if (la.abi_floor !== lb.abi_floor)
+    push(lb.abi_floor < la.abi_floor ? 'widens' : 'narrows', 'abi_floor', `Landlock ABI floor ${la.abi_floor} → ${lb.abi_floor}`);
+  const fewer = <T>(x: T[], y: T[]) => x.filter((v) => !y.includes(v));
+  const unhandled = [...fewer(la.handled_access_fs, lb.handled_access_fs), ...fewer(la.handled_access_net, lb.handled_access_net)];
+  const handled = [...fewer(lb.handled_access_fs, la.handled_access_fs), ...fewer(lb.handled_access_net, la.handled_access_net)];
+  if (unhandled.length) push('widens', 'handled', `Landlock no longer restricts ${unhandled.join(', ')}`);
+  if (handled.length) push('narrows', 'handled', `Landlock now restricts ${handled.join(', ')}`);
+  const unscoped = fewer(la.scoped, lb.scoped);
+  const scoped = fewer(lb.scoped, la.scoped);
+  if (unscoped.length) push('widens', 'scoped', `no longer scoped: ${unscoped.join(', ')}`);
+  if (scoped.length) push('narrows', 'scoped', `now scoped: ${scoped.join(', ')}`);
+  const portsA = la.net_rules.map((r) => `${r.port}:${[...r.access].sort().join('+')}`);
+  const portsB = lb.net_rules.map((r) => `${r.port}:${[...r.access].sort().join('+')}`);
+  for (const p of fewer(portsB, portsA)) push('widens', `tcp ${p}`, `Landlock now allows TCP ${p}`);
+  for (const p of fewer(portsA, portsB)) push('narrows', `tcp ${p}`, `Landlock no longer allows TCP ${p}`);
+  return out;
+}
+
+function userChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] {
+  const ua = a.artifacts.sandbox.user;
+  const ub = b.artifacts.sandbox.user;
+  if (ua.uid === ub.uid && ua.gid === ub.gid) return [];
+  const root = (u: { uid: number; gid: number }) => u.uid === 0 || u.gid === 0;
+  if (root(ub) && !root(ua))
+    return [{ area: 'user', direction: 'widens', subject: 'root', what: `now runs as root (uid ${ub.uid}, gid ${ub.gid})` }];
+  if (root(ua) && !root(ub))
+    return [{ area: 'user', direction: 'narrows', subject: 'root', what: `no longer runs as root (uid ${ub.uid}, gid ${ub.gid})` }];
+  return [];
+}
+
+function limitChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] {
+  const la = a.artifacts.sandbox.limits;
+  const lb = b.artifacts.sandbox.limits;
+  const out: RiskChange[] = [];
+  for (const k of ['pids', 'memory_bytes', 'nofile'] as const) {
+    if (lb[k] > la[k]) out.push({ area: 'limits', direction: 'widens', subject: k, what: `${k} ${la[k]} → ${lb[k]}` });
+    if (lb[k] < la[k]) out.push({ area: 'limits', direction: 'narrows', subject: k, what: `${k} ${la[k]} → ${lb[k]}` });
+  }
+  return out;
+}
+
+/** An endpoint on this machine or a private network: a local model server, not a cloud. */
+export function isLocalEndpoint(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (!ipaddr.isValid(host)) return false;
+  const range = ipaddr.process(host).range();
+  return ['loopback', 'private', 'uniqueLocal', 'linkLocal'].includes(range);
+}
+
+function inferenceChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] {
+  const ia = a.artifacts.egress.inference;
+  const ib = b.artifacts.egress.inference;
+  if (JSON.stringify(ia) === JSON.stringify(ib)) return [];
+  if (!ib)
+    return [
+      { area: 'inference', direction: 'narrows', subject: ia!.provider, what: `may no longer call the model provider ${ia!.provider}` },
+    ];
+  if (!ia)
+    return [{ area: 'inference', direction: 'widens', subject: ib.provider, what: `may now call the model provider ${ib.provider}` }];
+  const wasLocal = isLocalEndpoint(ia.endpoint);
+  const nowLocal = isLocalEndpoint(ib.endpoint);
+  if (wasLocal && !nowLocal)
+    return [
+      {
+        area: 'inference',
+        direction: 'widens',
+        subject: ib.provider,
+        what: `model calls now leave the machine: ${ib.provider} (was local-only)`,
+      },
+    ];
+  if (!wasLocal && nowLocal)
+    return [{ area: 'inference', direction: 'narrows', subject: ib.provider, what: `model calls are now local-only (${ib.provider})` }];
+  if (ia.provider !== ib.provider || ia.endpoint !== ib.endpoint)
+    return [
+      {
+        area: 'inference',
+        direction: 'widens',
+        subject: ib.provider,
+        what: `model calls now go to ${ib.provider} at ${ib.endpoint} (was ${ia.provider})`,
+      },
+    ];
+  return []; // same provider and endpoint, another model: not a change of who sees the data
+}
+
+/** Every widening and narrowing from `before` to `after`; for a new sandbox, everything it may do widens. */
+export function classifyRisk(before: CompiledSandbox | null, after: CompiledSandbox | null): RiskChange[] {
+  if (!before && !after) return [];
+  if (!before || !after) {
+    const c = (before ?? after)!;
+    const nothing = emptyLike(c);
+    return before ? classifyRisk(before, nothing) : classifyRisk(nothing, after);
+  }
+  const on_deny: RiskChange[] =
+    before.artifacts.egress.on_deny === after.artifacts.egress.on_deny
+      ? []
+      : [
+          {
+            area: 'on_deny',
+            direction: after.artifacts.egress.on_deny === 'ask' ? 'widens' : 'narrows',
+            subject: 'on_deny',
+            what: `unlisted requests: ${before.artifacts.egress.on_deny} → ${after.artifacts.egress.on_deny}`,
+          },
+        ];
+  return [
+    ...egressChanges(before, after),
+    ...on_deny,
+    ...filesystemChanges(before, after),
+    ...syscallChanges(before, after),
+    ...landlockChanges(before, after),
+    ...userChanges(before, after),
+    ...limitChanges(before, after),
+    ...inferenceChanges(before, after),
+  ];
+}
+
+/** A sandbox that may do nothing, to compare a created or deleted one against. */
+function emptyLike(c: CompiledSandbox): CompiledSandbox {
+  const a = c.artifacts;
+  return {
+    ...c,
+    artifacts: {
+      ...a,
+      sandbox: { ...a.sandbox, user: { uid: 65534, gid: 65534 }, limits: { pids: 0, memory_bytes: 0, nofile: 0 } },
+      landlock: { ...a.landlock, path_rules: [], net_rules: [] },
+      seccomp: { ...a.seccomp, syscalls: [] },
+      egress: { ...a.egress, rules: [], allowed_ips: [], inference: null, on_deny: 'deny' },
+    },
+  };
+}
+
+/** "widens egress (2 hosts), narrows filesystem" — or "no change in what it may do". */
+export function verdict(changes: RiskChange[]): string {
+  const parts: string[] = [];
+  for (const direction of ['widens', 'narrows'] as const) {
+    const byArea = new Map<RiskArea, Set<string>>();
+    for (const c of changes.filter((x) => x.direction === direction)) {
+      if (!byArea.has(c.area)) byArea.set(c.area, new Set());
+      byArea.get(c.area)!.add(c.subject);
+    }
+    for (const [area, subjects] of byArea) {
+      const [one, many] = UNIT[area];
+      const n = subjects.size;
+      if (area === 'user') parts.push(direction === 'widens' ? 'runs as root' : 'no longer runs as root');
+      else if (area === 'on_deny')
+        parts.push(
+          direction === 'widens' ? 'queues unlisted requests for approval (deny → ask)' : 'refuses unlisted requests (ask → deny)',
+        );
+      else
+        parts.push(
+          one && direction === 'widens'
+            ? `${direction} ${AREA_WORD[area]} (${n} ${n === 1 ? one : many})`
+            : `${direction} ${AREA_WORD[area]}`,
+        );
+    }
+  }
+  return parts.length ? parts.join(', ') : 'no change in what it may do';
+}
