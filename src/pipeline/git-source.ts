@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { MAX_FILE_BYTES } from '../config/load.js';
 import { lockPathFor, parseLock, readLock } from '../lock/lock.js';
 import { checkSource, compileChecked, displayPath, type Checked, type Compiled, type ConfigSource } from './pipeline.js';

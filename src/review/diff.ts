@@ -2,7 +2,8 @@
 // commit and the working tree), with no host state: compile both sides from git objects, then
 // compare the blueprints. The comparison (diffCompiled) is pure; diffRefs gathers the I/O.
 import type { CompiledSandbox } from '../compiler/artifacts.js';
-import { UserError, type Diagnostic } from '../config/diagnostics.js';
+import type { Diagnostic } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { compileSource, locateInRepo, resolveCommit, sourceAtCommit, sourceInWorktree, type GitFile } from '../pipeline/git-source.js';
 import { checkSource, type ConfigSource } from '../pipeline/pipeline.js';
 import { fileChanges } from '../reconciler/changes.js';
@@ -57,7 +58,7 @@ export interface DiffReport {
 export interface Side {
   side: DiffSide;
   sandboxes: CompiledSandbox[];
-  diagnostics: Diagnostic[];
+  diagnostics: readonly Diagnostic[];
 }
 
 const key = (d: Finding) => `${d.rule}\0${d.pointer}\0${d.message}`;
@@ -126,7 +127,7 @@ async function compileSide(ref: string, commit: string | null, src: ConfigSource
     return { side, sandboxes: compiled.output.sandboxes, diagnostics: checked.diagnostics };
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
-    let diagnostics: Diagnostic[] = e.diagnostics;
+    let diagnostics: readonly Diagnostic[] = e.diagnostics;
     try {
       diagnostics = checkSource(src).diagnostics; // every finding, not only the errors that stopped the compile
     } catch {

@@ -3,7 +3,7 @@
 import { bundleToJSON, type Bundle } from '@sigstore/bundle';
 import { CIContextProvider, DSSEBundleBuilder, FulcioSigner, RekorWitness, type Signer, type Witness } from '@sigstore/sign';
 import { sha256 } from '../compiler/canonical.js';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { compileSource, locateInRepo, resolveCommit, sourceAtCommit } from '../pipeline/git-source.js';
 import { keySigner, loadP256PrivateKey } from './key-signer.js';
 import { writeNote } from './notes.js';

@@ -6,7 +6,7 @@ import { bundleFromJSON, isBundleWithDsseEnvelope, type Bundle } from '@sigstore
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier, type VerificationPolicy } from '@sigstore/verify';
 import type { KeyObject } from 'node:crypto';
-import { UserError } from '../config/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import { compileSource, sourceAtCommit } from '../pipeline/git-source.js';
 import { keyHint } from './key-signer.js';
 import { readNote } from './notes.js';

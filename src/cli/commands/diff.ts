@@ -1,7 +1,7 @@
 // nemoclaw diff: what a change to nemoclaw.yaml does to each sandbox between two commits (or a
 // commit and the working tree), with no host state. For pull-request reviews.
 import type { CAC } from 'cac';
-import { UserError } from '../../config/diagnostics.js';
+import { UserError } from '../../util/errors.js';
 import { diffRefs } from '../../review/diff.js';
 import { renderDiffJson, renderDiffMarkdown, renderDiffText } from '../views/diff.js';
 import { command } from '../run-command.js';

@@ -1,7 +1,7 @@
 // nemoclaw sign: sign the blueprint digests a commit compiles to, as a git note or a bundle file.
 import type { CAC } from 'cac';
 import { readFileSync } from 'node:fs';
-import { UserError } from '../../config/diagnostics.js';
+import { UserError } from '../../util/errors.js';
 import { NOTES_REF } from '../../signing/notes.js';
 import { signCommit, storeSignature, type SigningMethod } from '../../signing/sign.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';

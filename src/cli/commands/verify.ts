@@ -2,7 +2,7 @@
 // that the signed digests equal what this machine compiles from the same commit.
 import type { CAC } from 'cac';
 import { readFileSync } from 'node:fs';
-import { UserError } from '../../config/diagnostics.js';
+import { UserError } from '../../util/errors.js';
 import { locateInRepo, resolveCommit } from '../../pipeline/git-source.js';
 import { loadP256PublicKey } from '../../signing/key-signer.js';
 import { verifySignedBlueprints, type Trust } from '../../signing/verify.js';
