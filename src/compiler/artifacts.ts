@@ -9,7 +9,14 @@ import type { SandboxArtifact } from '../generated/sandbox-artifact.js';
 import type { SeccompProfile } from '../generated/seccomp-artifact.js';
 
 export type { EgressArtifact, EgressEndpoint, EgressRuleArtifact, InferenceRoute } from '../generated/egress-artifact.js';
-export type { LandlockArtifact, LandlockFsRight, LandlockNetRight, LandlockScope } from '../generated/landlock-artifact.js';
+export type {
+  LandlockArtifact,
+  LandlockFsRight,
+  LandlockNetRight,
+  LandlockNetRule,
+  LandlockPathRule,
+  LandlockScope,
+} from '../generated/landlock-artifact.js';
 export type { Mount, RuntimeKind, SandboxArtifact } from '../generated/sandbox-artifact.js';
 export type { SeccompProfile } from '../generated/seccomp-artifact.js';
 export type { ArtifactDigests, CatalogEntry, ManifestArtifact } from '../generated/manifest-artifact.js';
