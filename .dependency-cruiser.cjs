@@ -33,6 +33,13 @@ module.exports = {
       to: { path: '^src/', pathNot: folder(['util']) },
     },
     {
+      name: 'audit-is-below-the-daemon-parts',
+      severity: 'error',
+      comment: 'The gateway, the router and the daemon all write audit records, so the audit log imports none of them.',
+      from: { path: '^src/audit/' },
+      to: { path: '^src/', pathNot: folder(['audit', 'util']) },
+    },
+    {
       name: 'nobody-imports-the-cli',
       severity: 'error',
       comment: 'Views and commands belong to the CLI; the core never reaches up into them.',

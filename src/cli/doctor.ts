@@ -2,6 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Docker from 'dockerode';
+import type { RuntimeKind } from '../compiler/artifacts.js';
 import { loadCompile } from '../pipeline/pipeline.js';
 import { packageRoot } from '../util/package-paths.js';
 import { probeHost, type HostFacts } from '../runtime/process/host.js';
@@ -16,7 +17,7 @@ export interface DockerFacts {
 export interface ConfigVerdict {
   file: string;
   sandbox: string | null;
-  runtime: 'process' | 'docker' | null;
+  runtime: RuntimeKind | null;
   verdict: 'runs' | 'refused' | 'invalid';
   reasons: string[];
   warnings: string[];

@@ -1,107 +1,29 @@
 // Types of the compiled artifacts: the contract with the runtime, the gateway and the reconciler.
-// docs/artifacts.md describes each field; keep the two in step.
-import type { SeccompProfile } from './seccomp.js';
+// Each artifact's shape is generated from its schema (schemas/<name>.schema.json, the single
+// source of truth; docs/artifacts.md is generated from the same files). Only the groupings the
+// compiler hands to its callers are written here.
+import type { ArtifactDigests, ManifestArtifact } from '../generated/manifest-artifact.js';
+import type { EgressArtifact } from '../generated/egress-artifact.js';
+import type { LandlockArtifact } from '../generated/landlock-artifact.js';
+import type { SandboxArtifact } from '../generated/sandbox-artifact.js';
+import type { SeccompProfile } from '../generated/seccomp-artifact.js';
 
-export const ARTIFACT_FORMAT_VERSION = 1;
-export type { SeccompProfile };
+export type { EgressArtifact, EgressEndpoint, EgressRuleArtifact, InferenceRoute } from '../generated/egress-artifact.js';
+export type {
+  LandlockArtifact,
+  LandlockFsRight,
+  LandlockNetRight,
+  LandlockNetRule,
+  LandlockPathRule,
+  LandlockScope,
+} from '../generated/landlock-artifact.js';
+export type { Mount, RuntimeKind, SandboxArtifact } from '../generated/sandbox-artifact.js';
+export type { SeccompProfile } from '../generated/seccomp-artifact.js';
+export type { ArtifactDigests, CatalogEntry, ManifestArtifact } from '../generated/manifest-artifact.js';
+export type { CompiledIndex } from '../generated/index-artifact.js';
 
-export interface SandboxArtifact {
-  format_version: 1;
-  name: string;
-  runtime: 'process' | 'docker';
-  image: string | null;
-  command: string[];
-  workdir: string;
-  user: { uid: number; gid: number };
-  env: Record<string, string>;
-  /**
-   * Secret name → `env:HOST_VAR` | `file:/path`: references only, resolved on the host at start.
-   * Absent when the sandbox has none (so blueprints without secrets keep their digests).
-   */
-  secrets?: Record<string, string>;
-  mounts: { target: string; mode: 'ro' | 'rw' }[];
-  limits: { pids: number; memory_bytes: number; nofile: number };
-  network: { mode: 'gateway' | 'none'; proxy_port: number };
-  inference: { provider: string } | null;
-  protect: boolean;
-}
-
-export type LandlockFsRight =
-  | 'execute'
-  | 'write_file'
-  | 'read_file'
-  | 'read_dir'
-  | 'remove_dir'
-  | 'remove_file'
-  | 'make_char'
-  | 'make_dir'
-  | 'make_reg'
-  | 'make_sock'
-  | 'make_fifo'
-  | 'make_block'
-  | 'make_sym'
-  | 'refer'
-  | 'truncate'
-  | 'ioctl_dev';
-export type LandlockNetRight = 'bind_tcp' | 'connect_tcp';
-export type LandlockScope = 'abstract_unix_socket' | 'signal';
-
-export interface LandlockArtifact {
-  format_version: 1;
-  compatibility: 'hard_requirement' | 'best_effort';
-  abi_floor: number;
-  handled_access_fs: LandlockFsRight[];
-  handled_access_net: LandlockNetRight[];
-  scoped: LandlockScope[];
-  path_rules: { path: string; access: LandlockFsRight[] }[];
-  net_rules: { port: number; access: LandlockNetRight[] }[];
-}
-
-export interface EgressEndpoint {
-  host: string;
-  wildcard: boolean;
-  port: number;
-  protocol: 'https' | 'http';
-  methods: string[] | null;
-  paths: string[] | null;
-}
-
-export interface EgressRuleArtifact {
-  name: string;
-  source: string;
-  endpoints: EgressEndpoint[];
-}
-
-export interface InferenceRoute {
-  provider: string;
-  api: 'openai' | 'anthropic';
-  endpoint: string;
-  model: string;
-  credential: string | null;
-}
-
-export interface EgressArtifact {
-  format_version: 1;
-  sandbox: string;
-  default: 'deny';
-  on_deny: 'deny' | 'ask';
-  allowed_ips: string[];
-  rules: EgressRuleArtifact[];
-  inference: InferenceRoute | null;
-}
-
-export interface ManifestArtifact {
-  format_version: 1;
-  sandbox: string;
-  blueprint: { name: string; version: number; digest: string } | null;
-  presets: { name: string; version: number; digest: string }[];
-  artifacts: Record<ArtifactFile, string>;
-  source: { file: string; git_commit: string | null };
-  digest: string;
-}
-
-export const ARTIFACT_FILES = ['egress.json', 'landlock.json', 'sandbox.json', 'seccomp.json'] as const;
-export type ArtifactFile = (typeof ARTIFACT_FILES)[number];
+/** The artifact files a manifest pins (manifest.json aside). */
+export type ArtifactFile = keyof ArtifactDigests;
 
 export interface SandboxArtifacts {
   sandbox: SandboxArtifact;
@@ -118,9 +40,4 @@ export interface CompiledSandbox {
   /** File name → canonical bytes (including manifest.json). */
   files: Record<ArtifactFile | 'manifest.json', string>;
   digest: string;
-}
-
-export interface CompiledIndex {
-  format_version: 1;
-  sandboxes: Record<string, string>;
 }

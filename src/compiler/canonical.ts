@@ -25,3 +25,11 @@ function serialize(v: unknown): string {
 export function sha256(data: string | Uint8Array): string {
   return 'sha256:' + createHash('sha256').update(data).digest('hex');
 }
+
+/**
+ * The version of an egress policy: `sha256:` + hex sha256 of egress.json's exact bytes (so it
+ * equals that file's digest in manifest.json). The gateway reports it; plan and apply compare it.
+ */
+export function policyVersion(egressBytes: string | Uint8Array): string {
+  return sha256(egressBytes);
+}

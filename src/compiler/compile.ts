@@ -1,7 +1,6 @@
 // The compiler: a validated config plus its gathered inputs → per-sandbox artifacts and digests.
 // Pure: no file system, no clock, no randomness. Same CompileInput → same bytes.
 import {
-  ARTIFACT_FILES,
   type SeccompProfile,
   type CompiledIndex,
   type CompiledSandbox,
@@ -72,7 +71,12 @@ export function compileOne(
     sandbox: name,
     blueprint: blueprint ? { name: blueprint.name, version: blueprint.version, digest: blueprint.digest } : null,
     presets,
-    artifacts: Object.fromEntries(ARTIFACT_FILES.map((f) => [f, sha256(bodies[f])])) as ManifestArtifact['artifacts'],
+    artifacts: {
+      'egress.json': sha256(bodies['egress.json']),
+      'landlock.json': sha256(bodies['landlock.json']),
+      'sandbox.json': sha256(bodies['sandbox.json']),
+      'seccomp.json': sha256(bodies['seccomp.json']),
+    },
   };
   // Provenance is kept out of the digest: a commit that changes nothing here changes no digest.
   const digest = sha256(canonicalJson(unsigned));

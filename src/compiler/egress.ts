@@ -68,7 +68,7 @@ function normalizeEndpoints(sandbox: string, endpoints: Endpoint[]): EgressEndpo
       wildcard: h.wildcard,
       port: e.port,
       protocol: e.protocol ?? (e.port === 443 ? 'https' : 'http'),
-      methods: e.methods?.length ? [...new Set(e.methods.map((m) => m.toUpperCase()))].sort() : null,
+      methods: e.methods?.length ? [...new Set(e.methods)].sort() : null, // the schema allows upper-case names only
       paths: e.paths?.length ? [...new Set(e.paths)].sort() : null,
     };
     out.set(JSON.stringify(n), n);

@@ -1,5 +1,5 @@
 // landlock.json: which filesystem and TCP rights are handled, and which paths and ports get them.
-import type { LandlockArtifact, LandlockFsRight } from './artifacts.js';
+import type { LandlockArtifact, LandlockFsRight, LandlockPathRule, Mount } from './artifacts.js';
 import type { ResolvedSandbox } from './resolve.js';
 
 /** Kernel order (LANDLOCK_ACCESS_FS_* bit order). */
@@ -57,16 +57,12 @@ const WRITE: LandlockFsRight[] = [
 ];
 
 /** Always present in a sandbox: a fresh /proc and a minimal /dev (null, zero, urandom, …). */
-const IMPLICIT_RULES: { path: string; access: LandlockFsRight[] }[] = [
+const IMPLICIT_RULES: LandlockPathRule[] = [
   { path: '/dev', access: ['read_file', 'read_dir', 'write_file'] },
   { path: '/proc', access: READ },
 ];
 
-export function compileLandlock(
-  s: ResolvedSandbox,
-  mounts: { target: string; mode: 'ro' | 'rw' }[],
-  proxyPort: number | null,
-): LandlockArtifact {
+export function compileLandlock(s: ResolvedSandbox, mounts: Mount[], proxyPort: number | null): LandlockArtifact {
   const executable = new Set(s.filesystem.executable);
   const rules = new Map<string, Set<LandlockFsRight>>();
   const grant = (path: string, rights: LandlockFsRight[]) => {

@@ -2,11 +2,12 @@
 // Merge rule (documented in the README): maps merge key by key, scalars and `command` override,
 // lists of paths, presets, egress rules and syscalls are unions (blueprint first).
 import type { SandboxSpec } from '../generated/config.js';
+import type { RuntimeKind } from './artifacts.js';
 import { withSandboxDefaults } from '../config/validate.js';
 import type { BlueprintSource } from './inputs.js';
 
 export type ResolvedSandbox = SandboxSpec & {
-  runtime: 'process' | 'docker';
+  runtime: RuntimeKind;
   workdir: string;
   filesystem: Required<NonNullable<SandboxSpec['filesystem']>>;
   process: NonNullable<SandboxSpec['process']> & {

@@ -1,5 +1,5 @@
 // sandbox.json: what the runtime starts, with numeric identity and no secrets.
-import type { SandboxArtifact } from './artifacts.js';
+import type { Mount, SandboxArtifact } from './artifacts.js';
 import { normalizePath, parseSize } from './hosts.js';
 import { CompileError } from './inputs.js';
 import type { ResolvedSandbox } from './resolve.js';
@@ -10,8 +10,8 @@ export const PROXY_PORT = 3128;
 /** uid/gid of the built-in `sandbox` user. */
 export const SANDBOX_UID = 1000;
 
-export function compileMounts(name: string, s: ResolvedSandbox): { target: string; mode: 'ro' | 'rw' }[] {
-  const mounts = new Map<string, 'ro' | 'rw'>();
+export function compileMounts(name: string, s: ResolvedSandbox): Mount[] {
+  const mounts = new Map<string, Mount['mode']>();
   const norm = (p: string) => {
     const n = normalizePath(p);
     if (!n) throw new CompileError(name, `path "${p}" must be absolute and must not contain ".."`);
@@ -45,7 +45,7 @@ export function compileSecrets(name: string, s: ResolvedSandbox): Record<string,
 export function compileSandbox(
   name: string,
   s: ResolvedSandbox,
-  mounts: SandboxArtifact['mounts'],
+  mounts: Mount[],
   networked: boolean,
   image: string | null,
 ): SandboxArtifact {

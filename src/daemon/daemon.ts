@@ -1,6 +1,7 @@
 // The gateway as a process: pid file, control socket, signals, detaching, the test-hook switch.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { lifecycle } from '../audit/record.js';
 import { resolveStateDir, stateLayout } from '../state/paths.js';
 import { createControlServer, listenControl } from './control.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -120,7 +121,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   // A proxy must not die on one bad connection; anything that escapes is logged and audited.
   process.on('uncaughtException', (e) => {
     log(`gateway: internal error: ${e.stack ?? e.message}`);
-    gw.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'start', action: 'info', detail: `internal error: ${e.message}` });
+    gw.audit(lifecycle('start', `internal error: ${e.message}`));
   });
   void supervisor.restore();
   log(`gateway: ready (pid ${process.pid}, control ${layout.controlSocket})`);

@@ -7,7 +7,8 @@ import { stateLayout, type StateLayout } from '../state/paths.js';
 import { pumpBinary } from '../util/package-paths.js';
 import { ApprovalStore, type Approval } from './approvals.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { AuditLog, type AuditRecord } from './audit.js';
+import { AuditLog } from '../audit/log.js';
+import * as audit from '../audit/record.js';
 import type { Denial } from './deny.js';
 import { PolicyIndex, matchablePath, type DenyReason, type RequestKind } from './matcher.js';
 import { parsePolicy, PolicyError, type LoadedPolicy } from './policy.js';
@@ -121,33 +122,21 @@ export class Gateway implements ProxyContext {
       testHooks: this.testHookNames,
     });
     this.approvals = new ApprovalStore({ file: join(this.layout.gatewayDir, 'approvals.json') });
-    this.audit({
-      class_uid: 6003,
-      class_name: 'API Activity',
-      activity: 'start',
-      action: 'info',
-      detail: `gateway started (pid ${process.pid})`,
-    });
+    this.audit(audit.lifecycle('start', `gateway started (pid ${process.pid})`));
     for (const f of readdirSync(this.policiesDir)
       .filter((n) => n.endsWith('.json'))
       .sort()) {
       try {
         await this.applyPolicy(readFileSync(join(this.policiesDir, f)), { save: false });
       } catch (e) {
-        this.audit({
-          class_uid: 6003,
-          class_name: 'API Activity',
-          activity: 'register',
-          action: 'denied',
-          detail: `saved policy ${f} refused: ${(e as Error).message}`,
-        });
+        this.audit(audit.policyRefused(`saved policy ${f} refused: ${(e as Error).message}`));
       }
     }
     this.expireGrants();
   }
 
-  audit(rec: Omit<AuditRecord, 'time'>): void {
-    this.auditLog.write(rec);
+  audit(entry: audit.AuditEntry): void {
+    this.auditLog.write(entry);
   }
 
   /**
@@ -179,14 +168,7 @@ export class Gateway implements ProxyContext {
       chownSync(socketPath, owner.uid, owner.gid);
       entry.servers.push(server);
       this.sandboxes.set(name, entry);
-      this.audit({
-        class_uid: 6003,
-        class_name: 'API Activity',
-        activity: 'register',
-        action: 'info',
-        sandbox: name,
-        policy_version: loaded.version,
-      });
+      this.audit(audit.policyRegistered(name, loaded.version));
       return { socketPath, policyVersion: loaded.version, closed: 0 };
     }
     const previous = entry.state.loaded.version;
@@ -194,15 +176,7 @@ export class Gateway implements ProxyContext {
     const lapsed = this.approvals.onReload(name);
     for (const a of lapsed) this.auditApproval(a, 'expired', 'gateway', 'superseded by policy reload');
     const closed = this.recheckFlows(entry, 'policy_reload');
-    this.audit({
-      class_uid: 6003,
-      class_name: 'API Activity',
-      activity: 'reload',
-      action: 'info',
-      sandbox: name,
-      policy_version: loaded.version,
-      detail: `from ${previous}; closed ${closed} flows`,
-    });
+    this.audit(audit.policyReloaded(name, loaded.version, `from ${previous}; closed ${closed} flows`));
     return { socketPath: entry.socketPath, policyVersion: loaded.version, closed };
   }
 
@@ -225,7 +199,7 @@ export class Gateway implements ProxyContext {
     for (const f of [...entry.flows]) f.close('shutdown');
     await Promise.all(entry.servers.map((s) => closeServer(s)));
     rmSync(entry.socketPath, { force: true });
-    this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'unregister', action: 'info', sandbox: name });
+    this.audit(audit.policyUnregistered(name));
     return true;
   }
 
@@ -337,20 +311,18 @@ export class Gateway implements ProxyContext {
     return a;
   }
 
-  private auditApproval(a: Approval, what: string, actor: string, reason?: string): void {
-    this.audit({
-      class_uid: 6003,
-      class_name: 'API Activity',
-      activity: 'approval',
-      action: 'info',
-      sandbox: a.sandbox,
-      dst: { hostname: a.host, port: a.port },
-      approval_id: a.id,
-      actor: { user: actor },
-      detail: what,
-      ...(reason ? { reason } : {}),
-      ...(a.expires_at ? { expires_at: a.expires_at } : {}),
-    });
+  private auditApproval(a: Approval, what: audit.ApprovalEvent, actor: string, reason?: string): void {
+    this.audit(
+      audit.approval({
+        sandbox: a.sandbox,
+        dst: { hostname: a.host, port: a.port },
+        approval_id: a.id,
+        actor: { user: actor },
+        detail: what,
+        reason: reason || undefined,
+        expires_at: a.expires_at || undefined,
+      }),
+    );
   }
 
   /** Lapse grants whose TTL passed, close what they carried, and arm the timer for the next one. */
@@ -400,7 +372,7 @@ export class Gateway implements ProxyContext {
     this.tcpListeners.length = 0;
     for (const e of entries) rmSync(e.socketPath, { force: true });
     this.sandboxes.clear();
-    this.audit({ class_uid: 6003, class_name: 'API Activity', activity: 'stop', action: 'info', detail: 'gateway stopped' });
+    this.audit(audit.lifecycle('stop', 'gateway stopped'));
     this.approvals.saveSync();
     this.auditLog.close();
   }

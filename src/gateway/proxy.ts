@@ -10,7 +10,7 @@ import { forwardHeaders, framingHeaders, requestFraming, type Framing } from './
 import type { RequestKind } from './matcher.js';
 import { parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
 import { connectChecked, splice, type PumpOptions, type Tunnel } from './upstream.js';
-import type { AuditRecord } from './audit.js';
+import * as audit from '../audit/record.js';
 
 export interface Authorized {
   ok: true;
@@ -45,7 +45,7 @@ export interface ProxyContext {
     pump: PumpOptions | null;
   };
   authorize(sandbox: string, target: Target, kind: RequestKind, method?: string, path?: string): Promise<Authz>;
-  audit(rec: Omit<AuditRecord, 'time'>): void;
+  audit(entry: audit.AuditEntry): void;
   /** Connection accounting; returns false when the sandbox is over its cap. */
   connectionOpened(sandbox: string): boolean;
   connectionClosed(sandbox: string): void;
@@ -93,15 +93,7 @@ export function createProxyServer(ctx: ProxyContext, sandbox: string): Server {
         reason: 'connection_limit',
         detail: `more than ${L.maxConnections} connections from sandbox ${sandbox}`,
       };
-      ctx.audit({
-        class_uid: 4001,
-        class_name: 'Network Activity',
-        activity: 'deny',
-        action: 'denied',
-        sandbox,
-        reason: d.reason,
-        detail: d.detail,
-      });
+      ctx.audit(audit.denied('network', { sandbox, reason: d.reason, detail: d.detail }));
       socket.end(rawDenial(d));
       setTimeout(() => socket.destroy(), 1000).unref();
     }
@@ -142,19 +134,17 @@ export function createProxyServer(ctx: ProxyContext, sandbox: string): Server {
 
 function auditDenial(ctx: ProxyContext, d: Denial, kind: RequestKind, http?: { method: string; path: string }): void {
   ctx.denied(d.sandbox);
-  ctx.audit({
-    class_uid: kind === 'http' ? 4002 : 4001,
-    class_name: kind === 'http' ? 'HTTP Activity' : 'Network Activity',
-    activity: 'deny',
-    action: 'denied',
-    sandbox: d.sandbox,
-    dst: { hostname: d.host, port: d.port },
-    ...(http ? { http } : {}),
-    reason: d.reason,
-    detail: d.detail,
-    policy_version: d.policy_version,
-    ...(d.approval_id ? { approval_id: d.approval_id } : {}),
-  });
+  ctx.audit(
+    audit.denied(kind === 'http' ? 'http' : 'network', {
+      sandbox: d.sandbox,
+      dst: { hostname: d.host, port: d.port },
+      http,
+      reason: d.reason,
+      detail: d.detail,
+      policy_version: d.policy_version,
+      approval_id: d.approval_id || undefined,
+    }),
+  );
 }
 
 async function handleConnect(
@@ -246,21 +236,19 @@ async function handleConnect(
     upstream,
     () => {
       ctx.removeFlow(flow);
-      ctx.audit({
-        class_uid: 4001,
-        class_name: 'Network Activity',
-        activity: 'close',
-        action: 'allowed',
-        sandbox,
-        dst: { hostname: target.host, port: target.port, ip: address },
-        rule: az.rule,
-        policy_version: az.policyVersion,
-        bytes_out: tunnel?.bytesOut() ?? upstream.bytesWritten,
-        bytes_in: tunnel?.bytesIn() ?? upstream.bytesRead,
-        duration_ms: Date.now() - started,
-        relay: tunnel?.relay() ?? 'node',
-        ...(closeReason ? { reason: closeReason } : {}),
-      });
+      ctx.audit(
+        audit.tunnelClosed({
+          sandbox,
+          dst: { hostname: target.host, port: target.port, ip: address },
+          rule: az.rule,
+          policy_version: az.policyVersion,
+          bytes_out: tunnel?.bytesOut() ?? upstream.bytesWritten,
+          bytes_in: tunnel?.bytesIn() ?? upstream.bytesRead,
+          duration_ms: Date.now() - started,
+          relay: tunnel?.relay() ?? 'node',
+          reason: closeReason || undefined,
+        }),
+      );
     },
     { idleMs: ctx.limits.tunnelIdleMs, pump: ctx.limits.pump },
   );
@@ -384,7 +372,8 @@ interface HttpOutcome {
   closeReason?: string;
   bytesOut(): number;
   bytesIn(): number;
-  extra?(): Record<string, unknown>;
+  /** Set once a WebSocket upgrade became a tunnel. */
+  upgrade?(): Pick<audit.HttpRequestRecord, 'upgrade' | 'relay'>;
 }
 
 /** Registers the flow for reload checks; returns `finish`, which writes its one audit record. */
@@ -409,22 +398,20 @@ function trackHttpFlow(ctx: ProxyContext, sandbox: string, u: HttpUpstream, out:
     if (finished) return;
     finished = true;
     ctx.removeFlow(flow);
-    ctx.audit({
-      class_uid: 4002,
-      class_name: 'HTTP Activity',
-      activity: 'request',
-      action: 'allowed',
-      sandbox,
-      dst: { hostname: t.host, port: t.port, ip: address },
-      http: { ...http, ...(out.status ? { status: out.status } : {}) },
-      rule: az.rule,
-      policy_version: az.policyVersion,
-      bytes_out: out.bytesOut(),
-      bytes_in: out.bytesIn(),
-      duration_ms: Date.now() - u.started,
-      ...(out.extra?.() ?? {}),
-      ...(out.closeReason ? { reason: out.closeReason } : {}),
-    });
+    ctx.audit(
+      audit.httpRequest({
+        sandbox,
+        dst: { hostname: t.host, port: t.port, ip: address },
+        http: { ...http, ...(out.status ? { status: out.status } : {}) },
+        rule: az.rule,
+        policy_version: az.policyVersion,
+        bytes_out: out.bytesOut(),
+        bytes_in: out.bytesIn(),
+        duration_ms: Date.now() - u.started,
+        ...out.upgrade?.(),
+        reason: out.closeReason || undefined,
+      }),
+    );
   };
 }
 
@@ -566,7 +553,7 @@ async function handleUpgrade(
   const out: HttpOutcome = {
     bytesOut: () => (tunnel?.bytesOut() ?? 0) || sock.bytesWritten,
     bytesIn: () => (tunnel?.bytesIn() ?? 0) || sock.bytesRead,
-    extra: () => (tunnel ? { upgrade: 'websocket', relay: tunnel.relay() } : {}),
+    upgrade: () => (tunnel ? { upgrade: 'websocket', relay: tunnel.relay() } : {}),
   };
   const finish = trackHttpFlow(ctx, sandbox, u, out, () => {
     tunnel?.close();

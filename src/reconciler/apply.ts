@@ -1,14 +1,14 @@
 // apply: the only place with side effects. Turns a plan's actions into journaled, idempotent
 // steps, runs them, records a generation, then verifies that what runs is what was planned.
 import { rmSync } from 'node:fs';
-import { sha256 } from '../compiler/canonical.js';
+import type { RuntimeKind } from '../compiler/artifacts.js';
+import { policyVersion, sha256 } from '../compiler/canonical.js';
 import { UserError } from '../util/errors.js';
 import { ensureGateway, reloadPolicy, unregisterSandbox } from '../daemon/client.js';
 import { driversFor, observe } from './observe.js';
 import type { Driver } from './drivers/driver.js';
 import { enforcementGaps } from './enforcement.js';
 import { Journal } from './journal.js';
-import { policyVersionOf } from './plan.js';
 import type { StateStore } from '../state/store.js';
 import { type Action, type Desired, type Plan } from './types.js';
 import { BLUEPRINT_FILES, type BlueprintFile, type DesiredSandbox, type Generation, type InventoryEntry } from '../state/types.js';
@@ -89,7 +89,7 @@ async function destroyWith(d: Driver, ctx: { stateDir: string }, name: string, i
   await d.destroy(ctx, name, known);
 }
 
-function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: 'process' | 'docker') => Driver): Step[] {
+function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: RuntimeKind) => Driver): Step[] {
   const { store } = ctx;
   const stateDir = store.root;
   const sb = desired.sandboxes.find((s) => s.name === a.sandbox);
@@ -211,7 +211,7 @@ export async function applyPlan(
   const { store } = ctx;
   store.ensureRoot();
   const drivers = new Map<string, Driver>();
-  const driver = (k: 'process' | 'docker') => {
+  const driver = (k: RuntimeKind) => {
     if (!drivers.has(k))
       drivers.set(
         k,
@@ -310,9 +310,9 @@ export async function verify(ctx: ApplyContext, desired: Desired, scope?: Set<st
       continue;
     }
     if (o.process.digest !== sb.digest) problems.push(`${sb.name}: runs blueprint ${o.process.digest}, expected ${sb.digest}`);
-    if (sb.artifacts.sandbox.network.mode === 'gateway' && o.policy_version !== policyVersionOf(sb.files['egress.json'])) {
+    if (sb.artifacts.sandbox.network.mode === 'gateway' && o.policy_version !== policyVersion(sb.files['egress.json'])) {
       problems.push(
-        `${sb.name}: the gateway enforces policy ${o.policy_version ?? 'none'}, expected ${policyVersionOf(sb.files['egress.json'])}`,
+        `${sb.name}: the gateway enforces policy ${o.policy_version ?? 'none'}, expected ${policyVersion(sb.files['egress.json'])}`,
       );
     }
     for (const g of enforcementGaps(sb.artifacts, o.process.report, o.process.seccomp_digest))

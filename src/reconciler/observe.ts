@@ -1,7 +1,7 @@
 // observe: ask the drivers and the gateway what really runs, and check the blueprint store
 // against the digests the inventory recorded. Read-only.
 import { gatewayStatus, probeGateway } from '../daemon/client.js';
-import type { CompiledSandbox } from '../compiler/artifacts.js';
+import type { CompiledSandbox, RuntimeKind } from '../compiler/artifacts.js';
 import type { Driver, DriverObservation } from './drivers/driver.js';
 import { dockerDriver } from './drivers/docker.js';
 import { processDriver } from './drivers/process.js';
@@ -9,7 +9,7 @@ import { type Observed, type ObservedSandbox } from './types.js';
 import { LOCKED_FILES, type Inventory } from '../state/types.js';
 import type { StateStore } from '../state/store.js';
 
-export function driversFor(kinds: Iterable<'process' | 'docker'>): Driver[] {
+export function driversFor(kinds: Iterable<RuntimeKind>): Driver[] {
   const out: Driver[] = [processDriver];
   if ([...kinds].includes('docker')) out.push(dockerDriver);
   return out;

@@ -1,7 +1,7 @@
 // plan: desired blueprints × inventory × observed host → actions with reasons. PURE: no file
 // system, no clock (the caller passes `now`), no network. One decision function per sandbox,
 // in the spirit of a Flux reconciler: compare what should be with what is, say what to do.
-import { canonicalJson, sha256 } from '../compiler/canonical.js';
+import { canonicalJson, policyVersion, sha256 } from '../compiler/canonical.js';
 import { EXIT_INVALID, UserError } from '../util/errors.js';
 import type { CompiledSandbox } from '../compiler/artifacts.js';
 import { fileChanges } from './changes.js';
@@ -67,8 +67,6 @@ export function observedDigest(o: Observed, inv: Inventory): string {
 
 const short = (d: string) => `${d.slice(0, 19)}…`;
 
-export const policyVersionOf = (egressBytes: string): string => sha256(egressBytes);
-
 /** Drift: the host differs from what the inventory says nemoclaw applied. */
 export function driftOf(e: InventoryEntry, o: ObservedSandbox | undefined, current: CompiledSandbox | null): Drift[] {
   const out: Drift[] = [];
@@ -104,7 +102,7 @@ export function driftOf(e: InventoryEntry, o: ObservedSandbox | undefined, curre
     for (const g of gaps) out.push({ kind: 'enforcement_weaker', detail: g });
   }
   if (current && current.artifacts.sandbox.network.mode === 'gateway') {
-    const want = policyVersionOf(current.files['egress.json']);
+    const want = policyVersion(current.files['egress.json']);
     if (!o?.policy_version) out.push({ kind: 'policy_missing', detail: 'the gateway has no policy for it' });
     else if (o.policy_version !== want)
       out.push({ kind: 'policy_mismatch', detail: `the gateway enforces policy ${short(o.policy_version)}, applied was ${short(want)}` });

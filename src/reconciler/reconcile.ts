@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { canonicalJson, sha256 } from '../compiler/canonical.js';
-import type { CompiledSandbox, SandboxArtifacts } from '../compiler/artifacts.js';
+import type { CompiledSandbox, RuntimeKind, SandboxArtifacts } from '../compiler/artifacts.js';
 import { UserError } from '../util/errors.js';
 import { displayPath, loadCompile } from '../pipeline/pipeline.js';
 import { driversFor, observe, type Observation } from './observe.js';
@@ -93,7 +93,7 @@ export function desiredFromGeneration(store: StateStore, n: number): Desired {
 }
 
 export async function observeAll(store: StateStore, inventory: Inventory, desired: Desired | null): Promise<Observation> {
-  const kinds = new Set<'process' | 'docker'>([
+  const kinds = new Set<RuntimeKind>([
     ...Object.values(inventory.sandboxes).map((e) => e.runtime),
     ...(desired?.sandboxes.map((s) => s.artifacts.sandbox.runtime) ?? []),
   ]);

@@ -1,5 +1,6 @@
 // The reconciler's data: what should run (desired), what runs (observed), what was recorded
 // (inventory), and the plan that turns one into the other. Plain data, so plans can be saved.
+import type { RuntimeKind } from '../compiler/artifacts.js';
 import type { BlueprintFile, DesiredSandbox, ProcessObservation } from '../state/types.js';
 
 export interface Desired {
@@ -80,7 +81,7 @@ export interface Action {
   blocked: string | null;
   from_digest: string | null;
   to_digest: string | null;
-  runtime: 'process' | 'docker';
+  runtime: RuntimeKind;
 }
 
 export const PLAN_FORMAT_VERSION = 1;

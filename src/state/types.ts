@@ -1,7 +1,7 @@
 // What the state directory records: the inventory (what nemoclaw created), generations (what was
 // applied), the blueprint files and the process observations drivers report. Shared by the
 // reconciler, the supervisor and the drivers, so it lives below all of them.
-import type { ArtifactFile, CompiledSandbox } from '../compiler/artifacts.js';
+import type { ArtifactFile, CompiledSandbox, RuntimeKind } from '../compiler/artifacts.js';
 import type { EnforcementReport } from '../init-protocol/report.js';
 
 export type BlueprintFile = ArtifactFile | 'manifest.json';
@@ -19,14 +19,14 @@ export type SandboxStatusWord = 'creating' | 'ready' | 'deleting';
 /** What nemoclaw created for one sandbox: the only things destroy/uninstall may remove. */
 export interface InventoryEntry {
   name: string;
-  runtime: 'process' | 'docker';
+  runtime: RuntimeKind;
   blueprint_digest: string;
   /** File → sha256 of the bytes nemoclaw wrote into the blueprint store. */
   artifacts: Record<BlueprintFile, string>;
   config_path: string | null;
   git_commit: string | null;
   /** Driver-side ids: the supervisor's name for process, the container id for docker. */
-  driver: { kind: 'process' | 'docker'; id: string | null };
+  driver: { kind: RuntimeKind; id: string | null };
   /** Gateway registration (socket path) when the sandbox has network. */
   gateway_socket: string | null;
   protect: boolean;

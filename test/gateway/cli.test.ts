@@ -78,6 +78,10 @@ test('daemon lifecycle through the CLI: detach, register, status, approvals, rel
     writeFileSync(bad, '{"format_version":1,"sandbox":"agent"}');
     const rb = await cli(['gateway', 'reload', '--egress', bad, ...sd]);
     assert.equal(rb.status, 1);
+    assert.match(
+      rb.stderr,
+      /does not match schemas\/egress\.schema\.json: \(policy\) needs field "allowed_ips"; \(policy\) needs field "default"/,
+    );
     assert.doesNotMatch(rb.stderr, /at .*\.js:\d+/, 'no stack trace');
 
     // SIGTERM: the daemon flushes the audit and removes its pid file and sockets

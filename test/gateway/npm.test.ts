@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireCapability } from '../helpers/capability.js';
-import { readAudit } from '../../src/gateway/audit.js';
+import { readAudit } from '../../src/audit/log.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { policyBytes, tmpDir } from './helpers.js';
 
@@ -75,16 +75,24 @@ test('npm view works through the gateway when the registry is allowed, and fails
     for (let i = 0; i < 250 && gw.status().sandboxes[0]!.connections.flows > 0; i++) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 20));
     gw.flushAudit();
-    const allowed = readAudit(join(dir, 'gateway')).filter((r) => r.action === 'allowed' && r.dst?.hostname === reg!.hostname);
+    const allowed = readAudit(join(dir, 'gateway')).filter(
+      (r) => (r.activity === 'close' || r.activity === 'request') && r.dst.hostname === reg!.hostname,
+    );
     assert.ok(allowed.length >= 1, 'the registry connection went through the gateway');
-    assert.equal(allowed[0]!.rule, 'preset:npm');
-    assert.ok((allowed[0]!.bytes_in ?? 0) > 0);
+    const rec = allowed[0]!;
+    assert.ok(rec.activity === 'close' || rec.activity === 'request');
+    assert.equal(rec.rule, 'preset:npm');
+    assert.ok(rec.bytes_in > 0);
 
     await gw.applyPolicy(policyBytes('agent', []));
     rmSync(join(dir, 'npm-cache'), { recursive: true, force: true });
     await assert.rejects(npmView());
     gw.flushAudit();
-    assert.ok(readAudit(join(dir, 'gateway'), { denied: true }).some((r) => r.dst?.hostname === reg!.hostname && r.reason === 'no_rule'));
+    assert.ok(
+      readAudit(join(dir, 'gateway'), { denied: true }).some(
+        (r) => r.activity === 'deny' && r.dst?.hostname === reg!.hostname && r.reason === 'no_rule',
+      ),
+    );
   } finally {
     await gw.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readAudit } from '../../src/gateway/audit.js';
+import { readAudit } from '../../src/audit/log.js';
 import {
   connectVia,
   echoOnce,
@@ -116,7 +116,7 @@ test('allow/deny matrix over CONNECT and plain HTTP, with audit lines', async ()
     assert.equal(http.http!.path, '/api/v1/items');
     const text = JSON.stringify(records);
     assert.ok(!text.includes('hunter2') && !text.includes('c2VjcmV0'), 'no query strings or credentials in the audit');
-    assert.ok(records.some((r) => r.action === 'denied' && r.reason === 'ssrf_blocked'));
+    assert.ok(records.some((r) => r.activity === 'deny' && r.reason === 'ssrf_blocked'));
   } finally {
     await cleanup();
     echo.server.close();

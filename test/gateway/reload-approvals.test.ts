@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readAudit } from '../../src/gateway/audit.js';
+import { readAudit } from '../../src/audit/log.js';
 import { connectVia, delay, echoOnce, echoServer, fakeResolver, policyBytes, startGateway, waitClosed } from './helpers.js';
 
 test('reload swaps the policy, acknowledges the version, and closes tunnels it no longer allows', async () => {

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readAudit } from '../../src/gateway/audit.js';
+import { readAudit } from '../../src/audit/log.js';
 import { connectVia, fakeResolver, policyBytes, startGateway, type RawResponse } from './helpers.js';
 
 interface Origin {
@@ -264,10 +264,12 @@ describe('plain http through the gateway', () => {
     gw.gw.flushAudit();
     const records = readAudit(join(gw.dir, 'gateway'), { sandbox: 'agent' });
     assert.ok(
-      records.some((x) => x.action === 'denied' && x.reason === 'path_not_allowed' && x.http?.path === '/admin/delete'),
+      records.some(
+        (x) => x.action === 'denied' && 'reason' in x && x.reason === 'path_not_allowed' && 'http' in x && x.http?.path === '/admin/delete',
+      ),
       'the denial inside the tunnel is audited',
     );
-    assert.ok(records.some((x) => x.activity === 'request' && x.action === 'allowed' && x.http?.path === '/public/three'));
+    assert.ok(records.some((x) => x.activity === 'request' && x.action === 'allowed' && 'http' in x && x.http?.path === '/public/three'));
   });
 
   it('inside a tunnel: a denied first request, a method, smuggling and foreign destinations are refused', async () => {

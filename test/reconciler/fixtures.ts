@@ -2,10 +2,9 @@
 // observations that match them, so each test changes exactly one thing.
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { sha256 } from '../../src/compiler/canonical.js';
+import { policyVersion, sha256 } from '../../src/compiler/canonical.js';
 import type { CompiledSandbox } from '../../src/compiler/artifacts.js';
 import { loadCompile } from '../../src/pipeline/pipeline.js';
-import { policyVersionOf } from '../../src/reconciler/plan.js';
 import { type Desired, type Observed, type ObservedSandbox } from '../../src/reconciler/types.js';
 import { BLUEPRINT_FILES, type BlueprintFile, type Inventory, type InventoryEntry } from '../../src/state/types.js';
 import type { EnforcementReport } from '../../src/init-protocol/report.js';
@@ -125,7 +124,7 @@ export function observedSandbox(
       ...patch,
     },
     policy_version:
-      policy === undefined ? (sb.artifacts.sandbox.network.mode === 'gateway' ? policyVersionOf(sb.files['egress.json']) : null) : policy,
+      policy === undefined ? (sb.artifacts.sandbox.network.mode === 'gateway' ? policyVersion(sb.files['egress.json']) : null) : policy,
     edited_files: [],
   };
 }

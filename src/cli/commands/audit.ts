@@ -2,7 +2,8 @@
 import type { CAC } from 'cac';
 import { join } from 'node:path';
 import { UserError } from '../../util/errors.js';
-import { readAudit, type AuditRecord } from '../../gateway/audit.js';
+import { readAudit } from '../../audit/log.js';
+import type { AuditRecord } from '../../audit/record.js';
 import { parseSince } from '../../util/duration.js';
 import { resolveStateDir, stateLayout } from '../../state/paths.js';
 import { command } from '../run-command.js';
@@ -36,14 +37,13 @@ export function register(cli: CAC): void {
 function formatRecord(r: AuditRecord): string {
   const time = new Date(r.time).toISOString();
   const action = r.action === 'denied' ? red('DENY ') : r.action === 'allowed' ? green('ALLOW') : 'INFO ';
-  const dst = r.dst ? `${r.dst.hostname}:${r.dst.port}${r.dst.ip ? ` (${r.dst.ip})` : ''}` : '';
-  const http = r.http ? ` ${r.http.method} ${r.http.path}${r.http.status ? ` → ${r.http.status}` : ''}` : '';
-  const why = r.action === 'denied' ? ` ${r.reason}${r.approval_id ? ` [${r.approval_id}]` : ''}` : r.rule ? ` rule=${r.rule}` : '';
-  const bytes = r.bytes_out !== undefined ? dim(` out=${r.bytes_out} in=${r.bytes_in} ${r.duration_ms}ms`) : '';
-  const who = r.actor ? ` by ${r.actor.user}` : '';
+  const dst = 'dst' in r && r.dst ? `${r.dst.hostname}:${r.dst.port}${r.dst.ip ? ` (${r.dst.ip})` : ''}` : '';
+  const http = 'http' in r && r.http ? ` ${r.http.method} ${r.http.path}${r.http.status ? ` → ${r.http.status}` : ''}` : '';
+  const why = r.activity === 'deny' ? ` ${r.reason}${r.approval_id ? ` [${r.approval_id}]` : ''}` : 'rule' in r ? ` rule=${r.rule}` : '';
+  const bytes = 'bytes_out' in r ? dim(` out=${r.bytes_out} in=${r.bytes_in} ${r.duration_ms}ms`) : '';
+  const who = r.activity === 'approval' ? ` by ${r.actor.user}` : '';
+  // API activity (approvals, registrations, start/stop) is told by what happened, refusals included.
   const info =
-    r.activity === 'approval' || r.action === 'info'
-      ? ` ${r.activity}${r.detail ? `: ${r.detail}` : ''}${r.approval_id && r.action === 'info' ? ` [${r.approval_id}]` : ''}`
-      : '';
-  return `${time} ${action} ${r.sandbox ?? '-'} ${dst}${http}${why}${info}${who}${bytes}`;
+    r.class_uid === 6003 ? ` ${r.activity}${r.detail ? `: ${r.detail}` : ''}${r.activity === 'approval' ? ` [${r.approval_id}]` : ''}` : '';
+  return `${time} ${action} ${'sandbox' in r && r.sandbox ? r.sandbox : '-'} ${dst}${http}${why}${info}${who}${bytes}`;
 }

@@ -1,5 +1,6 @@
 // One small interface per runtime. Drivers only start, stop, relabel and report sandboxes; the
 // gateway policy (shared by every runtime) is handled by apply itself.
+import type { RuntimeKind } from '../../compiler/artifacts.js';
 import type { DesiredSandbox, ProcessObservation } from '../../state/types.js';
 
 export interface DriverObservation extends ProcessObservation {
@@ -24,7 +25,7 @@ export interface DriverContext {
 }
 
 export interface Driver {
-  readonly kind: 'process' | 'docker';
+  readonly kind: RuntimeKind;
   /** What this driver runs now, by sandbox name, or why it cannot tell. Does not throw. */
   observe(ctx: DriverContext): Promise<DriverView>;
   /** Make the sandbox run this blueprint (idempotent); resolves once enforcement was reported. */

@@ -1,32 +1,10 @@
 // The audit log: JSON lines, one per connection, per HTTP request, per denial and per approval
-// action. Field names follow OCSF (Network Activity 4001, HTTP Activity 4002) where one exists.
-// Never written: header values, query strings, bodies, credentials.
+// action (record kinds: record.ts). Written by the daemon's parts; read by `nemoclaw audit`.
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AuditEntry, AuditRecord } from './record.js';
 
 export const AUDIT_FILE = 'audit.jsonl';
-
-export interface AuditRecord {
-  time: number;
-  class_uid: 4001 | 4002 | 6003;
-  class_name: 'Network Activity' | 'HTTP Activity' | 'API Activity';
-  activity: 'close' | 'deny' | 'request' | 'approval' | 'reload' | 'register' | 'unregister' | 'start' | 'stop';
-  action: 'allowed' | 'denied' | 'info';
-  sandbox?: string;
-  dst?: { hostname: string; port: number; ip?: string };
-  http?: { method: string; path: string; status?: number };
-  rule?: string;
-  policy_version?: string;
-  reason?: string;
-  detail?: string;
-  approval_id?: string;
-  actor?: { user: string };
-  bytes_out?: number;
-  bytes_in?: number;
-  duration_ms?: number;
-  test_hooks?: string[];
-  [extra: string]: unknown;
-}
 
 export interface AuditOptions {
   dir: string;
@@ -57,8 +35,9 @@ export class AuditLog {
     this.size = fstatSync(this.fd).size;
   }
 
-  write(rec: Omit<AuditRecord, 'time'> & { time?: number }): void {
-    const full = { time: Date.now(), ...rec } as AuditRecord;
+  /** Stamps the entry with `time` (now, unless given) and the gateway's test hooks. */
+  write(entry: AuditEntry, time = Date.now()): void {
+    const full: AuditRecord = { time, ...entry };
     if (this.opts.testHooks?.length) full.test_hooks = this.opts.testHooks;
     this.queue.push(JSON.stringify(full) + '\n');
     if (!this.scheduled) {
@@ -117,7 +96,7 @@ export function readAudit(dir: string, q: AuditQuery = {}): AuditRecord[] {
       } catch {
         continue;
       }
-      if (q.sandbox !== undefined && r.sandbox !== q.sandbox) continue;
+      if (q.sandbox !== undefined && !('sandbox' in r && r.sandbox === q.sandbox)) continue;
       if (q.since !== undefined && r.time < q.since) continue;
       if (q.denied && r.action !== 'denied') continue;
       out.push(r);

@@ -1,0 +1,181 @@
+// What the audit log holds: one closed union of record kinds, each built by a small function so a
+// call site cannot misspell a field or mix a kind's class with another's activity. Field names
+// follow OCSF (Network Activity 4001, HTTP Activity 4002, API Activity 6003) where one exists.
+// Never recorded: header values, query strings, bodies, credentials.
+//
+// Below the gateway, the inference router and the daemon (which compose it), so each can write
+// records of its own. A new kind is one interface, one member of AuditRecord and one builder.
+
+/** Where a request went: the name asked for and, once connected, the address. */
+export interface AuditDestination {
+  hostname: string;
+  port: number;
+  ip?: string;
+}
+
+/** Method and path only (no query string: it can carry secrets). */
+export interface AuditHttp {
+  method: string;
+  path: string;
+  status?: number;
+}
+
+interface NetworkActivity {
+  class_uid: 4001;
+  class_name: 'Network Activity';
+}
+interface HttpActivity {
+  class_uid: 4002;
+  class_name: 'HTTP Activity';
+}
+interface ApiActivity {
+  class_uid: 6003;
+  class_name: 'API Activity';
+}
+
+/** Stamped by the writer. */
+interface Stamp {
+  /** Milliseconds since the epoch. */
+  time: number;
+  /** Test-only relaxations the gateway ran with (see gateway/ssrf.ts), on every record when set. */
+  test_hooks?: string[];
+}
+
+/** Byte counts and duration of a finished flow. */
+export interface FlowTotals {
+  bytes_out: number;
+  bytes_in: number;
+  duration_ms: number;
+}
+
+/** A CONNECT tunnel ended. */
+export interface TunnelClosedRecord extends Stamp, NetworkActivity, FlowTotals {
+  activity: 'close';
+  action: 'allowed';
+  sandbox: string;
+  dst: AuditDestination;
+  rule: string;
+  policy_version: string;
+  /** Who carried the bytes at the end: Node or nemoclaw-pump. */
+  relay: 'node' | 'pump';
+  /** Why the gateway closed it (policy reload, grant expiry, shutdown); absent when a side hung up. */
+  reason?: string;
+}
+
+/** A plain-HTTP request (or a WebSocket upgrade) ended. */
+export interface HttpRequestRecord extends Stamp, HttpActivity, FlowTotals {
+  activity: 'request';
+  action: 'allowed';
+  sandbox: string;
+  dst: AuditDestination;
+  http: AuditHttp;
+  rule: string;
+  policy_version: string;
+  upgrade?: 'websocket';
+  relay?: 'node' | 'pump';
+  reason?: string;
+}
+
+/** The gateway refused a connection or a request. */
+export type DenyRecord = Stamp &
+  (NetworkActivity | HttpActivity) & {
+    activity: 'deny';
+    action: 'denied';
+    sandbox: string;
+    /** Absent when nothing was asked for yet (connection cap). */
+    dst?: AuditDestination;
+    http?: AuditHttp;
+    /** A reason code (gateway/deny.ts). */
+    reason: string;
+    detail: string;
+    policy_version?: string;
+    approval_id?: string;
+  };
+
+export type ApprovalEvent = 'queued' | 'approved' | 'approved_persist' | 'denied' | 'expired';
+
+/** Something happened to an approval request. */
+export interface ApprovalRecord extends Stamp, ApiActivity {
+  activity: 'approval';
+  action: 'info';
+  sandbox: string;
+  dst: AuditDestination;
+  approval_id: string;
+  actor: { user: string };
+  detail: ApprovalEvent;
+  reason?: string;
+  /** When a grant lapses, in milliseconds since the epoch. */
+  expires_at?: number;
+}
+
+/** A sandbox's policy was registered, reloaded or removed, or a policy was refused. */
+export interface PolicyRecord extends Stamp, ApiActivity {
+  activity: 'register' | 'reload' | 'unregister';
+  action: 'info' | 'denied';
+  sandbox?: string;
+  policy_version?: string;
+  detail?: string;
+}
+
+/** The daemon started, stopped, or survived an internal error. */
+export interface LifecycleRecord extends Stamp, ApiActivity {
+  activity: 'start' | 'stop';
+  action: 'info';
+  detail: string;
+}
+
+export type AuditRecord = TunnelClosedRecord | HttpRequestRecord | DenyRecord | ApprovalRecord | PolicyRecord | LifecycleRecord;
+
+/** A record as a builder returns it: the writer adds the stamp. */
+export type AuditEntry = AuditRecord extends infer R ? (R extends Stamp ? Omit<R, keyof Stamp> : never) : never;
+
+/** Optional fields are left out rather than written as null/undefined. */
+function present(o: AuditEntry): AuditEntry {
+  const fields = o as Record<string, unknown>;
+  for (const k of Object.keys(fields)) if (fields[k] === undefined) delete fields[k];
+  return o;
+}
+
+type Fields<R> = Omit<R, keyof Stamp | 'class_uid' | 'class_name' | 'activity' | 'action'>;
+
+export function tunnelClosed(f: Fields<TunnelClosedRecord>): AuditEntry {
+  return present({ class_uid: 4001, class_name: 'Network Activity', activity: 'close', action: 'allowed', ...f });
+}
+
+export function httpRequest(f: Fields<HttpRequestRecord>): AuditEntry {
+  return present({ class_uid: 4002, class_name: 'HTTP Activity', activity: 'request', action: 'allowed', ...f });
+}
+
+/** A refusal: of a tunnel or connection (`network`) or of a plain-HTTP request (`http`). */
+export function denied(kind: 'network' | 'http', f: Fields<DenyRecord>): AuditEntry {
+  const cls =
+    kind === 'http'
+      ? ({ class_uid: 4002, class_name: 'HTTP Activity' } as const)
+      : ({ class_uid: 4001, class_name: 'Network Activity' } as const);
+  return present({ ...cls, activity: 'deny', action: 'denied', ...f });
+}
+
+export function approval(f: Fields<ApprovalRecord>): AuditEntry {
+  return present({ class_uid: 6003, class_name: 'API Activity', activity: 'approval', action: 'info', ...f });
+}
+
+export function policyRegistered(sandbox: string, policy_version: string): AuditEntry {
+  return { class_uid: 6003, class_name: 'API Activity', activity: 'register', action: 'info', sandbox, policy_version };
+}
+
+export function policyReloaded(sandbox: string, policy_version: string, detail: string): AuditEntry {
+  return { class_uid: 6003, class_name: 'API Activity', activity: 'reload', action: 'info', sandbox, policy_version, detail };
+}
+
+/** A policy the gateway would not load (e.g. a saved one that no longer parses after an upgrade). */
+export function policyRefused(detail: string): AuditEntry {
+  return { class_uid: 6003, class_name: 'API Activity', activity: 'register', action: 'denied', detail };
+}
+
+export function policyUnregistered(sandbox: string): AuditEntry {
+  return { class_uid: 6003, class_name: 'API Activity', activity: 'unregister', action: 'info', sandbox };
+}
+
+export function lifecycle(activity: LifecycleRecord['activity'], detail: string): AuditEntry {
+  return { class_uid: 6003, class_name: 'API Activity', activity, action: 'info', detail };
+}
