@@ -49,6 +49,13 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
     } else for (const [n, o] of view.sandboxes) byDriver.set(n, o);
   }
 
+  // apply records a generation at its end: an unreadable one must stop it before it starts.
+  try {
+    store.listGenerations();
+  } catch (e) {
+    unknown.push((e as Error).message);
+  }
+
   const current: Record<string, CompiledSandbox | null> = {};
   for (const [name, e] of Object.entries(inventory.sandboxes)) {
     try {

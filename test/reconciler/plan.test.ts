@@ -1,7 +1,8 @@
 // Pure plan tests: desired × inventory × observed matrices, reasons, protect, drift, summary.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { observedDigest, plan, type PlanInput } from '../../src/reconciler/plan.js';
+import { ObservationError, observedDigest, plan, type PlanInput } from '../../src/reconciler/plan.js';
+import { UserError } from '../../src/util/errors.js';
 import { semanticSummary } from '../../src/reconciler/summary.js';
 import type { Action } from '../../src/reconciler/types.js';
 import { compileSpec, currentOf, desiredOf, entryOf, inventoryOf, observedOf, observedSandbox } from './fixtures.js';
@@ -222,4 +223,21 @@ test('a new commit that changes nothing about a sandbox is a noop (only the mani
   const act = only(plan({ ...base, desired: desiredOf([moved]) }), 'a');
   assert.equal(act.kind, 'noop');
   assert.deepEqual(act.changes, []);
+});
+
+test('an observation that is not the whole truth: no plan, an ObservationError with every reason', async (t) => {
+  const { base } = await steady(t);
+  const unknown = [
+    'docker sandboxes: the Docker engine cannot be asked what runs: EACCES',
+    'the gateway control socket /s does not answer',
+  ];
+  assert.throws(
+    () => plan({ ...base, observed: { ...base.observed, unknown } }),
+    (e: unknown) =>
+      e instanceof ObservationError &&
+      e instanceof UserError &&
+      e.exitCode === 1 &&
+      e.message === `cannot tell what runs on this host, so nothing is planned:\n  - ${unknown.join('\n  - ')}`,
+  );
+  assert.equal(plan(base).changes, false, 'the same input with a complete observation plans');
 });

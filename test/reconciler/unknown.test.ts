@@ -10,6 +10,7 @@ import { probeGateway } from '../../src/daemon/client.js';
 import { stateLayout } from '../../src/state/paths.js';
 import { cli, env, inventoryNames, yaml, type Env } from './harness.js';
 
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 const ZERO_DIGEST = `sha256:${'0'.repeat(64)}`;
 const dockerYaml = `version: 1\nsandboxes:\n  boxed:\n    runtime: docker\n    image: nemoclaw-test/busybox@${ZERO_DIGEST}\n    command: [/bin/true]\n    filesystem:\n      read_only: [/bin]\n`;
 
@@ -59,10 +60,25 @@ test('a corrupt inventory.json: plan refuses naming the file, never "nothing was
     writeFileSync(inventory, bytes);
     for (const r of [await plan(e), await apply(e)]) {
       assert.equal(r.status, 1, r.stderr);
-      assert.match(r.stderr, new RegExp(`inventory ${inventory.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} ${what.source}`));
+      assert.match(r.stderr, new RegExp(`inventory ${esc(inventory)} ${what.source}`));
       assert.doesNotMatch(r.stdout, /to create/);
     }
   }
+});
+
+test('a corrupt generation file: plan, apply and rollback refuse naming it', async (t) => {
+  const e = env(t);
+  await e.write(yaml([{ name: 'a' }]));
+  const gen = join(e.state, 'generations', '000001.json');
+  mkdirSync(dirname(gen), { recursive: true });
+  writeFileSync(gen, '{"format_version": 1, "number": ');
+  const named = new RegExp(`generation ${esc(gen)} is not valid JSON`);
+  refused(await plan(e), named);
+  refused(await apply(e), named);
+  assert.deepEqual(inventoryNames(e.state), []);
+  const r = await e.run('rollback', '--list');
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, named);
 });
 
 test('a corrupt supervisor desired.json: plan refuses naming it, with the daemon down or up', async (t) => {
@@ -71,7 +87,7 @@ test('a corrupt supervisor desired.json: plan refuses naming it, with the daemon
   const desired = join(e.state, 'supervisor', 'desired.json');
   mkdirSync(dirname(desired), { recursive: true });
   writeFileSync(desired, '{"a": "sha256:');
-  const named = new RegExp(`the supervisor's ${desired.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not valid JSON`);
+  const named = new RegExp(`the supervisor's ${esc(desired)} is not valid JSON`);
   refused(await plan(e), named);
   // A daemon that starts on it restores nothing, keeps the file, and says why in every listing.
   const g = await cli(['gateway', '--detach', '--state-dir', e.state]);
@@ -93,8 +109,5 @@ test('a gateway control socket that is present but does not answer is unknown, n
   const p = await probeGateway(e.state);
   assert.equal(p.state, 'unknown');
   assert.match(p.state === 'unknown' ? p.reason : '', /present but does not answer: gateway did not answer in time/);
-  refused(
-    await plan(e),
-    new RegExp(`the gateway control socket ${socket.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is present but does not answer`),
-  );
+  refused(await plan(e), new RegExp(`the gateway control socket ${esc(socket)} is present but does not answer`));
 });
