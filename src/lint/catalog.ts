@@ -43,8 +43,14 @@ export const RULES = {
 
   // allowed_ips
   'allowed-ips-invalid': lint('error', 'An allowed_ips entry is not a valid CIDR.'),
-  'allowed-ips-forbidden': lint('error', 'An allowed_ips entry covers loopback, link-local, unspecified or cloud metadata addresses.'),
-  'allowed-ips-private': lint('warning', 'An allowed_ips entry opens a private range (RFC 1918, CGNAT or IPv6 ULA).'),
+  'allowed-ips-forbidden': lint(
+    'error',
+    'An allowed_ips entry covers loopback, link-local, unspecified, multicast, broadcast or cloud metadata addresses (also through IPv4 embedded in IPv6).',
+  ),
+  'allowed-ips-private': lint(
+    'warning',
+    'An allowed_ips entry opens an internal range (RFC 1918, CGNAT, IPv6 ULA or another not globally reachable block).',
+  ),
 
   // Secrets and environment
   'secret-in-config': lint('error', 'A value, key or comment looks like a credential; reference it with env:NAME or file:PATH instead.'),

@@ -20,7 +20,12 @@ const width = (f: Family) => (f === 4 ? 32 : 128);
 
 /** A literal address in its canonical spelling only: dotted-quad decimal IPv4, or IPv6 without a zone id. */
 export function parseIp(s: string): Ip | undefined {
-  if (ipaddr.IPv4.isValidFourPartDecimal(s)) return ipaddr.IPv4.parse(s);
+  if (DOTTED_QUAD.test(s)) {
+    // The regex leaves only the range check: cheaper than ipaddr.js's five-format parse, on the
+    // gateway's per-connection path.
+    const octets = s.split('.').map(Number);
+    return octets.every((o) => o <= 255) ? new ipaddr.IPv4(octets) : undefined;
+  }
   if (!s.includes(':') || s.includes('%')) return undefined;
   // A dotted tail becomes two hex groups here: ipaddr.js reads `::a.b.c.d` (IPv4-compatible) as
   // `::ffff:a.b.c.d` (mapped), and accepts non-decimal IPv4 there.
@@ -28,11 +33,23 @@ export function parseIp(s: string): Ip | undefined {
   const tail = s.slice(at);
   let text = s;
   if (tail.includes('.')) {
-    if (!ipaddr.IPv4.isValidFourPartDecimal(tail)) return undefined;
-    const [a, b, c, d] = ipaddr.IPv4.parse(tail).octets as [number, number, number, number];
+    const v4 = DOTTED_QUAD.test(tail) ? attempt(() => ipaddr.IPv4.parse(tail)) : undefined;
+    if (!v4) return undefined;
+    const [a, b, c, d] = v4.octets as [number, number, number, number];
     text = `${s.slice(0, at)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
-  return ipaddr.IPv6.isValid(text) ? ipaddr.IPv6.parse(text) : undefined;
+  return attempt(() => ipaddr.IPv6.parse(text));
+}
+
+/** Decimal octets without leading zeros (`01` is octal to inet_aton). */
+const DOTTED_QUAD = /^(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}$/;
+
+function attempt<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined; // ipaddr.js throws on what it cannot parse
+  }
 }
 
 /** `addr/prefix` or a bare address (a /32 or /128). Host bits are cleared; see `hasHostBits`. */
@@ -203,6 +220,8 @@ const V6: readonly SpecialRange[] = [
 
 export interface ParsedRange extends SpecialRange {
   readonly range: Cidr;
+  /** The network address's bytes, for the per-connection lookup in `rangeOf`. */
+  readonly bytes: readonly number[];
 }
 
 let tables: { 4: ParsedRange[]; 6: ParsedRange[] } | undefined;
@@ -217,12 +236,25 @@ export function specialRanges(f: Family): readonly ParsedRange[] {
 }
 
 function parseTable(rows: readonly SpecialRange[]): ParsedRange[] {
-  return rows.map((r) => ({ ...r, range: parseCidr(r.cidr)! })).sort((a, b) => b.range.prefix - a.range.prefix);
+  return rows
+    .map((r) => {
+      const range = parseCidr(r.cidr)!;
+      return { ...r, range, bytes: range.ip.toByteArray() };
+    })
+    .sort((a, b) => b.range.prefix - a.range.prefix);
 }
 
 /** The most specific table row holding the address (IPv6 always has one: ::/0). */
 export function rangeOf(ip: Ip): ParsedRange | undefined {
-  return specialRanges(familyOf(ip)).find((r) => cidrHas(r.range, ip));
+  const bytes = ip.toByteArray();
+  return specialRanges(familyOf(ip)).find((r) => samePrefix(r.bytes, bytes, r.range.prefix));
+}
+
+/** Byte-wise prefix comparison: what ipaddr.js's match() does, without re-deriving parts per row. */
+function samePrefix(net: readonly number[], bytes: readonly number[], prefix: number): boolean {
+  let i = 0;
+  for (; prefix >= 8; prefix -= 8, i++) if (net[i] !== bytes[i]) return false;
+  return prefix === 0 || ((net[i]! ^ bytes[i]!) & (0xff << (8 - prefix)) & 0xff) === 0;
 }
 
 // ── IPv4 embedded in IPv6 ───────────────────────────────────────────────────────────────────────
@@ -298,13 +330,16 @@ const v4From = (bytes: number[], inverted: boolean | undefined) => new ipaddr.IP
  */
 export function embeddedIpv4(ip: Ip): { via: string; ip: ipaddr.IPv4 }[] {
   if (ip.kind() !== 'ipv6') return [];
-  const bytes = ip.toByteArray();
-  if (bytes.slice(0, 15).every((b) => b === 0) && bytes[15]! <= 1) return [];
-  return embeddingTable()
-    .filter((e) => cidrHas(e.range, ip))
-    .map((e) => ({ via: e.name, ip: v4From(readBits(bytes, e.bits), e.inverted), guessed: e.guessed }))
-    .filter((e) => !(e.guessed && e.ip.octets[0] === 0))
-    .map(({ via, ip }) => ({ via, ip }));
+  const out: { via: string; ip: ipaddr.IPv4 }[] = [];
+  let bytes: number[] | undefined;
+  for (const e of embeddingTable()) {
+    if (!cidrHas(e.range, ip)) continue;
+    bytes ??= ip.toByteArray();
+    if (bytes.every((b, i) => (i === 15 ? b <= 1 : b === 0))) return []; // :: and ::1
+    const v4 = v4From(readBits(bytes, e.bits), e.inverted);
+    if (!(e.guessed && v4.octets[0] === 0)) out.push({ via: e.name, ip: v4 });
+  }
+  return out;
 }
 
 /**
