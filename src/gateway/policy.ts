@@ -71,7 +71,8 @@ function describe(errors: ErrorObject[]): string {
     if (rest.length === 0 && deeper) continue; // the non-null branch's own errors say what is wrong
     messages.push([at, `must be ${ts.join(' or ')}`]);
   }
-  messages.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // By field, then by message: the same policy always gets the same line.
+  messages.sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0));
   const lines = messages.map(([at, m]) => `${field(at)} ${m}`);
   const more = lines.length > MAX_REPORTED ? ` (and ${lines.length - MAX_REPORTED} more)` : '';
   return lines.slice(0, MAX_REPORTED).join('; ') + more;
