@@ -1,5 +1,5 @@
 // Builds the line-based spec nemoclaw-init reads on fd 3 (format documented at the top of
-// src/init/nemoclaw-init.c). Pure: paths on the host are decided by the caller.
+// src/init/spec.c). Pure: paths on the host are decided by the caller.
 import type { LandlockArtifact, SandboxArtifact } from '../compiler/artifacts.js';
 
 export interface InitSpecInput {
