@@ -2,11 +2,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "init.h"
@@ -36,18 +36,98 @@ static void make_mountpoint(const char *source, const char *dest) {
   close(fd);
 }
 
-/* Bind SOURCE at DEST, then remount with FLAGS plus whatever the source mount already locks
-   (a user namespace may not clear nodev/noexec/... inherited from the host). */
-static void bind_mount(const char *source, const char *dest, unsigned long flags) {
-  struct statvfs sv;
-  make_mountpoint(source, dest);
-  CHECK(mount(source, dest, NULL, MS_BIND, NULL), "bind %s: %s", source, strerror(errno));
-  CHECK(statvfs(source, &sv), "statvfs %s: %s", source, strerror(errno));
-  unsigned long keep = (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
-                       (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) | (sv.f_flag & ST_RDONLY ? MS_RDONLY : 0) |
-                       (sv.f_flag & ST_NOATIME ? MS_NOATIME : 0) | (sv.f_flag & ST_NODIRATIME ? MS_NODIRATIME : 0) |
-                       (sv.f_flag & ST_RELATIME ? MS_RELATIME : 0);
-  CHECK(mount(NULL, dest, NULL, MS_BIND | MS_REMOUNT | flags | keep, NULL), "remount %s: %s", dest, strerror(errno));
+/* The mount API and openat2, by number: glibc's <sys/mount.h> and <linux/mount.h> clash, and
+   older headers lack them. The numbers are the same on every architecture (Linux 5.2-5.12). */
+#ifndef __NR_open_tree
+#define __NR_open_tree 428
+#endif
+#ifndef __NR_move_mount
+#define __NR_move_mount 429
+#endif
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
+#ifndef __NR_mount_setattr
+#define __NR_mount_setattr 442
+#endif
+#define TREE_CLONE 1                 /* OPEN_TREE_CLONE */
+#define MOVE_F_EMPTY_PATH 0x04       /* MOVE_MOUNT_F_EMPTY_PATH */
+#define MOVE_T_EMPTY_PATH 0x40       /* MOVE_MOUNT_T_EMPTY_PATH */
+#define ATTR_RDONLY 0x01
+#define ATTR_NOSUID 0x02
+#define ATTR_NODEV 0x04
+#define ATTR_NOEXEC 0x08
+#define NO_SYMLINKS 0x04             /* RESOLVE_NO_SYMLINKS (also refuses magic links) */
+#define BENEATH 0x08                 /* RESOLVE_BENEATH */
+struct mount_attr_v0 { uint64_t attr_set, attr_clr, propagation, userns_fd; };
+struct open_how_v0 { uint64_t flags, mode, resolve; };
+
+/* NAME (one path component) in DIR, never through a symlink and never above DIR. */
+static int open_beneath(int dir, const char *name, int flags, mode_t mode) {
+  struct open_how_v0 how = { (uint64_t)(flags | O_CLOEXEC), mode, NO_SYMLINKS | BENEATH };
+  return (int)syscall(__NR_openat2, dir, name, &how, sizeof how);
+}
+
+__attribute__((noreturn)) static void refuse_mountpoint(const char *target, const char *at) {
+  if (errno == ELOOP)
+    die("mount point %s: %s is a symbolic link; mount points are never followed through links "
+        "(was it planted in a writable path? remove it from the sandbox's persistent data)", target, at);
+  die("mount point %s: %s: %s", target, at, strerror(errno));
+}
+
+/*
+ * The mount point for TARGET inside the new root ROOT_FD, created as needed, as an O_PATH fd.
+ * Mount points can lie inside an earlier read_write bind, i.e. in the agent's persistent data,
+ * where the agent may have planted symlinks: every component is opened with openat2
+ * (RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH) and created with mkdirat/O_CREAT relative to its
+ * parent's fd, so root never creates anything outside the sandbox's own directories.
+ */
+static int mountpoint(int root_fd, const char *target, int is_dir) {
+  char path[4096], *save = NULL;
+  snprintf(path, sizeof path, "%s", target);
+  int fd = dup(root_fd);
+  CHECK(fd, "dup: %s", strerror(errno));
+  char *name = strtok_r(path, "/", &save);
+  while (name) {
+    char *next = strtok_r(NULL, "/", &save);
+    int n;
+    if (next || is_dir) {
+      n = open_beneath(fd, name, O_PATH | O_DIRECTORY, 0);
+      if (n < 0 && errno == ENOENT) {
+        if (mkdirat(fd, name, 0755) < 0 && errno != EEXIST) refuse_mountpoint(target, name);
+        n = open_beneath(fd, name, O_PATH | O_DIRECTORY, 0);
+      }
+    } else {
+      /* A file mount point: an empty regular file (O_NONBLOCK: a planted FIFO must not hang us). */
+      n = open_beneath(fd, name, O_RDONLY | O_CREAT | O_NONBLOCK | O_NOCTTY, 0644);
+      struct stat st;
+      if (n >= 0 && (fstat(n, &st) < 0 || !S_ISREG(st.st_mode))) { close(n); errno = EEXIST; n = -1; }
+    }
+    if (n < 0) refuse_mountpoint(target, name);
+    close(fd);
+    fd = n;
+    name = next;
+  }
+  return fd;
+}
+
+/*
+ * Bind SOURCE at TARGET in the new root with the new mount API: clone the source tree, set the
+ * attributes on the detached clone (mount_setattr only adds restrictions: whatever the host mount
+ * locks, e.g. nodev in a user namespace, stays), then attach it to the mount point's fd.
+ * Non-recursive: host submounts under a path are not carried in (fail closed).
+ */
+static void bind_at(int root_fd, const char *source, const char *target, uint64_t attrs) {
+  int tree = (int)syscall(__NR_open_tree, AT_FDCWD, source, TREE_CLONE | O_CLOEXEC);
+  CHECK(tree, "bind %s: open_tree: %s%s", source, strerror(errno), errno == ENOSYS ? " (Linux 5.12 or later is needed)" : "");
+  struct stat st;
+  CHECK(fstat(tree, &st), "stat %s: %s", source, strerror(errno));
+  struct mount_attr_v0 attr = { .attr_set = attrs };
+  CHECK(syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr), "bind %s: mount_setattr: %s", source, strerror(errno));
+  int at = mountpoint(root_fd, target, S_ISDIR(st.st_mode));
+  CHECK(syscall(__NR_move_mount, tree, "", at, "", MOVE_F_EMPTY_PATH | MOVE_T_EMPTY_PATH), "bind %s at %s: %s", source, target, strerror(errno));
+  close(at);
+  close(tree);
 }
 
 void build_root(void) {
@@ -57,12 +137,14 @@ void build_root(void) {
   /* Nothing we mount may propagate back to the host. */
   CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make / private: %s", strerror(errno));
   CHECK(mount("tmpfs", r, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m"), "tmpfs on %s: %s", r, strerror(errno));
-  /* Non-recursive binds: host submounts under a path are not carried in (fail closed). */
+  int root_fd = open(r, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  CHECK(root_fd, "open %s: %s", r, strerror(errno));
+  /* In spec order, which is sorted by target: a parent is mounted before what lies under it. */
   for (int i = 0; i < spec.n_mounts; i++) {
     struct mnt *m = &spec.mounts[i];
-    snprintf(dest, sizeof dest, "%s%s", r, m->target);
-    bind_mount(m->source, dest, MS_NOSUID | MS_NODEV | (m->rw ? 0 : MS_RDONLY) | (m->exec ? 0 : MS_NOEXEC));
+    bind_at(root_fd, m->source, m->target, ATTR_NOSUID | ATTR_NODEV | (m->rw ? 0 : ATTR_RDONLY) | (m->exec ? 0 : ATTR_NOEXEC));
   }
+  close(root_fd);
   snprintf(dest, sizeof dest, "%s/proc", r);
   mkdirs(dest, 0555);
   CHECK(mount("proc", dest, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount /proc: %s", strerror(errno));

@@ -3,9 +3,9 @@
 // category has a control that must succeed, so a sandbox that breaks everything cannot pass.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { CompiledSandbox } from '../../src/compiler/artifacts.js';
 import { sandboxPaths } from '../../src/state/sandbox-layout.js';
@@ -207,4 +207,30 @@ test('escape: TIOCSTI on the terminal is refused (the agent has no controlling t
   assert.equal(results.get('tty_tcgetattr_control'), 'OK');
   assert.match(results.get('tiocsti') ?? '', /^(EPERM|EIO)$/);
   assert.equal(results.get('open_dev_tty'), 'ENXIO');
+});
+
+// Issue 14, break 1: the escape config mounts read_only ${bin} inside read_write /tmp, so the init
+// builds that mount point inside the agent's persistent /tmp. An agent that replaces a directory
+// on the way with a symlink to a host path must not make root create anything on the host.
+test('escape: a symlink planted in persistent data never makes root create a mount point on the host', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  assert.ok(s.dir.startsWith('/tmp/'), `the probe dir ${s.dir} must lie under the read_write /tmp for this test`);
+  const hostPrivate = join(s.dir, 'host-private');
+  mkdirSync(hostPrivate, { mode: 0o700 });
+  const persistentTmp = sandboxPaths(s.state, 'escape').rwDir('/tmp');
+  mkdirSync(persistentTmp, { recursive: true });
+  if (isRoot) chownSync(persistentTmp, 1000, 1000);
+  // What the agent leaves behind in its /tmp: /tmp/<probe dir> -> the host directory.
+  symlinkSync(hostPrivate, join(persistentTmp, basename(s.dir)));
+  await assert.rejects(runProbe(s, ['done']), (e: Error) => {
+    assert.match(e.message, /refused to start: root: mount point .* is a symbolic link/);
+    return true;
+  });
+  assert.deepEqual(readdirSync(hostPrivate), [], 'nothing was created in the host directory');
+  // The same layout without the planted link starts normally (the allowed neighbour).
+  rmSync(join(persistentTmp, basename(s.dir)));
+  const { results, code, err } = await runProbe(s, ['done']);
+  assert.equal(code, 0, err);
+  assert.equal(results.get('done'), 'OK');
 });

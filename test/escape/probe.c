@@ -223,6 +223,7 @@ int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "euid")) { printf("euid VALUE %d\n", geteuid()); return 0; }
   if (argc == 2 && !strcmp(argv[1], "forkbomb")) return forkbomb();
   if (argc == 2 && !strcmp(argv[1], "tty")) { tty(); return 0; }
+  if (argc == 2 && !strcmp(argv[1], "done")) { printf("done OK\n"); return 0; }
   if (argc < 5 || strcmp(argv[1], "all")) { fprintf(stderr, "usage: see probe.c\n"); return 2; }
   filesystem(argv[3]);
   network(argv[4]);

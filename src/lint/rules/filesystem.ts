@@ -110,6 +110,21 @@ export function lintFilesystem(r: Reporter, base: Path, sb: SandboxSpec): void {
     }
   }
 
+  // A mount target inside a writable path: its mount point is built in the agent's persistent data.
+  const writable = [...lists.read_write.keys(), ...(workdir ? [workdir] : [])];
+  for (const list of ['read_only', 'read_write'] as const) {
+    for (const [p, i] of lists[list]) {
+      const parent = writable.find((w) => w !== p && w !== '/' && within(p, w));
+      if (parent === undefined) continue;
+      r.report(
+        'mount-under-writable',
+        [...base, 'filesystem', list, i],
+        `${list} path ${quote(p)} lies inside the writable path ${quote(parent)}: its mount point is made in the agent's persistent data, where the agent can plant a symlink that makes the next start refuse`,
+        'mount it outside every read_write path and the workdir (e.g. under /opt)',
+      );
+    }
+  }
+
   const granted = [...lists.read_only.keys(), ...lists.read_write.keys(), ...(workdir ? [workdir] : [])];
   for (const [p, i] of lists.executable) {
     if (granted.some((g) => within(p, g))) continue;
