@@ -46,10 +46,23 @@ static volatile pid_t forward_to = 0;
 
 /* ---------- the outer process: cgroups, namespaces, then mirror pid 1 ---------- */
 
+/* /proc/<pid>/cmdline of the outer init, pid 1 and the relay (all forks of this process) is
+   readable inside the sandbox: it must not name host paths (install dir, run dir). */
+static void hide_argv(int argc, char **argv) {
+  char *end = argv[argc - 1] + strlen(argv[argc - 1]);
+  memset(argv[0], 0, (size_t)(end - argv[0]));
+  memcpy(argv[0], "nemoclaw-init", end - argv[0] < 13 ? (size_t)(end - argv[0]) : 13);
+}
+
 int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "--probe")) return probe();
-  if (argc == 3 && !strcmp(argv[1], "--container")) container_main(argv[2]);
+  if (argc == 3 && !strcmp(argv[1], "--container")) {
+    char *run_dir = strdup(argv[2]);
+    hide_argv(argc, argv);
+    container_main(run_dir ? run_dir : "/");
+  }
   if (argc != 1) { dprintf(2, "usage: nemoclaw-init 3<spec 4<seccomp.bpf 5>report  |  nemoclaw-init --container RUNDIR  |  nemoclaw-init --probe\n"); return 2; }
+  hide_argv(argc, argv);
   /* The supervisor's death takes the sandbox with it. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) == 0) report_fd = REPORT_FD;

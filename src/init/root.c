@@ -47,12 +47,24 @@ static void make_mountpoint(const char *source, const char *dest) {
 #ifndef __NR_openat2
 #define __NR_openat2 437
 #endif
+#ifndef __NR_fsopen
+#define __NR_fsopen 430
+#endif
+#ifndef __NR_fsconfig
+#define __NR_fsconfig 431
+#endif
+#ifndef __NR_fsmount
+#define __NR_fsmount 432
+#endif
 #ifndef __NR_mount_setattr
 #define __NR_mount_setattr 442
 #endif
 #define TREE_CLONE 1                 /* OPEN_TREE_CLONE */
 #define MOVE_F_EMPTY_PATH 0x04       /* MOVE_MOUNT_F_EMPTY_PATH */
 #define MOVE_T_EMPTY_PATH 0x40       /* MOVE_MOUNT_T_EMPTY_PATH */
+#define FSCONFIG_FLAG 0               /* FSCONFIG_SET_FLAG */
+#define FSCONFIG_STRING 1             /* FSCONFIG_SET_STRING */
+#define FSCONFIG_CREATE 6             /* FSCONFIG_CMD_CREATE */
 #define ATTR_RDONLY 0x01
 #define ATTR_NOSUID 0x02
 #define ATTR_NODEV 0x04
@@ -130,6 +142,52 @@ static void bind_at(int root_fd, const char *source, const char *target, uint64_
   close(tree);
 }
 
+/*
+ * A read_write path: an overlay whose upper layer is HOSTDIR (the sandbox's persistent data, so
+ * every write lands there as with a bind) over an empty lower layer. Not a bind, because a bind's
+ * root shows in /proc/self/mountinfo as its path from the file system's root, i.e. the host
+ * state directory. The overlay's layers are named relative to our cwd (the sandbox's state dir),
+ * and mountinfo shows exactly those strings: "upperdir=rw/tmp", never a host path.
+ * HOSTDIR = G/P/N: cwd G, upper P/N, work dir P.work/N, lower P.empty (both made here, beside P).
+ */
+static void overlay_at(int root_fd, const char *hostdir, const char *target, uint64_t attrs) {
+  char g[4096], upper[4096], work[4096], lower[4096];
+  snprintf(g, sizeof g, "%s", hostdir);
+  char *n = strrchr(g, '/');
+  if (!n || n == g) die("rw directory %s is not absolute and two levels deep", hostdir);
+  *n++ = 0;
+  char *p = strrchr(g, '/');
+  if (!p) die("rw directory %s is not absolute and two levels deep", hostdir);
+  *p++ = 0;
+  snprintf(upper, sizeof upper, "%s/%s", p, n);
+  snprintf(work, sizeof work, "%s.work", p);
+  snprintf(lower, sizeof lower, "%s.empty", p);
+  int gd = open(*g ? g : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  CHECK(gd, "open %s: %s", g, strerror(errno));
+  if ((mkdirat(gd, lower, 0755) < 0 && errno != EEXIST) || (mkdirat(gd, work, 0700) < 0 && errno != EEXIST))
+    die("overlay directories beside %s: %s", hostdir, strerror(errno));
+  snprintf(work, sizeof work, "%s.work/%s", p, n);
+  if (mkdirat(gd, work, 0700) < 0 && errno != EEXIST) die("mkdir %s: %s", work, strerror(errno));
+  CHECK(fchdir(gd), "chdir %s: %s", g, strerror(errno));
+  close(gd);
+  int fs = (int)syscall(__NR_fsopen, "overlay", 1 /* FSOPEN_CLOEXEC */);
+  CHECK(fs, "overlay for %s: fsopen: %s", target, strerror(errno));
+  const char *opts[][2] = {{"lowerdir", lower}, {"upperdir", upper}, {"workdir", work}};
+  for (int i = 0; i < 3; i++)
+    CHECK(syscall(__NR_fsconfig, fs, FSCONFIG_STRING, opts[i][0], opts[i][1], 0), "overlay for %s: %s=%s: %s", target, opts[i][0], opts[i][1], strerror(errno));
+  /* In a user namespace overlay keeps its metadata in user.overlay.* (trusted.* needs host root). */
+  if (done.userns) CHECK(syscall(__NR_fsconfig, fs, FSCONFIG_FLAG, "userxattr", NULL, 0), "overlay userxattr: %s", strerror(errno));
+  CHECK(syscall(__NR_fsconfig, fs, FSCONFIG_CREATE, NULL, NULL, 0), "overlay for %s on %s: %s", target, hostdir, strerror(errno));
+  int mnt = (int)syscall(__NR_fsmount, fs, 1 /* FSMOUNT_CLOEXEC */, attrs);
+  CHECK(mnt, "overlay for %s: fsmount: %s", target, strerror(errno));
+  close(fs);
+  CHECK(chdir("/"), "chdir /: %s", strerror(errno));
+  int at = mountpoint(root_fd, target, 1);
+  CHECK(syscall(__NR_move_mount, mnt, "", at, "", MOVE_F_EMPTY_PATH | MOVE_T_EMPTY_PATH), "mount %s: %s", target, strerror(errno));
+  close(at);
+  close(mnt);
+}
+
 void build_root(void) {
   step = "root";
   char dest[4096];
@@ -142,7 +200,9 @@ void build_root(void) {
   /* In spec order, which is sorted by target: a parent is mounted before what lies under it. */
   for (int i = 0; i < spec.n_mounts; i++) {
     struct mnt *m = &spec.mounts[i];
-    bind_at(root_fd, m->source, m->target, ATTR_NOSUID | ATTR_NODEV | (m->rw ? 0 : ATTR_RDONLY) | (m->exec ? 0 : ATTR_NOEXEC));
+    uint64_t attrs = ATTR_NOSUID | ATTR_NODEV | (m->rw ? 0 : ATTR_RDONLY) | (m->exec ? 0 : ATTR_NOEXEC);
+    if (m->rw) overlay_at(root_fd, m->source, m->target, attrs);
+    else bind_at(root_fd, m->source, m->target, attrs);
   }
   close(root_fd);
   snprintf(dest, sizeof dest, "%s/proc", r);

@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { CompiledSandbox } from '../../src/compiler/artifacts.js';
 import { sandboxPaths } from '../../src/state/sandbox-layout.js';
 import { startSandbox } from '../../src/runtime/process/start.js';
+import { initBinary } from '../../src/util/package-paths.js';
 import { requireCapability } from '../helpers/capability.js';
 import { nemoclawBin, repoRoot, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -233,4 +234,24 @@ test('escape: a symlink planted in persistent data never makes root create a mou
   const { results, code, err } = await runProbe(s, ['done']);
   assert.equal(code, 0, err);
   assert.equal(results.get('done'), 'OK');
+});
+
+// Issue 14: /proc/self/mountinfo and /proc/<pid>/cmdline are readable inside; they named the host
+// state directory (a bind's root is its path on the host file system) and the install path.
+test("escape: mountinfo and the init processes' cmdline reveal no host state or install path", async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  const { results, code, err } = await runProbe(s, ['leak']);
+  assert.equal(code, 0, err);
+  const mountinfo = results.get('mountinfo') ?? '';
+  // The allowed neighbour: the file is readable and lists the sandbox's own mounts.
+  assert.match(mountinfo, /VALUE .* \/tmp /, 'mountinfo lists /tmp');
+  assert.match(mountinfo, /upperdir=rw\/tmp/, 'the read_write mount names its layer relative to the state dir');
+  for (const name of ['mountinfo', 'mounts', 'cmdline_1', 'cmdline_2']) {
+    const text = results.get(name) ?? '';
+    assert.ok(text.startsWith('VALUE '), `${name} readable: ${text}`);
+    for (const secret of [s.state, dirname(initBinary)])
+      assert.ok(!text.includes(secret), `${name} shows the host path ${secret}:\n${text}`);
+  }
+  assert.match(results.get('cmdline_1') ?? '', /^VALUE nemoclaw-init *$/);
 });

@@ -209,6 +209,18 @@ static int forkbomb(void) {
   return 0;
 }
 
+/* Prints FILE as one line, NULs as spaces: "NAME VALUE <content>". */
+static void show(const char *name, const char *file) {
+  char buf[65536];
+  int fd = open(file, O_RDONLY);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (n < 0) { result(name, -1); return; }
+  for (ssize_t i = 0; i < n; i++) if (buf[i] == 0 || buf[i] == '\n') buf[i] = ' ';
+  buf[n] = 0;
+  printf("%s VALUE %s\n", name, buf);
+  close(fd);
+}
+
 static void tty(void) {
   result("tty_isatty_control", isatty(0) ? 0 : (errno = ENOTTY, -1));
   struct termios t;
@@ -223,6 +235,13 @@ int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "euid")) { printf("euid VALUE %d\n", geteuid()); return 0; }
   if (argc == 2 && !strcmp(argv[1], "forkbomb")) return forkbomb();
   if (argc == 2 && !strcmp(argv[1], "tty")) { tty(); return 0; }
+  if (argc == 2 && !strcmp(argv[1], "leak")) {
+    show("mountinfo", "/proc/self/mountinfo");
+    show("mounts", "/proc/self/mounts");
+    show("cmdline_1", "/proc/1/cmdline");
+    show("cmdline_2", "/proc/2/cmdline");
+    return 0;
+  }
   if (argc == 2 && !strcmp(argv[1], "done")) { printf("done OK\n"); return 0; }
   if (argc < 5 || strcmp(argv[1], "all")) { fprintf(stderr, "usage: see probe.c\n"); return 2; }
   filesystem(argv[3]);
