@@ -37,10 +37,26 @@ export function agentEnv(sandbox: SandboxArtifact): Record<string, string> {
   return env;
 }
 
-/** Is executing allowed anywhere at or beneath TARGET? Then its mount cannot be noexec. */
-function executableWithin(target: string, landlock: LandlockArtifact): boolean {
-  const prefix = target.endsWith('/') ? target : target + '/';
-  return landlock.path_rules.some((r) => (r.path === target || r.path.startsWith(prefix)) && r.access.includes('execute'));
+/** Paths where a Landlock rule grants execute. */
+function executablePaths(landlock: LandlockArtifact): string[] {
+  return landlock.path_rules.filter((r) => r.access.includes('execute')).map((r) => r.path);
+}
+
+const within = (path: string, dir: string) => path === dir || dir === '/' || path.startsWith(dir + '/');
+
+/**
+ * A writable mount is noexec unless execute is granted at (or above) its target. An executable
+ * path strictly beneath it becomes its own mount without noexec (`exec PATH`), so granting
+ * /sandbox/bin never lifts noexec from the rest of /sandbox (which would let `ld.so
+ * /sandbox/payload` map a dropped file executable: Landlock does not mediate mmap).
+ */
+function execLines(s: SandboxArtifact, l: LandlockArtifact): { execTargets: Set<string>; subMounts: string[] } {
+  const exe = executablePaths(l);
+  const rw = s.mounts.filter((m) => m.mode === 'rw').map((m) => m.target);
+  const mounted = new Set(s.mounts.map((m) => m.target));
+  const execTargets = new Set(rw.filter((t) => exe.some((e) => within(t, e))));
+  const subMounts = exe.filter((e) => !mounted.has(e) && rw.some((t) => t !== e && within(e, t) && !execTargets.has(t)));
+  return { execTargets, subMounts };
 }
 
 export function buildInitSpec(input: InitSpecInput): string {
@@ -53,14 +69,16 @@ export function buildInitSpec(input: InitSpecInput): string {
     ['gid', String(s.user.gid)],
     ['root', input.rootDir],
   ];
+  const { execTargets, subMounts } = execLines(s, l);
   for (const m of s.mounts) {
     if (m.mode === 'ro') lines.push(['ro', m.target]);
     else {
       const dir = input.rwDirs[m.target];
       if (!dir) throw new Error(`no backing directory for rw mount ${m.target}`);
-      lines.push(['rw', m.target, dir, executableWithin(m.target, l) ? 'exec' : 'noexec']);
+      lines.push(['rw', m.target, dir, execTargets.has(m.target) ? 'exec' : 'noexec']);
     }
   }
+  for (const p of subMounts) lines.push(['exec', p]);
   lines.push(['workdir', s.workdir]);
   for (const [k, v] of Object.entries(agentEnv(s)).sort(([a], [b]) => (a < b ? -1 : 1))) lines.push(['env', `${k}=${v}`]);
   for (const a of argv) lines.push(['argv', a]);

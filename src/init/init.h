@@ -30,6 +30,7 @@ extern struct spec {
   char *name, *root, *workdir, *gateway, *pids_cg, *mem_cg;
   long uid, gid, nofile, pids, floor, proxy_port;
   struct mnt mounts[MAX_LIST]; int n_mounts;
+  char *exec[MAX_LIST]; int n_exec;
   char *env[MAX_LIST + 1]; int n_env;
   char *argv[MAX_LIST + 1]; int n_argv;
   uint64_t ll_fs, ll_net, ll_scope;
@@ -40,6 +41,7 @@ extern struct sock_fprog bpf;
 
 /* What was actually enforced, for the report (report.c). */
 extern struct done {
+  int memfd_noexec; /* vm.memfd_noexec=2 in the sandbox's pid namespace */
   int userns, relay, abi, ll_enforced, ll_paths, ll_nets, ll_skipped, bpf_len;
   uint64_t fs, net, scope;
   char bpf_sha[65];

@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include "init.h"
 
@@ -188,6 +189,39 @@ static void overlay_at(int root_fd, const char *hostdir, const char *target, uin
   close(mnt);
 }
 
+/* PATH beneath a noexec read_write mount, granted execute by the policy: its own mount, without
+   noexec, so that granting it never lifts noexec from the rest of the writable path. */
+static void exec_submount(int root_fd, const char *path) {
+  int at = mountpoint(root_fd, path, 1);
+  int tree = (int)syscall(__NR_open_tree, at, "", TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH);
+  CHECK(tree, "exec mount %s: open_tree: %s", path, strerror(errno));
+  struct mount_attr_v0 attr = { .attr_set = ATTR_NOSUID | ATTR_NODEV, .attr_clr = ATTR_NOEXEC };
+  CHECK(syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr), "exec mount %s: %s", path, strerror(errno));
+  CHECK(syscall(__NR_move_mount, tree, "", at, "", MOVE_F_EMPTY_PATH | MOVE_T_EMPTY_PATH), "exec mount %s: %s", path, strerror(errno));
+  close(tree);
+  close(at);
+}
+
+/*
+ * No execve() of a memfd: vm.memfd_noexec=2 in the sandbox's pid namespace (Linux 6.3+, per pid
+ * namespace, inherited and never lowered by children) refuses memfd_create(MFD_EXEC) and makes
+ * every other memfd MFD_NOEXEC_SEAL: no exec bit, and none can be added. memfd_create and
+ * mmap(PROT_EXEC) of a memfd still work (V8 needs both). 6.3-6.5 also refused memfd_create
+ * without MFD_NOEXEC_SEAL at 2, which breaks programs, so it is set from 6.6 on only.
+ */
+static void block_memfd_exec(const char *proc) {
+  struct utsname u;
+  int major = 0, minor = 0;
+  if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2 || major * 1000 + minor < 6006) return;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/sys/vm/memfd_noexec", proc);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0 && write(fd, "2", 1) == 1) done.memfd_noexec = 1;
+  else if (!done.userns) die("set vm.memfd_noexec=2 in the sandbox: %s", strerror(errno));
+  /* In a user namespace the sysctl is root's: the report says memfd exec is not blocked. */
+  if (fd >= 0) close(fd);
+}
+
 void build_root(void) {
   step = "root";
   char dest[4096];
@@ -204,10 +238,12 @@ void build_root(void) {
     if (m->rw) overlay_at(root_fd, m->source, m->target, attrs);
     else bind_at(root_fd, m->source, m->target, attrs);
   }
+  for (int i = 0; i < spec.n_exec; i++) exec_submount(root_fd, spec.exec[i]);
   close(root_fd);
   snprintf(dest, sizeof dest, "%s/proc", r);
   mkdirs(dest, 0555);
   CHECK(mount("proc", dest, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount /proc: %s", strerror(errno));
+  block_memfd_exec(dest);
   snprintf(dest, sizeof dest, "%s/dev", r);
   mkdirs(dest, 0755);
   CHECK(mount("tmpfs", dest, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k"), "tmpfs /dev: %s", strerror(errno));

@@ -8,7 +8,8 @@
  *   uid N / gid N                numeric identity of the agent
  *   root DIR                     empty host directory; the sandbox root (a tmpfs) is mounted on it
  *   ro TARGET                    bind host TARGET read-only, nosuid, nodev, at TARGET
- *   rw TARGET HOSTDIR exec|noexec  bind HOSTDIR read-write, nosuid, nodev at TARGET
+ *   rw TARGET HOSTDIR exec|noexec  HOSTDIR read-write, nosuid, nodev at TARGET (an overlay: root.c)
+ *   exec PATH                    PATH, beneath a noexec rw TARGET, becomes its own mount without noexec
  *   workdir PATH                 agent's working directory
  *   env KEY=VALUE                the agent's environment, exactly (repeated)
  *   argv ARG                     the agent's argv, in order (repeated, at least one)
@@ -116,6 +117,9 @@ void parse_spec(void) {
       m->rw = k[1] == 'w';
       m->source = m->rw ? f[2] : f[1];
       m->exec = !m->rw || !strcmp(f[3], "exec");
+    } else if (!strcmp(k, "exec") && n == 2) {
+      if (spec.n_exec == MAX_LIST || f[1][0] != '/') die("bad exec path \"%s\"", f[1]);
+      spec.exec[spec.n_exec++] = f[1];
     } else if (!strcmp(k, "landlock_fs")) spec.ll_fs = rights(FS_RIGHTS, f + 1, n - 1);
     else if (!strcmp(k, "landlock_net")) spec.ll_net = rights(NET_RIGHTS, f + 1, n - 1);
     else if (!strcmp(k, "landlock_scope")) spec.ll_scope = rights(SCOPES, f + 1, n - 1);

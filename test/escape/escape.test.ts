@@ -255,3 +255,47 @@ test("escape: mountinfo and the init processes' cmdline reveal no host state or 
   }
   assert.match(results.get('cmdline_1') ?? '', /^VALUE nemoclaw-init *$/);
 });
+
+// Issue 14: "read_write is not executable". /tmp held a read_only mount point and lost noexec, so
+// `ld.so /tmp/payload` ran a dropped binary; a memfd could be execveat'd. Each has a neighbour
+// that must keep working: the executable sub-path, read-only binaries, memfd_create and mapping
+// a memfd executable (V8 needs both).
+test('escape: code dropped in writable paths or memfds cannot be executed; executable paths and memfd mapping still work', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  const sb = await startSandbox({
+    artifacts: s.sandbox.artifacts,
+    stateDir: s.state,
+    stdio: ['ignore', 'ignore', 'ignore'],
+    command: ['/bin/true'],
+  });
+  await sb.wait();
+  const { results, code, err } = await runProbe(s, ['exec']);
+  assert.equal(code, 0, err);
+  const want: Record<string, string> = {
+    memfd_create_control: 'OK',
+    memfd_mmap_exec_control: 'OK',
+    ldso_tmp: 'VALUE 127',
+    ldso_workdir: 'VALUE 127',
+    ldso_executable_control: 'VALUE 0',
+    ldso_ro_control: 'VALUE 0',
+    exec_executable_control: 'VALUE 0',
+  };
+  if (sb.report.memfd_exec === 'blocked') {
+    Object.assign(want, {
+      memfd_execveat: 'EACCES',
+      memfd_exec_proc: 'EACCES',
+      memfd_create_exec_flag: 'EACCES',
+      memfd_chmod_exec: 'EPERM',
+    });
+  } else {
+    // Only where the kernel has no per-namespace vm.memfd_noexec (before 6.6) or without root.
+    const kernel = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim();
+    const [major = 0, minor = 0] = kernel.split('.').map(Number);
+    assert.ok(!isRoot || major * 1000 + minor < 6006, `memfd exec must be blocked as root on ${kernel}`);
+  }
+  const wrong = Object.entries(want)
+    .filter(([name, v]) => results.get(name) !== v)
+    .map(([name, v]) => `${name}: got ${results.get(name)}, want ${v}`);
+  assert.deepEqual(wrong, []);
+});

@@ -59,12 +59,16 @@ test('encodeField escapes exactly %, whitespace, control and non-ASCII bytes', (
   assert.equal(encodeField('/usr/bin:x=y'), '/usr/bin:x=y');
 });
 
-test('spec: header, identity, mounts in order with exec only where a rule grants execute', () => {
+test('spec: header, identity, mounts in order, noexec on every writable mount; an executable sub-path is its own mount', () => {
   const l = lines(buildInitSpec(input()));
   assert.equal(l[0], 'nemoclaw-init 1');
   assert.ok(l.includes('uid 1000') && l.includes('gid 1001') && l.includes('name assistant'));
   const mounts = l.filter((x) => /^(ro|rw) /.test(x));
-  assert.deepEqual(mounts, ['ro /etc', 'rw /sandbox /state/rw/sandbox exec', 'rw /tmp /state/rw/my%20tmp noexec']);
+  assert.deepEqual(mounts, ['ro /etc', 'rw /sandbox /state/rw/sandbox noexec', 'rw /tmp /state/rw/my%20tmp noexec']);
+  assert.deepEqual(
+    l.filter((x) => x.startsWith('exec ')),
+    ['exec /sandbox/bin'],
+  );
   assert.ok(l.includes('workdir /sandbox'));
   assert.ok(l.includes('root /state/sandboxes/assistant/root'));
 });
