@@ -42,6 +42,7 @@ extern struct sock_fprog bpf;
 /* What was actually enforced, for the report (report.c). */
 extern struct done {
   int memfd_noexec; /* vm.memfd_noexec=2 in the sandbox's pid namespace */
+  int ro_binds, ro_idmapped; /* read_only binds, and how many are idmapped (sockets unreachable) */
   int userns, relay, abi, ll_enforced, ll_paths, ll_nets, ll_skipped, bpf_len;
   uint64_t fs, net, scope;
   char bpf_sha[65];
@@ -69,7 +70,8 @@ void join_cgroups(void);
 void create_namespaces(void);
 void bring_up_loopback(void);
 
-/* root.c: the sandbox root, in pid 1 */
+/* root.c: the sandbox root, in pid 1 (prepare_idmap runs in the outer process, before the namespaces) */
+void prepare_idmap(void);
 void build_root(void);
 void pivot_into_root(void);
 

@@ -5,7 +5,7 @@
  * closed: any step that fails prints "nemoclaw-init: <step>: <reason>" to stderr, writes
  * {"ok":false,...} to the report fd and exits 125 before the agent runs.
  *
- *   cgroups -> namespaces -> (fork: pid 1) -> root + pivot_root -> hostname -> loopback
+ *   cgroups -> idmap userns -> namespaces -> (fork: pid 1) -> root + pivot_root -> hostname -> loopback
  *   -> proxy relay -> (fork: agent) -> close fds -> env -> rlimits -> identity -> capabilities
  *   -> no_new_privs -> dumpable 0 -> Landlock -> seccomp -> report -> exec
  *
@@ -69,6 +69,7 @@ int main(int argc, char **argv) {
   parse_spec();
   read_bpf();
   join_cgroups();
+  prepare_idmap();
   create_namespaces();
   step = "fork pid 1";
   install_forwarders();

@@ -88,6 +88,8 @@ void send_report(void) {
   cat(r, sizeof r, ",\"path_rules\":%d,\"net_rules\":%d,\"skipped_rules\":%d}", done.ll_paths, done.ll_nets, done.ll_skipped);
   cat(r, sizeof r, ",\"seccomp\":{\"instructions\":%d,\"sha256\":\"%s\"}", done.bpf_len, done.bpf_sha);
   cat(r, sizeof r, ",\"memfd_exec\":\"%s\"", done.memfd_noexec ? "blocked" : "not_blocked");
+  if (!container_mode)
+    cat(r, sizeof r, ",\"read_only_sockets\":\"%s\"", done.ro_idmapped == done.ro_binds ? "unreachable" : "reachable");
   cat(r, sizeof r, ",\"no_new_privs\":true,\"capabilities\":\"none\",\"dumpable\":false");
   cat(r, sizeof r, ",\"limits\":{\"nofile\":%ld,\"core\":0,\"pids\":%ld,\"pids_via\":\"%s\",\"memory_via\":\"%s\"}",
       spec.nofile, spec.pids, container_mode ? "cgroup" : done.pids_via, container_mode || spec.mem_cg ? "cgroup" : "none");

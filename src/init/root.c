@@ -5,10 +5,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "init.h"
 
@@ -70,10 +73,59 @@ static void make_mountpoint(const char *source, const char *dest) {
 #define ATTR_NOSUID 0x02
 #define ATTR_NODEV 0x04
 #define ATTR_NOEXEC 0x08
+#define ATTR_IDMAP 0x00100000
 #define NO_SYMLINKS 0x04             /* RESOLVE_NO_SYMLINKS (also refuses magic links) */
 #define BENEATH 0x08                 /* RESOLVE_BENEATH */
 struct mount_attr_v0 { uint64_t attr_set, attr_clr, propagation, userns_fd; };
 struct open_how_v0 { uint64_t flags, mode, resolve; };
+
+/*
+ * read_only binds are idmapped so that no on-disk owner is mapped: files read as owned by nobody,
+ * and the kernel refuses every MAY_WRITE permission check on them (inode_permission:
+ * HAS_UNMAPPED_ID), which includes connect() on a pathname unix socket. Landlock does not mediate
+ * that connect (its ABI 6 scope covers abstract sockets only), and a read-only mount does not
+ * either (EROFS is for files, directories and links), so without this a host socket under a
+ * read_only path (/run/dbus/..., a docker API, X11) would be a channel around the gateway. Reads
+ * and exec use the "other" permission bits, as for any user that owns nothing there.
+ * Needs root in the initial user namespace (an idmapped mount of a host file system) and a file
+ * system that supports idmapped mounts (ext4, xfs, btrfs, tmpfs, overlayfs...; Linux 5.12+).
+ */
+static int idmap_fd = -1;
+
+/* A user namespace mapping only IDMAP_UNUSED on disk (an id no file should have) to nobody. */
+#define IDMAP_MAP "4294967293 65534 1\n"
+
+void prepare_idmap(void) {
+  step = "idmap";
+  if (geteuid() != 0) return; /* unprivileged: host mounts cannot be idmapped; reported */
+  int sync[2];
+  CHECK(pipe2(sync, O_CLOEXEC), "pipe: %s", strerror(errno));
+  pid_t pid = fork();
+  CHECK(pid, "fork: %s", strerror(errno));
+  if (pid == 0) {
+    char c = unshare(CLONE_NEWUSER) == 0;
+    write(sync[1], &c, 1);
+    pause();
+    _exit(0);
+  }
+  close(sync[1]);
+  char ok = 0, path[64];
+  if (read(sync[0], &ok, 1) == 1 && ok) {
+    const char *files[] = {"uid_map", "gid_map"};
+    int written = 0;
+    for (int i = 0; i < 2; i++) {
+      snprintf(path, sizeof path, "/proc/%d/%s", pid, files[i]);
+      int fd = open(path, O_WRONLY | O_CLOEXEC);
+      if (fd >= 0 && write(fd, IDMAP_MAP, strlen(IDMAP_MAP)) == (ssize_t)strlen(IDMAP_MAP)) written++;
+      if (fd >= 0) close(fd);
+    }
+    snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+    if (written == 2) idmap_fd = open(path, O_RDONLY | O_CLOEXEC);
+  }
+  close(sync[0]);
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+}
 
 /* NAME (one path component) in DIR, never through a symlink and never above DIR. */
 static int open_beneath(int dir, const char *name, int flags, mode_t mode) {
@@ -136,6 +188,13 @@ static void bind_at(int root_fd, const char *source, const char *target, uint64_
   struct stat st;
   CHECK(fstat(tree, &st), "stat %s: %s", source, strerror(errno));
   struct mount_attr_v0 attr = { .attr_set = attrs };
+  if ((attrs & ATTR_RDONLY) && idmap_fd >= 0) {
+    struct mount_attr_v0 idmap = { .attr_set = ATTR_IDMAP, .userns_fd = (uint64_t)idmap_fd };
+    if (syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &idmap, sizeof idmap) == 0) done.ro_idmapped++;
+    else if (errno != EINVAL && errno != EOPNOTSUPP) die("bind %s: idmap: %s", source, strerror(errno));
+    /* EINVAL: this file system cannot be idmapped; counted, so the report says sockets are reachable */
+  }
+  if (attrs & ATTR_RDONLY) done.ro_binds++;
   CHECK(syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr), "bind %s: mount_setattr: %s", source, strerror(errno));
   int at = mountpoint(root_fd, target, S_ISDIR(st.st_mode));
   CHECK(syscall(__NR_move_mount, tree, "", at, "", MOVE_F_EMPTY_PATH | MOVE_T_EMPTY_PATH), "bind %s at %s: %s", source, target, strerror(errno));
@@ -240,6 +299,7 @@ void build_root(void) {
   }
   for (int i = 0; i < spec.n_exec; i++) exec_submount(root_fd, spec.exec[i]);
   close(root_fd);
+  if (idmap_fd >= 0) close(idmap_fd);
   snprintf(dest, sizeof dest, "%s/proc", r);
   mkdirs(dest, 0555);
   CHECK(mount("proc", dest, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount /proc: %s", strerror(errno));

@@ -27,7 +27,7 @@ interface Setup {
   file: string;
 }
 
-async function setup(t: TestContext): Promise<Setup | null> {
+async function setup(t: TestContext, extraReadOnly: string[] = []): Promise<Setup | null> {
   if (!(await requireProcessRuntime(t))) return null;
   const cc = spawnSync('cc', ['--version']);
   if (!requireCapability(t, cc.status === 0, 'a C compiler (cc) is needed to build the probe')) return null;
@@ -46,7 +46,7 @@ sandboxes:
     command: [${probe}, all]
     workdir: /sandbox
     filesystem:
-      read_only: [/usr, /bin, /lib, /lib64, ${bin}]
+      read_only: [${['/usr', '/bin', '/lib', '/lib64', bin, ...extraReadOnly].join(', ')}]
       read_write: [/tmp]
       executable: [/sandbox/bin]
     process:
@@ -298,4 +298,43 @@ test('escape: code dropped in writable paths or memfds cannot be executed; execu
     .filter(([name, v]) => results.get(name) !== v)
     .map(([name, v]) => `${name}: got ${results.get(name)}, want ${v}`);
   assert.deepEqual(wrong, []);
+});
+
+// Issue 14, break 5: Landlock does not mediate connect() on pathname unix sockets, so a host
+// socket under a read_only path was a channel around the gateway. read_only binds are idmapped
+// with no owner mapped, and the kernel refuses write permission (which connect needs) there.
+test("escape: a listening host unix socket under a read_only path does not answer; the agent's own socket does", async (t) => {
+  const hostRun = join(tempDir(t, 'nemoclaw-hostrun-'), 'run');
+  mkdirSync(hostRun, { mode: 0o755 });
+  const s = await setup(t, [hostRun]);
+  if (!s) return;
+  const path = join(hostRun, 'service.sock');
+  let answered = 0;
+  const server = createServer((c) => {
+    answered++;
+    c.end('host service\n');
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  t.after(() => server.close());
+  chmodSync(path, 0o666); // the worst case: a socket anyone on the host may connect to
+  const sb = await startSandbox({
+    artifacts: s.sandbox.artifacts,
+    stateDir: s.state,
+    stdio: ['ignore', 'ignore', 'ignore'],
+    command: ['/bin/true'],
+  });
+  await sb.wait();
+  if (!isRoot) {
+    // Unprivileged runs cannot idmap host mounts: the report and the start warnings say so.
+    assert.equal(sb.report.read_only_sockets, 'reachable');
+    assert.ok(sb.warnings.some((w) => /unix sockets/.test(w)));
+    return;
+  }
+  assert.equal(sb.report.read_only_sockets, 'unreachable');
+  const { results, code, err } = await runProbe(s, ['socket', path]);
+  assert.equal(code, 0, err);
+  assert.equal(results.get('socket_host_visible_control'), 'OK');
+  assert.equal(results.get('socket_host'), 'EACCES');
+  assert.equal(results.get('socket_control'), 'OK');
+  assert.equal(answered, 0, 'the host service never saw a connection');
 });

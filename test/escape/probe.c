@@ -311,6 +311,30 @@ static void exec_writable(const char *self) {
   run_status("exec_executable_control", (char *[]){ "/sandbox/bin/payload", NULL });
 }
 
+static long unix_connect(const char *path) {
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  long rc = connect(s, (struct sockaddr *)&sa, sizeof sa);
+  int e = errno;
+  close(s);
+  errno = e;
+  return rc;
+}
+
+/* A host socket under a read_only path must not answer; the agent's own socket must. */
+static void sockets(const char *host_socket) {
+  struct stat st;
+  result("socket_host_visible_control", stat(host_socket, &st));
+  result("socket_host", unix_connect(host_socket));
+  int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/tmp/own.sock" };
+  unlink(sa.sun_path);
+  if (bind(l, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(l, 1) < 0) { result("socket_control", -1); return; }
+  result("socket_control", unix_connect(sa.sun_path));
+  close(l);
+}
+
 static void tty(void) {
   result("tty_isatty_control", isatty(0) ? 0 : (errno = ENOTTY, -1));
   struct termios t;
@@ -333,6 +357,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (argc == 2 && !strcmp(argv[1], "exec")) { exec_writable(argv[0]); return 0; }
+  if (argc == 3 && !strcmp(argv[1], "socket")) { sockets(argv[2]); return 0; }
   if (argc == 2 && !strcmp(argv[1], "done")) { printf("done OK\n"); return 0; }
   if (argc < 5 || strcmp(argv[1], "all")) { fprintf(stderr, "usage: see probe.c\n"); return 2; }
   filesystem(argv[3]);

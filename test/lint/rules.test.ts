@@ -55,6 +55,13 @@ const CASES: Case[] = [
     good: sb('filesystem:\n  read_only: [/data]\n  read_write: [/data/cache]\n'),
   },
   {
+    rule: 'read-only-host-sockets',
+    bad: sb('filesystem:\n  read_only: [/usr, /var/run/dbus]\n'),
+    line: 5,
+    at: '/var/run/dbus',
+    good: sb('filesystem:\n  read_only: [/usr, /var/lib/agent-config, /runtime]\n'),
+  },
+  {
     rule: 'mount-under-writable',
     bad: sb('filesystem:\n  read_write: [/tmp]\n  read_only: [/tmp/tools]\n'),
     line: 6,
