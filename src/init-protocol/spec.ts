@@ -52,11 +52,15 @@ const within = (path: string, dir: string) => path === dir || dir === '/' || pat
  */
 function execLines(s: SandboxArtifact, l: LandlockArtifact): { execTargets: Set<string>; subMounts: string[] } {
   const exe = executablePaths(l);
-  const rw = s.mounts.filter((m) => m.mode === 'rw').map((m) => m.target);
   const mounted = new Set(s.mounts.map((m) => m.target));
-  const execTargets = new Set(rw.filter((t) => exe.some((e) => within(t, e))));
-  const subMounts = exe.filter((e) => !mounted.has(e) && rw.some((t) => t !== e && within(e, t) && !execTargets.has(t)));
-  return { execTargets, subMounts };
+  const execTargets = new Set(s.mounts.filter((m) => m.mode === 'rw' && exe.some((e) => within(m.target, e))).map((m) => m.target));
+  // Only where the innermost mount holding the path is a noexec rw mount (a read_only one is exec already).
+  const innermost = (p: string) => s.mounts.filter((m) => within(p, m.target)).sort((a, b) => b.target.length - a.target.length)[0];
+  const subMounts = exe.filter((e) => {
+    const m = innermost(e);
+    return !mounted.has(e) && m?.mode === 'rw' && !execTargets.has(m.target);
+  });
+  return { execTargets, subMounts: subMounts.filter((e) => !subMounts.some((o) => o !== e && within(e, o))) };
 }
 
 export function buildInitSpec(input: InitSpecInput): string {

@@ -73,6 +73,24 @@ test('spec: header, identity, mounts in order, noexec on every writable mount; a
   assert.ok(l.includes('root /state/sandboxes/assistant/root'));
 });
 
+test('spec: an executable path inside a read_only mount nested in a rw mount needs no exec mount; one in the rw data does (once)', () => {
+  const s = sandbox({
+    mounts: [
+      { target: '/sandbox', mode: 'rw' },
+      { target: '/sandbox/tools', mode: 'ro' },
+      { target: '/tmp', mode: 'rw' },
+    ],
+  });
+  const rule = (path: string) => ({ path, access: ['execute' as const, 'read_file' as const] });
+  const l = landlock({ path_rules: [rule('/sandbox/tools/bin'), rule('/tmp/bin'), rule('/tmp/bin/sub')] });
+  const spec = lines(buildInitSpec(input(s, l)));
+  assert.deepEqual(
+    spec.filter((x) => x.startsWith('exec ')),
+    ['exec /tmp/bin'],
+  );
+  assert.ok(spec.includes('rw /tmp /state/rw/my%20tmp noexec'));
+});
+
 test('spec: argv and env are encoded; env is the sandbox env plus proxy variables', () => {
   const l = lines(buildInitSpec(input()));
   assert.deepEqual(
