@@ -166,7 +166,7 @@ static int mountpoint(int root_fd, const char *target, int is_dir) {
       /* A file mount point: an empty regular file (O_NONBLOCK: a planted FIFO must not hang us). */
       n = open_beneath(fd, name, O_RDONLY | O_CREAT | O_NONBLOCK | O_NOCTTY, 0644);
       struct stat st;
-      if (n >= 0 && (fstat(n, &st) < 0 || !S_ISREG(st.st_mode))) { close(n); errno = EEXIST; n = -1; }
+      if (n >= 0 && (fstat(n, &st) < 0 || !S_ISREG(st.st_mode))) die("mount point %s: %s exists and is not a regular file", target, name);
     }
     if (n < 0) refuse_mountpoint(target, name);
     close(fd);

@@ -236,6 +236,20 @@ test('escape: a symlink planted in persistent data never makes root create a mou
   assert.equal(results.get('done'), 'OK');
 });
 
+test('escape: a symlink planted where a file mount point goes is refused too; nothing is created on the host', async (t) => {
+  const conf = join(tempDir(t, 'nemoclaw-conf-'), 'app.conf');
+  writeFileSync(conf, 'setting\n');
+  const s = await setup(t, [conf]);
+  if (!s) return;
+  const hostPrivate = join(s.dir, 'host-private');
+  mkdirSync(hostPrivate, { mode: 0o700 });
+  const planted = join(sandboxPaths(s.state, 'escape').rwDir('/tmp'), conf.slice('/tmp/'.length));
+  mkdirSync(dirname(planted), { recursive: true });
+  symlinkSync(join(hostPrivate, 'created'), planted);
+  await assert.rejects(runProbe(s, ['done']), /refused to start: root: mount point .*app\.conf: app\.conf is a symbolic link/);
+  assert.deepEqual(readdirSync(hostPrivate), [], 'no file was created in the host directory');
+});
+
 // Issue 14: /proc/self/mountinfo and /proc/<pid>/cmdline are readable inside; they named the host
 // state directory (a bind's root is its path on the host file system) and the install path.
 test("escape: mountinfo and the init processes' cmdline reveal no host state or install path", async (t) => {
