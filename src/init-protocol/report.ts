@@ -21,6 +21,10 @@ export interface EnforcementReport {
     skipped_rules: number;
   };
   seccomp: { instructions: number; sha256: string };
+  /** execve of a memfd: blocked by vm.memfd_noexec=2 (Linux 6.6+, as root); not_blocked otherwise. */
+  memfd_exec?: 'blocked' | 'not_blocked';
+  /** Pathname unix sockets under read_only binds: unreachable (idmapped binds, as root) or reachable. */
+  read_only_sockets?: 'unreachable' | 'reachable';
   no_new_privs: boolean;
   capabilities: 'none';
   dumpable: boolean;

@@ -1,5 +1,5 @@
 // Builds the line-based spec nemoclaw-init reads on fd 3 (format documented at the top of
-// src/init/nemoclaw-init.c). Pure: paths on the host are decided by the caller.
+// src/init/spec.c). Pure: paths on the host are decided by the caller.
 import type { LandlockArtifact, SandboxArtifact } from '../compiler/artifacts.js';
 
 export interface InitSpecInput {
@@ -42,10 +42,30 @@ export function agentEnv(sandbox: SandboxArtifact): Record<string, string> {
   return env;
 }
 
-/** Is executing allowed anywhere at or beneath TARGET? Then its mount cannot be noexec. */
-function executableWithin(target: string, landlock: LandlockArtifact): boolean {
-  const prefix = target.endsWith('/') ? target : target + '/';
-  return landlock.path_rules.some((r) => (r.path === target || r.path.startsWith(prefix)) && r.access.includes('execute'));
+/** Paths where a Landlock rule grants execute. */
+function executablePaths(landlock: LandlockArtifact): string[] {
+  return landlock.path_rules.filter((r) => r.access.includes('execute')).map((r) => r.path);
+}
+
+const within = (path: string, dir: string) => path === dir || dir === '/' || path.startsWith(dir + '/');
+
+/**
+ * A writable mount is noexec unless execute is granted at (or above) its target. An executable
+ * path strictly beneath it becomes its own mount without noexec (`exec PATH`), so granting
+ * /sandbox/bin never lifts noexec from the rest of /sandbox (which would let `ld.so
+ * /sandbox/payload` map a dropped file executable: Landlock does not mediate mmap).
+ */
+function execLines(s: SandboxArtifact, l: LandlockArtifact): { execTargets: Set<string>; subMounts: string[] } {
+  const exe = executablePaths(l);
+  const mounted = new Set(s.mounts.map((m) => m.target));
+  const execTargets = new Set(s.mounts.filter((m) => m.mode === 'rw' && exe.some((e) => within(m.target, e))).map((m) => m.target));
+  // Only where the innermost mount holding the path is a noexec rw mount (a read_only one is exec already).
+  const innermost = (p: string) => s.mounts.filter((m) => within(p, m.target)).sort((a, b) => b.target.length - a.target.length)[0];
+  const subMounts = exe.filter((e) => {
+    const m = innermost(e);
+    return !mounted.has(e) && m?.mode === 'rw' && !execTargets.has(m.target);
+  });
+  return { execTargets, subMounts: subMounts.filter((e) => !subMounts.some((o) => o !== e && within(e, o))) };
 }
 
 export function buildInitSpec(input: InitSpecInput): string {
@@ -58,14 +78,16 @@ export function buildInitSpec(input: InitSpecInput): string {
     ['gid', String(s.user.gid)],
     ['root', input.rootDir],
   ];
+  const { execTargets, subMounts } = execLines(s, l);
   for (const m of s.mounts) {
     if (m.mode === 'ro') lines.push(['ro', m.target]);
     else {
       const dir = input.rwDirs[m.target];
       if (!dir) throw new Error(`no backing directory for rw mount ${m.target}`);
-      lines.push(['rw', m.target, dir, executableWithin(m.target, l) ? 'exec' : 'noexec']);
+      lines.push(['rw', m.target, dir, execTargets.has(m.target) ? 'exec' : 'noexec']);
     }
   }
+  for (const p of subMounts) lines.push(['exec', p]);
   lines.push(['workdir', s.workdir]);
   const env = agentEnv(s);
   for (const [k, v] of Object.entries(input.secrets ?? {})) {

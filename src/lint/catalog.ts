@@ -26,6 +26,11 @@ export const RULES = {
   'path-relative': lint('error', 'A filesystem path or workdir is not absolute, or has `.`/`..` segments.'),
   'path-system-writable': lint('error', '`/` or a system directory (or a path containing one) is writable.'),
   'path-conflict': lint('error', 'A path is listed in both read_only and read_write.'),
+  'read-only-host-sockets': lint(
+    'warning',
+    'A read_only path is, contains or lies in a directory of host unix sockets (/run, /var/run, /tmp/.X11-unix...).',
+  ),
+  'mount-under-writable': lint('warning', 'A read_only or read_write path lies inside another read_write path or the workdir.'),
   'executable-not-granted': lint('error', 'An executable path is not under a read_write or read_only path.'),
   'landlock-best-effort': lint('warning', '`landlock: best_effort` lets the sandbox start without full Landlock enforcement.'),
 

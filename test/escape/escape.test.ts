@@ -3,13 +3,14 @@
 // category has a control that must succeed, so a sandbox that breaks everything cannot pass.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { CompiledSandbox } from '../../src/compiler/artifacts.js';
 import { sandboxPaths } from '../../src/state/sandbox-layout.js';
 import { startSandbox } from '../../src/runtime/process/start.js';
+import { initBinary } from '../../src/util/package-paths.js';
 import { requireCapability } from '../helpers/capability.js';
 import { nemoclawBin, repoRoot, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -26,7 +27,7 @@ interface Setup {
   file: string;
 }
 
-async function setup(t: TestContext): Promise<Setup | null> {
+async function setup(t: TestContext, extraReadOnly: string[] = []): Promise<Setup | null> {
   if (!(await requireProcessRuntime(t))) return null;
   const cc = spawnSync('cc', ['--version']);
   if (!requireCapability(t, cc.status === 0, 'a C compiler (cc) is needed to build the probe')) return null;
@@ -45,7 +46,7 @@ sandboxes:
     command: [${probe}, all]
     workdir: /sandbox
     filesystem:
-      read_only: [/usr, /bin, /lib, /lib64, ${bin}]
+      read_only: [${['/usr', '/bin', '/lib', '/lib64', bin, ...extraReadOnly].join(', ')}]
       read_write: [/tmp]
       executable: [/sandbox/bin]
     process:
@@ -207,4 +208,147 @@ test('escape: TIOCSTI on the terminal is refused (the agent has no controlling t
   assert.equal(results.get('tty_tcgetattr_control'), 'OK');
   assert.match(results.get('tiocsti') ?? '', /^(EPERM|EIO)$/);
   assert.equal(results.get('open_dev_tty'), 'ENXIO');
+});
+
+// Issue 14, break 1: the escape config mounts read_only ${bin} inside read_write /tmp, so the init
+// builds that mount point inside the agent's persistent /tmp. An agent that replaces a directory
+// on the way with a symlink to a host path must not make root create anything on the host.
+test('escape: a symlink planted in persistent data never makes root create a mount point on the host', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  assert.ok(s.dir.startsWith('/tmp/'), `the probe dir ${s.dir} must lie under the read_write /tmp for this test`);
+  const hostPrivate = join(s.dir, 'host-private');
+  mkdirSync(hostPrivate, { mode: 0o700 });
+  const persistentTmp = sandboxPaths(s.state, 'escape').rwDir('/tmp');
+  mkdirSync(persistentTmp, { recursive: true });
+  if (isRoot) chownSync(persistentTmp, 1000, 1000);
+  // What the agent leaves behind in its /tmp: /tmp/<probe dir> -> the host directory.
+  symlinkSync(hostPrivate, join(persistentTmp, basename(s.dir)));
+  await assert.rejects(runProbe(s, ['done']), (e: Error) => {
+    assert.match(e.message, /refused to start: root: mount point .* is a symbolic link/);
+    return true;
+  });
+  assert.deepEqual(readdirSync(hostPrivate), [], 'nothing was created in the host directory');
+  // The same layout without the planted link starts normally (the allowed neighbour).
+  rmSync(join(persistentTmp, basename(s.dir)));
+  const { results, code, err } = await runProbe(s, ['done']);
+  assert.equal(code, 0, err);
+  assert.equal(results.get('done'), 'OK');
+});
+
+test('escape: a symlink planted where a file mount point goes is refused too; nothing is created on the host', async (t) => {
+  const conf = join(tempDir(t, 'nemoclaw-conf-'), 'app.conf');
+  writeFileSync(conf, 'setting\n');
+  const s = await setup(t, [conf]);
+  if (!s) return;
+  const hostPrivate = join(s.dir, 'host-private');
+  mkdirSync(hostPrivate, { mode: 0o700 });
+  const planted = join(sandboxPaths(s.state, 'escape').rwDir('/tmp'), conf.slice('/tmp/'.length));
+  mkdirSync(dirname(planted), { recursive: true });
+  symlinkSync(join(hostPrivate, 'created'), planted);
+  await assert.rejects(runProbe(s, ['done']), /refused to start: root: mount point .*app\.conf: app\.conf is a symbolic link/);
+  assert.deepEqual(readdirSync(hostPrivate), [], 'no file was created in the host directory');
+});
+
+// Issue 14: /proc/self/mountinfo and /proc/<pid>/cmdline are readable inside; they named the host
+// state directory (a bind's root is its path on the host file system) and the install path.
+test("escape: mountinfo and the init processes' cmdline reveal no host state or install path", async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  const { results, code, err } = await runProbe(s, ['leak']);
+  assert.equal(code, 0, err);
+  const mountinfo = results.get('mountinfo') ?? '';
+  // The allowed neighbour: the file is readable and lists the sandbox's own mounts.
+  assert.match(mountinfo, /VALUE .* \/tmp /, 'mountinfo lists /tmp');
+  assert.match(mountinfo, /upperdir=rw\/tmp/, 'the read_write mount names its layer relative to the state dir');
+  for (const name of ['mountinfo', 'mounts', 'cmdline_1', 'cmdline_2']) {
+    const text = results.get(name) ?? '';
+    assert.ok(text.startsWith('VALUE '), `${name} readable: ${text}`);
+    for (const secret of [s.state, dirname(initBinary)])
+      assert.ok(!text.includes(secret), `${name} shows the host path ${secret}:\n${text}`);
+  }
+  assert.match(results.get('cmdline_1') ?? '', /^VALUE nemoclaw-init *$/);
+});
+
+// Issue 14: "read_write is not executable". /tmp held a read_only mount point and lost noexec, so
+// `ld.so /tmp/payload` ran a dropped binary; a memfd could be execveat'd. Each has a neighbour
+// that must keep working: the executable sub-path, read-only binaries, memfd_create and mapping
+// a memfd executable (V8 needs both).
+test('escape: code dropped in writable paths or memfds cannot be executed; executable paths and memfd mapping still work', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  const sb = await startSandbox({
+    artifacts: s.sandbox.artifacts,
+    stateDir: s.state,
+    stdio: ['ignore', 'ignore', 'ignore'],
+    command: ['/bin/true'],
+  });
+  await sb.wait();
+  const { results, code, err } = await runProbe(s, ['exec']);
+  assert.equal(code, 0, err);
+  const want: Record<string, string> = {
+    memfd_create_control: 'OK',
+    memfd_mmap_exec_control: 'OK',
+    ldso_tmp: 'VALUE 127',
+    ldso_workdir: 'VALUE 127',
+    ldso_executable_control: 'VALUE 0',
+    ldso_ro_control: 'VALUE 0',
+    exec_executable_control: 'VALUE 0',
+  };
+  if (sb.report.memfd_exec === 'blocked') {
+    Object.assign(want, {
+      memfd_execveat: 'EACCES',
+      memfd_exec_proc: 'EACCES',
+      memfd_create_exec_flag: 'EACCES',
+      memfd_chmod_exec: 'EPERM',
+    });
+  } else {
+    // Only where the kernel has no per-namespace vm.memfd_noexec (before 6.6) or without root.
+    const kernel = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim();
+    const [major = 0, minor = 0] = kernel.split('.').map(Number);
+    assert.ok(!isRoot || major * 1000 + minor < 6006, `memfd exec must be blocked as root on ${kernel}`);
+  }
+  const wrong = Object.entries(want)
+    .filter(([name, v]) => results.get(name) !== v)
+    .map(([name, v]) => `${name}: got ${results.get(name)}, want ${v}`);
+  assert.deepEqual(wrong, []);
+});
+
+// Issue 14, break 5: Landlock does not mediate connect() on pathname unix sockets, so a host
+// socket under a read_only path was a channel around the gateway. read_only binds are idmapped
+// with no owner mapped, and the kernel refuses write permission (which connect needs) there.
+test("escape: a listening host unix socket under a read_only path does not answer; the agent's own socket does", async (t) => {
+  const hostRun = join(tempDir(t, 'nemoclaw-hostrun-'), 'run');
+  mkdirSync(hostRun, { mode: 0o755 });
+  const s = await setup(t, [hostRun]);
+  if (!s) return;
+  const path = join(hostRun, 'service.sock');
+  let answered = 0;
+  const server = createServer((c) => {
+    answered++;
+    c.end('host service\n');
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  t.after(() => server.close());
+  chmodSync(path, 0o666); // the worst case: a socket anyone on the host may connect to
+  const sb = await startSandbox({
+    artifacts: s.sandbox.artifacts,
+    stateDir: s.state,
+    stdio: ['ignore', 'ignore', 'ignore'],
+    command: ['/bin/true'],
+  });
+  await sb.wait();
+  if (!isRoot) {
+    // Unprivileged runs cannot idmap host mounts: the report and the start warnings say so.
+    assert.equal(sb.report.read_only_sockets, 'reachable');
+    assert.ok(sb.warnings.some((w) => /unix sockets/.test(w)));
+    return;
+  }
+  assert.equal(sb.report.read_only_sockets, 'unreachable');
+  const { results, code, err } = await runProbe(s, ['socket', path]);
+  assert.equal(code, 0, err);
+  assert.equal(results.get('socket_host_visible_control'), 'OK');
+  assert.equal(results.get('socket_host'), 'EACCES');
+  assert.equal(results.get('socket_control'), 'OK');
+  assert.equal(answered, 0, 'the host service never saw a connection');
 });

@@ -9,6 +9,10 @@
  *        probe euid          (prints the effective uid; used through a setuid-root copy)
  *        probe tty           (TIOCSTI checks, run with a terminal on stdin)
  *        probe forkbomb      (forks until refused; prints how many)
+ *        probe leak          (prints /proc/self/mountinfo, /proc/self/mounts, /proc/{1,2}/cmdline)
+ *        probe exec SELF     (running code dropped in writable places: memfd exec, ld.so PAYLOAD)
+ *        probe socket PATH   (connect to a pathname unix socket)
+ *        probe done          (prints "done OK")
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -209,6 +214,127 @@ static int forkbomb(void) {
   return 0;
 }
 
+/* Prints FILE as one line, NULs as spaces: "NAME VALUE <content>". */
+static void show(const char *name, const char *file) {
+  char buf[65536];
+  int fd = open(file, O_RDONLY);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (n < 0) { result(name, -1); return; }
+  for (ssize_t i = 0; i < n; i++) if (buf[i] == 0 || buf[i] == '\n') buf[i] = ' ';
+  buf[n] = 0;
+  printf("%s VALUE %s\n", name, buf);
+  close(fd);
+}
+
+/* Copies FROM to a new file TO (mode 0755); -1 on failure. */
+static long copy(const char *from, int to) {
+  char buf[65536];
+  int in = open(from, O_RDONLY | O_CLOEXEC);
+  if (in < 0) return -1;
+  ssize_t n;
+  while ((n = read(in, buf, sizeof buf)) > 0)
+    if (write(to, buf, (size_t)n) != n) { close(in); return -1; }
+  close(in);
+  return n;
+}
+
+static long copy_to(const char *from, const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+  if (fd < 0) return -1;
+  long rc = copy(from, fd);
+  close(fd);
+  return rc;
+}
+
+/* Runs argv in a child; prints "<name> VALUE <exit code>" (127: could not run it). */
+static void run_status(const char *name, char *const argv[]) {
+  fflush(stdout);
+  pid_t p = fork();
+  if (p == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(p, &st, 0);
+  printf("%s VALUE %d\n", name, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+/* execveat(fd, "") / execve(/proc/self/fd/N) of FD in a child; prints the errno, or OK if it ran. */
+static void exec_fd(const char *name, int fd, int via_proc) {
+  fflush(stdout);
+  pid_t p = fork();
+  if (p == 0) {
+    char *argv[] = { "probe", "done", NULL }, *envp[] = { NULL }, path[64];
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    if (via_proc) execve(path, argv, envp);
+    else syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+    _exit(100 + errno);
+  }
+  int st = 0;
+  waitpid(p, &st, 0);
+  int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  if (code == 0) result(name, 0);
+  else { errno = code >= 100 ? code - 100 : EIO; result(name, -1); }
+}
+
+static const char *ld_so(void) {
+  static const char *paths[] = { "/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1", "/lib/ld-linux-x86-64.so.2" };
+  for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) if (access(paths[i], X_OK) == 0) return paths[i];
+  return "/lib64/ld-linux-x86-64.so.2";
+}
+
+static void exec_writable(const char *self) {
+  /* memfd_create stays (Node needs it), and so does mapping one executable (V8's JIT). */
+  int m = memfd_create("payload", 0);
+  result("memfd_create_control", m);
+  copy(self, m);
+  void *map = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, m, 0);
+  result("memfd_mmap_exec_control", map == MAP_FAILED ? -1 : 0);
+  exec_fd("memfd_execveat", m, 0);
+  exec_fd("memfd_exec_proc", m, 1);
+  result("memfd_create_exec_flag", memfd_create("payload", 0x10 /* MFD_EXEC */));
+  result("memfd_chmod_exec", fchmod(m, 0755));
+  /* A dynamic binary dropped in writable paths, run through the dynamic loader (which mmaps it). */
+  char *ld = (char *)ld_so();
+  copy_to("/bin/true", "/tmp/payload");
+  copy_to("/bin/true", "/sandbox/payload");
+  copy_to("/bin/true", "/sandbox/bin/payload");
+  run_status("ldso_tmp", (char *[]){ ld, "/tmp/payload", NULL });
+  run_status("ldso_workdir", (char *[]){ ld, "/sandbox/payload", NULL });
+  run_status("ldso_executable_control", (char *[]){ ld, "/sandbox/bin/payload", NULL });
+  run_status("ldso_ro_control", (char *[]){ ld, "/bin/true", NULL });
+  run_status("exec_executable_control", (char *[]){ "/sandbox/bin/payload", NULL });
+}
+
+static long unix_connect(const char *path) {
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  long rc = connect(s, (struct sockaddr *)&sa, sizeof sa);
+  int e = errno;
+  close(s);
+  errno = e;
+  return rc;
+}
+
+/* A host socket under a read_only path must not answer; the agent's own socket must. */
+static void sockets(const char *host_socket) {
+  struct stat st;
+  result("socket_host_visible_control", stat(host_socket, &st));
+  result("socket_host", unix_connect(host_socket));
+  int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/tmp/own.sock" };
+  unlink(sa.sun_path);
+  if (bind(l, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(l, 1) < 0) { result("socket_control", -1); return; }
+  result("socket_control", unix_connect(sa.sun_path));
+  close(l);
+}
+
 static void tty(void) {
   result("tty_isatty_control", isatty(0) ? 0 : (errno = ENOTTY, -1));
   struct termios t;
@@ -223,6 +349,16 @@ int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "euid")) { printf("euid VALUE %d\n", geteuid()); return 0; }
   if (argc == 2 && !strcmp(argv[1], "forkbomb")) return forkbomb();
   if (argc == 2 && !strcmp(argv[1], "tty")) { tty(); return 0; }
+  if (argc == 2 && !strcmp(argv[1], "leak")) {
+    show("mountinfo", "/proc/self/mountinfo");
+    show("mounts", "/proc/self/mounts");
+    show("cmdline_1", "/proc/1/cmdline");
+    show("cmdline_2", "/proc/2/cmdline");
+    return 0;
+  }
+  if (argc == 2 && !strcmp(argv[1], "exec")) { exec_writable(argv[0]); return 0; }
+  if (argc == 3 && !strcmp(argv[1], "socket")) { sockets(argv[2]); return 0; }
+  if (argc == 2 && !strcmp(argv[1], "done")) { printf("done OK\n"); return 0; }
   if (argc < 5 || strcmp(argv[1], "all")) { fprintf(stderr, "usage: see probe.c\n"); return 2; }
   filesystem(argv[3]);
   network(argv[4]);

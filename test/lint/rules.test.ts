@@ -38,7 +38,7 @@ const CASES: Case[] = [
     bad: sb('filesystem:\n  read_write:\n    - data\n'),
     line: 6,
     at: 'data',
-    good: sb('filesystem:\n  read_write:\n    - /sandbox/data\n'),
+    good: sb('filesystem:\n  read_write:\n    - /srv/data\n'),
   },
   {
     rule: 'path-system-writable',
@@ -53,6 +53,20 @@ const CASES: Case[] = [
     line: 6,
     at: '/data/',
     good: sb('filesystem:\n  read_only: [/data]\n  read_write: [/data/cache]\n'),
+  },
+  {
+    rule: 'read-only-host-sockets',
+    bad: sb('filesystem:\n  read_only: [/usr, /var/run/dbus]\n'),
+    line: 5,
+    at: '/var/run/dbus',
+    good: sb('filesystem:\n  read_only: [/usr, /var/lib/agent-config, /runtime]\n'),
+  },
+  {
+    rule: 'mount-under-writable',
+    bad: sb('filesystem:\n  read_write: [/tmp]\n  read_only: [/tmp/tools]\n'),
+    line: 6,
+    at: '/tmp/tools',
+    good: sb('filesystem:\n  read_write: [/tmp]\n  read_only: [/opt/tools]\n  executable: [/tmp/bin]\n'),
   },
   {
     rule: 'executable-not-granted',

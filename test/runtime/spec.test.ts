@@ -59,14 +59,36 @@ test('encodeField escapes exactly %, whitespace, control and non-ASCII bytes', (
   assert.equal(encodeField('/usr/bin:x=y'), '/usr/bin:x=y');
 });
 
-test('spec: header, identity, mounts in order with exec only where a rule grants execute', () => {
+test('spec: header, identity, mounts in order, noexec on every writable mount; an executable sub-path is its own mount', () => {
   const l = lines(buildInitSpec(input()));
   assert.equal(l[0], 'nemoclaw-init 1');
   assert.ok(l.includes('uid 1000') && l.includes('gid 1001') && l.includes('name assistant'));
   const mounts = l.filter((x) => /^(ro|rw) /.test(x));
-  assert.deepEqual(mounts, ['ro /etc', 'rw /sandbox /state/rw/sandbox exec', 'rw /tmp /state/rw/my%20tmp noexec']);
+  assert.deepEqual(mounts, ['ro /etc', 'rw /sandbox /state/rw/sandbox noexec', 'rw /tmp /state/rw/my%20tmp noexec']);
+  assert.deepEqual(
+    l.filter((x) => x.startsWith('exec ')),
+    ['exec /sandbox/bin'],
+  );
   assert.ok(l.includes('workdir /sandbox'));
   assert.ok(l.includes('root /state/sandboxes/assistant/root'));
+});
+
+test('spec: an executable path inside a read_only mount nested in a rw mount needs no exec mount; one in the rw data does (once)', () => {
+  const s = sandbox({
+    mounts: [
+      { target: '/sandbox', mode: 'rw' },
+      { target: '/sandbox/tools', mode: 'ro' },
+      { target: '/tmp', mode: 'rw' },
+    ],
+  });
+  const rule = (path: string) => ({ path, access: ['execute' as const, 'read_file' as const] });
+  const l = landlock({ path_rules: [rule('/sandbox/tools/bin'), rule('/tmp/bin'), rule('/tmp/bin/sub')] });
+  const spec = lines(buildInitSpec(input(s, l)));
+  assert.deepEqual(
+    spec.filter((x) => x.startsWith('exec ')),
+    ['exec /tmp/bin'],
+  );
+  assert.ok(spec.includes('rw /tmp /state/rw/my%20tmp noexec'));
 });
 
 test('spec: argv and env are encoded; env is the sandbox env plus proxy variables', () => {

@@ -27,6 +27,13 @@ const SYSTEM_DIRS = [
   '/var/lib',
 ];
 
+/**
+ * Where host services keep their unix sockets (D-Bus, systemd, docker/podman APIs, the user's
+ * session bus, X11). Landlock does not mediate connect() on a pathname socket; the init hides
+ * them only when it can idmap the bind (as root), so a read_only path over them is flagged.
+ */
+const SOCKET_DIRS = ['/run', '/var/run', '/run/user', '/tmp/.X11-unix', '/var/lib/docker', '/var/snap/lxd'];
+
 export function within(path: string, dir: string): boolean {
   return path === dir || dir === '/' || path.startsWith(dir + '/');
 }
@@ -106,6 +113,32 @@ export function lintFilesystem(r: Reporter, base: Path, sb: SandboxSpec): void {
         [...base, 'filesystem', 'read_write', i],
         `${quote(p)} is listed in read_write and in read_only (item ${ro})`,
         'keep it in one list: read_write if the agent must write there, read_only otherwise',
+      );
+    }
+  }
+
+  for (const [p, i] of lists.read_only) {
+    const dir = SOCKET_DIRS.find((d) => within(p, d) || within(d, p));
+    if (dir === undefined) continue;
+    r.report(
+      'read-only-host-sockets',
+      [...base, 'filesystem', 'read_only', i],
+      `read_only path ${quote(p)} ${p === dir ? 'is' : within(p, dir) ? 'is inside' : 'contains'} ${quote(dir)}, where host services keep unix sockets: connecting to one bypasses the gateway unless the sandbox is started as root (which idmaps read-only binds)`,
+      'mount only the files the agent needs (e.g. a config file), never a socket directory',
+    );
+  }
+
+  // A mount target inside a writable path: its mount point is built in the agent's persistent data.
+  const writable = [...lists.read_write.keys(), ...(workdir ? [workdir] : [])];
+  for (const list of ['read_only', 'read_write'] as const) {
+    for (const [p, i] of lists[list]) {
+      const parent = writable.find((w) => w !== p && w !== '/' && within(p, w));
+      if (parent === undefined) continue;
+      r.report(
+        'mount-under-writable',
+        [...base, 'filesystem', list, i],
+        `${list} path ${quote(p)} lies inside the writable path ${quote(parent)}: its mount point is made in the agent's persistent data, where the agent can plant a symlink that makes the next start refuse`,
+        'mount it outside every read_write path and the workdir (e.g. under /opt)',
       );
     }
   }

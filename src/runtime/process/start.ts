@@ -183,7 +183,13 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
     report,
     seccomp: { ruleCount, digest },
     gateway,
-    warnings: [...pf.warnings, ...cgroups.notes],
+    warnings: [
+      ...pf.warnings,
+      ...cgroups.notes,
+      ...(report.read_only_sockets === 'reachable'
+        ? ['unix sockets under read_only paths are reachable (read-only binds are idmapped only when started as root)']
+        : []),
+    ],
     child,
     wait: () => exited,
     stop,
