@@ -12,7 +12,7 @@ import { buildInitSpec } from '../../src/init-protocol/spec.js';
 import { loadCompile } from '../../src/pipeline/pipeline.js';
 import { plan } from '../../src/reconciler/plan.js';
 import { redactPlan } from '../../src/reconciler/redact-plan.js';
-import { desiredFromPlan } from '../../src/reconciler/reconcile.js';
+import { desiredFromPlan, verifySavedPlan } from '../../src/reconciler/reconcile.js';
 import { MAX_SECRET_BYTES, resolveSecrets } from '../../src/runtime/secrets.js';
 import { StateStore } from '../../src/state/store.js';
 import { tempFiles } from '../helpers/tmp.js';
@@ -176,6 +176,11 @@ test('a redacted plan hides env secrets everywhere, yet applies exactly: bytes c
   const saved = JSON.parse(JSON.stringify(redactPlan(p))) as typeof p;
   assert.ok(!JSON.stringify(saved).includes(TOKEN));
   assert.ok(JSON.stringify(p).includes(TOKEN), 'the plan in memory is not changed');
+
+  verifySavedPlan(saved); // what can be checked before compiling passes on a redacted plan...
+  const tampered = structuredClone(saved);
+  tampered.blueprints.a!['landlock.json'] = tampered.blueprints.a!['landlock.json'].replace('"hard_requirement"', '"best_effort"');
+  assert.throws(() => verifySavedPlan(tampered), /landlock\.json of a does not match its manifest digest/); // ...and refuses an edit
 
   const fromFresh = desiredFromPlan(saved, undefined, desiredOf([sb]));
   assert.equal(fromFresh.sandboxes[0]!.files['sandbox.json'], sb.files['sandbox.json']);
