@@ -1,6 +1,7 @@
 // The redaction module, `secrets:` in the compiler, the host-side resolution and the spec, and a
 // saved plan that is redacted yet applies exactly the blueprints that were planned.
 import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isSecretName, redactEnv, redactSandboxJson, REDACTED_CHANGED, REDACTED_VALUE } from '../../src/compiler/redact.js';
@@ -10,6 +11,7 @@ import { parseSecretRef } from '../../src/compiler/secret-ref.js';
 import type { UserError } from '../../src/config/diagnostics.js';
 import { buildInitSpec } from '../../src/init-protocol/spec.js';
 import { loadCompile } from '../../src/pipeline/pipeline.js';
+import { writeArtifacts } from '../../src/pipeline/write-artifacts.js';
 import { plan } from '../../src/reconciler/plan.js';
 import { redactPlan } from '../../src/reconciler/redact-plan.js';
 import { desiredFromPlan, verifySavedPlan } from '../../src/reconciler/reconcile.js';
@@ -193,4 +195,19 @@ test('a redacted plan hides env secrets everywhere, yet applies exactly: bytes c
   // Bytes that do not match the plan's digest are never taken.
   const other = (await compile(t, config().replace(TOKEN, 'another-value-1234'))).out.sandboxes[0]!;
   assert.throws(() => desiredFromPlan(saved, undefined, desiredOf([{ ...other, digest: sb.digest }])), /redacted/);
+});
+
+test('compile --out writes private artifacts, and makes private what an older version left world-readable', async (t) => {
+  const { dir, out } = await compile(t, config());
+  const dest = join(dir, 'out');
+  mkdirSync(join(dest, 'a'), { recursive: true, mode: 0o755 });
+  chmodSync(join(dest, 'a'), 0o755);
+  writeFileSync(join(dest, 'a', 'sandbox.json'), out.sandboxes[0]!.files['sandbox.json'], { mode: 0o644 });
+  chmodSync(join(dest, 'a', 'sandbox.json'), 0o644);
+  writeArtifacts(out, dest);
+  assert.equal(statSync(join(dest, 'a')).mode & 0o777, 0o700);
+  for (const f of readdirSync(join(dest, 'a'))) assert.equal(statSync(join(dest, 'a', f)).mode & 0o777, 0o600, f);
+  const fresh = join(dir, 'fresh');
+  writeArtifacts(out, fresh);
+  assert.equal(statSync(fresh).mode & 0o777, 0o700, 'an output directory compile creates is private');
 });
