@@ -134,9 +134,10 @@ export function redactSandboxJson(bytes: string, previous?: string): string {
     }
   };
   const env = envOf(bytes);
-  if (!env) return redactSecrets(bytes);
-  const shown = { ...(JSON.parse(bytes) as Record<string, unknown>), env: redactEnv(env, envOf(previous)) };
-  return redactSecrets(JSON.stringify(shown));
+  const shownEnv = env && redactEnv(env, envOf(previous));
+  // Untouched bytes stay the exact bytes (their digest still matches).
+  if (!env || Object.entries(env).every(([k, v]) => shownEnv![k] === v)) return redactSecrets(bytes);
+  return redactSecrets(JSON.stringify({ ...(JSON.parse(bytes) as Record<string, unknown>), env: shownEnv }));
 }
 
 /** Every string in VALUE (keys too) pattern-redacted; structure kept. For JSON output of reports. */

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { canonicalJson, sha256 } from '../compiler/canonical.js';
+import { REDACTED_VALUE } from '../compiler/redact.js';
 import type { CompiledSandbox, RuntimeKind, SandboxArtifacts } from '../compiler/artifacts.js';
 import { UserError } from '../util/errors.js';
 import { displayPath, loadCompile } from '../pipeline/pipeline.js';
@@ -22,6 +23,14 @@ export async function desiredFromFile(file: string): Promise<Desired> {
 
 /** Rebuild a compiled sandbox from its files, checking every digest (saved plans may be edited). */
 export function sandboxFromFiles(name: string, files: Record<BlueprintFile, string>): CompiledSandbox {
+  return checkFiles(name, files, false);
+}
+
+/**
+ * Every digest of a blueprint; with REDACTED_OK, a sandbox.json shown redacted (its bytes are
+ * restored, and then checked, later) is the one file let through.
+ */
+function checkFiles(name: string, files: Record<BlueprintFile, string>, redactedOk: boolean): CompiledSandbox {
   for (const f of BLUEPRINT_FILES) if (typeof files?.[f] !== 'string') throw new UserError(`blueprint of ${name} lacks ${f}`, [], 1);
   let manifest: SandboxArtifacts['manifest'];
   try {
@@ -31,17 +40,24 @@ export function sandboxFromFiles(name: string, files: Record<BlueprintFile, stri
   }
   const { source: _s, digest, ...rest } = manifest;
   if (sha256(canonicalJson(rest)) !== digest) throw new UserError(`manifest.json of ${name} does not match its digest`, [], 1);
+  const shown = files['sandbox.json'];
+  const redacted = redactedOk && (shown.includes(REDACTED_VALUE) || shown.includes('[redacted '));
   for (const f of BLUEPRINT_FILES) {
-    if (f !== 'manifest.json' && sha256(files[f]) !== manifest.artifacts[f])
+    if (f !== 'manifest.json' && sha256(files[f]) !== manifest.artifacts[f] && !(redacted && f === 'sandbox.json'))
       throw new UserError(`${f} of ${name} does not match its manifest digest`, [], 1);
   }
-  const artifacts: SandboxArtifacts = {
-    sandbox: JSON.parse(files['sandbox.json']),
-    landlock: JSON.parse(files['landlock.json']),
-    seccomp: JSON.parse(files['seccomp.json']),
-    egress: JSON.parse(files['egress.json']),
-    manifest,
-  };
+  let artifacts: SandboxArtifacts;
+  try {
+    artifacts = {
+      sandbox: JSON.parse(files['sandbox.json']),
+      landlock: JSON.parse(files['landlock.json']),
+      seccomp: JSON.parse(files['seccomp.json']),
+      egress: JSON.parse(files['egress.json']),
+      manifest,
+    };
+  } catch {
+    throw new UserError(`a blueprint file of ${name} is not JSON`, [], 1);
+  }
   if (artifacts.sandbox.name !== name) throw new UserError(`blueprint for ${name} names sandbox ${artifacts.sandbox.name}`, [], 1);
   return { name, artifacts, files, digest };
 }
@@ -58,6 +74,17 @@ export function readSavedPlan(path: string): Plan {
   }
   if (p.refresh_only) throw new UserError(`${path} is a refresh-only plan: it proposes nothing to apply`, [], 1);
   return p;
+}
+
+/**
+ * What a saved plan proves about itself before anything is compiled or observed: every manifest
+ * and file matches its digest (a redacted sandbox.json is checked once restored, by
+ * desiredFromPlan), and desired_digest matches the manifests. A tampered plan fails here first.
+ */
+export function verifySavedPlan(p: Plan): void {
+  const sandboxes = Object.entries(p.blueprints).map(([n, files]) => checkFiles(n, files, true));
+  const d: Desired = { configPath: p.config.path, configDigest: p.config.digest, gitCommit: p.config.git_commit, sandboxes };
+  if (desiredDigest(d) !== p.desired_digest) throw new UserError("the plan's blueprints do not match its desired_digest", [], 1);
 }
 
 /**

@@ -158,3 +158,24 @@ describe('a document that fails the schema', () => {
     assert.ok(!JSON.stringify(d).includes(SAMPLES.huggingface!.slice(3)));
   });
 });
+
+describe('secrets: references', () => {
+  it('a value that is not a reference is an error that never echoes it; env secrets are pointed at secrets:', () => {
+    const value = 'hunter2-correct-horse';
+    const d = lint(
+      yaml(`
+        version: 1
+        sandboxes:
+          a:
+            command: [agent]
+            env: { GITHUB_TOKEN: abc123 }
+            secrets: { SLACK_TOKEN: ${value}, DB_PASSWORD: "file:/run/secrets/db" }
+      `),
+    );
+    const ref = ofRule(d, 'secret-reference');
+    assert.equal(ref.length, 1);
+    assert.equal(ref[0]!.severity, 'error');
+    assert.ok(!JSON.stringify(d).includes(value));
+    assert.match(ofRule(d, 'env-secret-name')[0]!.hint!, /move it to secrets: \(GITHUB_TOKEN: env:HOST_VAR or file:\/path\)/);
+  });
+});

@@ -237,6 +237,15 @@ ${SECRETS_YAML(dbFile, envToken)}`);
     .find((p) => p.endsWith(join('docker', 'spec')));
   assert.ok(spec && lstatSync(join(e.state, spec)).isFIFO(), 'the spec is a FIFO, not a file');
 
+  // Docker does not restart it alone; the next apply re-creates it and hands the secrets over again.
+  execFileSync('docker', ['kill', container!]);
+  const healed = await cli(['apply', '-f', e.file, '--auto-approve', '--state-dir', e.state], { HOST_SERVICE_TOKEN: serviceToken });
+  assert.equal(healed.status, 0, healed.stderr + healed.stdout);
+  assert.match(healed.stdout, /replace:[\s\S]*drift:/);
+  outputs['apply that heals'] = healed.stdout + healed.stderr;
+  assert.notEqual(mine()[0], container);
+  await until(async () => (await logs()).includes(sha(serviceToken)), 'the re-created agent to print the hash of its secret');
+
   const secrets = { serviceToken, dbPassword };
   assertNowhere({ ...secrets, envToken }, outputs);
   assertNotInFiles(secrets, out);

@@ -2,7 +2,7 @@
 import type { CAC } from 'cac';
 import { applyPlan } from '../../reconciler/apply.js';
 import { interruptedNote, readJournal } from '../../reconciler/journal.js';
-import { checkSavedPlan, desiredFromFile, desiredFromPlan, makePlan, readSavedPlan } from '../../reconciler/reconcile.js';
+import { checkSavedPlan, desiredFromFile, desiredFromPlan, makePlan, readSavedPlan, verifySavedPlan } from '../../reconciler/reconcile.js';
 import { countsLine, renderText } from '../views/plan.js';
 import type { Desired, Plan } from '../../reconciler/types.js';
 import type { StateStore } from '../../state/store.js';
@@ -36,6 +36,7 @@ export function register(cli: CAC): void {
         let desired: Desired;
         if (planFile) {
           p = readSavedPlan(planFile);
+          verifySavedPlan(p); // a tampered plan is refused before anything else
           const fresh = await checkSavedPlan(store, p);
           desired = desiredFromPlan(p, store, fresh);
         } else {

@@ -45,36 +45,34 @@ export function register(cli: CAC): void {
         const names = [
           ...new Set([...Object.keys(inv.sandboxes), ...Object.keys(observed.sandboxes), ...(desired?.sandboxes.map((s) => s.name) ?? [])]),
         ].sort();
-        const rows: SandboxStatusRow[] = names
-          .map((name) => {
-            const e = inv.sandboxes[name];
-            const o = observed.sandboxes[name];
-            const d = desired?.sandboxes.find((s) => s.name === name);
-            const drift: Drift[] = e
-              ? driftOf(e, o, current[name] ?? null)
-              : [{ kind: 'unmanaged', detail: 'runs but is not in the inventory' }];
-            if (desired && !d) drift.push({ kind: 'digest_mismatch', detail: `not in ${desired.configPath}` });
-            if (d && e && d.digest !== e.blueprint_digest)
-              drift.push({
-                kind: 'digest_mismatch',
-                detail: `${desired!.configPath} compiles to a different blueprint than the one applied (run plan)`,
-              });
-            if (d && !e) drift.push({ kind: 'process_gone', detail: `in ${desired!.configPath} but never applied` });
-            return {
-              name,
-              applied_digest: e?.blueprint_digest ?? null,
-              desired_digest: d?.digest ?? e?.blueprint_digest ?? null,
-              running_digest: o?.process.digest ?? null,
-              state: o?.process.state ?? 'absent',
-              pid: o?.process.pid ?? null,
-              restarts: o?.process.restarts ?? 0,
-              enforcement: o?.process.report ? formatSummary(o.process.report) : null,
-              policy_version: o?.policy_version ?? null,
-              log: store.layout.logFile(name),
-              drift,
-            };
-          })
-          .map(redactDeep); // drift details quote runtime errors
+        const rows: SandboxStatusRow[] = names.map((name) => {
+          const e = inv.sandboxes[name];
+          const o = observed.sandboxes[name];
+          const d = desired?.sandboxes.find((s) => s.name === name);
+          const drift: Drift[] = e
+            ? driftOf(e, o, current[name] ?? null)
+            : [{ kind: 'unmanaged', detail: 'runs but is not in the inventory' }];
+          if (desired && !d) drift.push({ kind: 'digest_mismatch', detail: `not in ${desired.configPath}` });
+          if (d && e && d.digest !== e.blueprint_digest)
+            drift.push({
+              kind: 'digest_mismatch',
+              detail: `${desired!.configPath} compiles to a different blueprint than the one applied (run plan)`,
+            });
+          if (d && !e) drift.push({ kind: 'process_gone', detail: `in ${desired!.configPath} but never applied` });
+          return {
+            name,
+            applied_digest: e?.blueprint_digest ?? null,
+            desired_digest: d?.digest ?? e?.blueprint_digest ?? null,
+            running_digest: o?.process.digest ?? null,
+            state: o?.process.state ?? 'absent',
+            pid: o?.process.pid ?? null,
+            restarts: o?.process.restarts ?? 0,
+            enforcement: o?.process.report ? formatSummary(o.process.report) : null,
+            policy_version: o?.policy_version ?? null,
+            log: store.layout.logFile(name),
+            drift: redactDeep(drift), // details quote runtime errors
+          };
+        });
         const note = interruptedNote(readJournal(store.layout.journalFile));
         if (opts.json) {
           printJson({ format_version: 1, gateway: observed.gateway, interrupted: note, unknown: observed.unknown, sandboxes: rows });

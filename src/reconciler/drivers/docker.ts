@@ -239,6 +239,8 @@ export const dockerDriver: Driver = {
   async create(ctx, sb) {
     const { sandbox, landlock } = sb.artifacts;
     if (!sandbox.image) throw new Error(`sandbox ${sb.name}: runtime docker needs an image`);
+    // Read here, in the process that starts the container, before anything is created for it.
+    const secrets = resolveSecrets(sandbox);
     await loadEngine();
     const image = await resolveImage(sandbox.image);
     const paths = sandboxPaths(ctx.stateDir, sb.name);
@@ -265,8 +267,7 @@ export const dockerDriver: Driver = {
     const spec = buildInitSpec({
       sandbox,
       landlock,
-      // Read here, in the process that starts the container; fails before anything is created.
-      secrets: resolveSecrets(sandbox),
+      secrets,
       rootDir: '-',
       rwDirs,
       cgroups: {},
