@@ -8,7 +8,7 @@ import { isSecretName, redactEnv, redactSandboxJson, REDACTED_CHANGED, REDACTED_
 import type { ResolvedSandbox } from '../../src/compiler/resolve.js';
 import { compileSecrets } from '../../src/compiler/sandbox.js';
 import { parseSecretRef } from '../../src/compiler/secret-ref.js';
-import type { UserError } from '../../src/config/diagnostics.js';
+import type { UserError } from '../../src/util/errors.js';
 import { buildInitSpec } from '../../src/init-protocol/spec.js';
 import { loadCompile } from '../../src/pipeline/pipeline.js';
 import { writeArtifacts } from '../../src/pipeline/write-artifacts.js';
@@ -171,7 +171,7 @@ test('a redacted plan hides env secrets everywhere, yet applies exactly: bytes c
   const p = plan({
     desired: desiredOf([sb]),
     inventory: { format_version: 1, sandboxes: {} },
-    observed: { gateway: { running: false, pid: null, test_hooks: [] }, sandboxes: {} },
+    observed: { gateway: { running: false, pid: null, test_hooks: [] }, sandboxes: {}, unknown: [] },
     current: {},
     now: 'now',
   });
