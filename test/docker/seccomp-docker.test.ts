@@ -3,8 +3,8 @@
 // EPERM where Docker's own profile (or no profile) would let it through.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { arch, tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { arch } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { canonicalJson } from '../../src/compiler/canonical.js';
@@ -12,13 +12,14 @@ import { compileSeccomp, type SeccompSpec } from '../../src/compiler/seccomp.js'
 import { requireCapability } from '../helpers/capability.js';
 import { ensureBusyboxImage, type Probe } from '../helpers/busybox-image.js';
 import { repoRoot } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 let probe: Probe = { ok: false, reason: 'not probed' };
 let dir = '';
 
 before(() => {
   probe = ensureBusyboxImage();
-  dir = mkdtempSync(join(tmpdir(), 'nemoclaw-seccomp-docker-'));
+  dir = makeTempDir('nemoclaw-seccomp-docker-');
 });
 after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditLog, readAudit } from '../../src/audit/log.js';
 import * as audit from '../../src/audit/record.js';
-import { tmpDir } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
-test('audit log rotates by size, keeps N files, and reads back oldest first', () => {
-  const dir = tmpDir();
+test('audit log rotates by size, keeps N files, and reads back oldest first', (t) => {
+  const dir = tempDir(t, 'nemoclaw-gw-');
   const log = new AuditLog({ dir, maxBytes: 2000, keep: 3 });
   for (let i = 0; i < 60; i++) {
     const sandbox = i % 3 ? 'a' : 'b';

@@ -8,15 +8,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { runCliAsync } from '../helpers/cli.js';
-import { connectVia, echoOnce, echoServer, tmpDir } from './helpers.js';
+import { connectVia, echoOnce, echoServer } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const cli = (args: string[], cwd: string) => runCliAsync(args, { cwd });
 
-test('approve --persist --commit, then gateway reload -f compiles the edited config', async () => {
+test('approve --persist --commit, then gateway reload -f compiles the edited config', async (t) => {
   const known = await echoServer();
   const asked = await echoServer();
-  const repo = tmpDir('nemoclaw-repo-');
-  const state = tmpDir();
+  const repo = tempDir(t, 'nemoclaw-repo-');
+  const state = tempDir(t, 'nemoclaw-gw-');
   const sd = ['--state-dir', state];
   const git = (...a: string[]) => execFileSync('git', ['-C', repo, ...a], { encoding: 'utf8' });
   const config = `# reviewed config

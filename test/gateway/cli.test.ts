@@ -7,7 +7,8 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { runCliAsync } from '../helpers/cli.js';
 import { testHooksFromEnv } from '../../src/daemon/daemon.js';
-import { connectVia, delay, echoOnce, echoServer, policyBytes, tmpDir, waitClosed } from './helpers.js';
+import { connectVia, delay, echoOnce, echoServer, policyBytes, waitClosed } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** Async: the test process serves the echo server, so it must not block. */
 const cli = (args: string[]) => runCliAsync(args);
@@ -19,9 +20,9 @@ test('test hook switch: only the exact value, never for the system state dir', (
   assert.throws(() => testHooksFromEnv('/var/lib/nemoclaw', { NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' }), /refused/);
 });
 
-test('daemon lifecycle through the CLI: detach, register, status, approvals, reload --wait, audit, SIGTERM', async () => {
+test('daemon lifecycle through the CLI: detach, register, status, approvals, reload --wait, audit, SIGTERM', async (t) => {
   const echo = await echoServer();
-  const dir = tmpDir();
+  const dir = tempDir(t, 'nemoclaw-gw-');
   const sd = ['--state-dir', dir];
   try {
     const up = await cli(['gateway', '--detach', ...sd]);

@@ -1,12 +1,11 @@
 // Shared fixtures for gateway tests: loopback servers, policies, a gateway in a temp state dir,
 // and minimal proxy clients that speak raw HTTP/1.1 so tests see exactly what the gateway sends.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import type { Resolver } from '../../src/gateway/ssrf.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 export interface Endpoint {
   host: string;
@@ -43,10 +42,6 @@ export function policyBytes(
     sandbox,
   };
   return Buffer.from(JSON.stringify(p) + '\n');
-}
-
-export function tmpDir(prefix = 'nemoclaw-gw-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
 }
 
 /** TCP echo server on 127.0.0.1 that also reports half-closes (echoes, then ends when the peer ends). */
@@ -98,7 +93,7 @@ export function fakeResolver(map: Record<string, string[] | (() => string[])>): 
 export async function startGateway(
   opts: Partial<GatewayOptions> & { resolver?: Resolver } = {},
 ): Promise<{ gw: Gateway; dir: string; cleanup: () => Promise<void> }> {
-  const dir = tmpDir();
+  const dir = makeTempDir('nemoclaw-gw-');
   const { resolver, ...rest } = opts;
   const gw = new Gateway({ stateDir: dir, testHooks: { resolver, allowLoopback: true }, ...rest });
   await gw.start();

@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { requireCapability } from '../helpers/capability.js';
 import { readAudit } from '../../src/audit/log.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { policyBytes, tmpDir } from './helpers.js';
+import { policyBytes } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
 
@@ -28,7 +29,7 @@ async function registry(): Promise<URL | undefined> {
 test('npm view works through the gateway when the registry is allowed, and fails closed when not', async (t) => {
   const reg = await registry();
   if (!requireCapability(t, reg !== undefined, 'npm registry not resolvable from this host')) return;
-  const dir = tmpDir();
+  const dir = tempDir(t, 'nemoclaw-gw-');
   const gw = new Gateway({ stateDir: dir }); // production settings: no test hooks at all
   await gw.start();
   try {

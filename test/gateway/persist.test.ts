@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { diffLines } from 'diff';
 import { addRuleToConfig, commitApproval, persistApproval } from '../../src/config/add-rule.js';
 import type { Approval } from '../../src/gateway/approvals.js';
-import { tmpDir } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const CONFIG = `# Our agents. Keep this file reviewed.
 version: 1
@@ -94,8 +94,8 @@ test('persist falls back to the Document API for flow-style sequences and still 
   assert.equal(parse(r.text).sandboxes.a.network.egress[0].endpoints[0].host, 'api.github.com');
 });
 
-test('--commit makes one commit of the config naming the approver and the reason', async () => {
-  const dir = tmpDir('nemoclaw-persist-');
+test('--commit makes one commit of the config naming the approver and the reason', async (t) => {
+  const dir = tempDir(t, 'nemoclaw-persist-');
   const git = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8' });
   git('init', '-q');
   git('config', 'user.name', 'Test Bot');

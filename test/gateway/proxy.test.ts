@@ -13,6 +13,7 @@ import {
   waitClosed,
 } from './helpers.js';
 import { join } from 'node:path';
+import { tempDir } from '../helpers/tmp.js';
 
 test('allow/deny matrix over CONNECT and plain HTTP, with audit lines', async () => {
   const echo = await echoServer();
@@ -184,10 +185,9 @@ test('SSRF: any internal address in the answer refuses; one lookup per request (
   }
 });
 
-test('allowed_ips never opens loopback or metadata when the loopback hook is off', async () => {
+test('allowed_ips never opens loopback or metadata when the loopback hook is off', async (t) => {
   const { Gateway } = await import('../../src/gateway/gateway.js');
-  const { tmpDir } = await import('./helpers.js');
-  const dir = tmpDir();
+  const dir = tempDir(t, 'nemoclaw-gw-');
   const resolver = fakeResolver({ 'lo.test': ['127.0.0.1'], 'md.test': ['169.254.169.254'] });
   const gw = new Gateway({ stateDir: dir, testHooks: { resolver } });
   await gw.start();

@@ -12,7 +12,8 @@ import { gatewayStatus } from '../../src/daemon/client.js';
 import { pumpBinary } from '../../src/util/package-paths.js';
 import { nemoclawBin } from '../helpers/cli.js';
 import { requireCapability } from '../helpers/capability.js';
-import { connectVia, echoServer, fakeResolver, policyBytes, startGateway, tmpDir, waitClosed } from './helpers.js';
+import { connectVia, echoServer, fakeResolver, policyBytes, startGateway, waitClosed } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -263,7 +264,7 @@ test('at most maxPumps tunnels are in the pump at once; the rest stay in Node an
 test('pumps die with the gateway: a killed daemon leaves no tunnel running without policy', async (t) => {
   if (!requireCapability(t, existsSync(pumpBinary), `nemoclaw-pump not built at ${pumpBinary}`)) return;
   const echo = await echoServer();
-  const dir = tmpDir();
+  const dir = tempDir(t, 'nemoclaw-gw-');
   const env = { ...process.env, NO_COLOR: '1', NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' };
   const cli = (args: string[]) =>
     new Promise<number>((resolve) => {

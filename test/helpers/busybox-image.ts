@@ -3,9 +3,9 @@
 // Tagged by the binary's digest, so it is built once per busybox version and then reused.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeTempDir } from './tmp.js';
 
 const BUSYBOX = '/bin/busybox';
 const REPO = 'nemoclaw-test/busybox';
@@ -44,7 +44,7 @@ export function ensureBusyboxImage(): Probe {
   const image = `${REPO}:${digest}`;
   if (run('docker', ['image', 'inspect', image]).status === 0) return { ok: true, image };
 
-  const dir = mkdtempSync(join(tmpdir(), 'nemoclaw-busybox-'));
+  const dir = makeTempDir('nemoclaw-busybox-');
   try {
     const root = join(dir, 'root');
     mkdirSync(join(root, 'bin'), { recursive: true });

@@ -5,8 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 
+/** A fresh directory under the system temp dir; the caller removes it (see tempDir for a test's). */
+export function makeTempDir(prefix = 'nemoclaw-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A fresh directory removed after the test, with any daemon whose state directory is inside it. */
 export function tempDir(t: TestContext, prefix = 'nemoclaw-test-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = makeTempDir(prefix);
   t.after(async () => {
     await stopDaemonsUnder(dir);
     rmSync(dir, { recursive: true, force: true });

@@ -1,14 +1,14 @@
 // Harness for the reconciler's integration tests: a config in a temp dir, the CLI run
 // asynchronously (the loopback servers live in this process and must keep answering), status
 // as JSON, and an orphan check over /proc.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { stopGateway } from '../../src/daemon/client.js';
 import { runningPid } from '../../src/daemon/daemon.js';
 import { runCliAsync, type AsyncCliResult } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 export function cli(args: string[], env: Record<string, string> = {}): Promise<AsyncCliResult> {
   return runCliAsync(args, { env });
@@ -25,7 +25,7 @@ export interface Env {
 /** A temp dir with nemoclaw.yaml and a state dir; the gateway daemon is stopped afterwards. */
 export function env(t: TestContext): Env {
   // One hook, in this order: the daemon must be stopped while its socket and pid file still exist.
-  const dir = mkdtempSync(join(tmpdir(), 'nemoclaw-rec-'));
+  const dir = makeTempDir('nemoclaw-rec-');
   const file = join(dir, 'nemoclaw.yaml');
   const state = join(dir, 'state');
   t.after(async () => {

@@ -2,14 +2,15 @@
 // sandbox init loads it) and probed: allowed calls work, denied ones fail as the profile says.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { arch, tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
+import { arch } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { compileSeccomp, type SeccompProfile, type SeccompSpec } from '../../src/compiler/seccomp.js';
 import { compileSeccompBpf, libseccompAvailable } from '../../src/runtime/seccomp-bpf.js';
 import { requireCapability } from '../helpers/capability.js';
 import { repoRoot } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 const lib = libseccompAvailable();
 const profile = (spec: Partial<SeccompSpec> = {}) => compileSeccomp({ base: 'default', deny: [], allow: [], ...spec });
@@ -18,7 +19,7 @@ let dir = '';
 let loader = '';
 let loaderError = '';
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'nemoclaw-seccomp-bpf-'));
+  dir = makeTempDir('nemoclaw-seccomp-bpf-');
   loader = join(dir, 'seccomp-load');
   const r = spawnSync('gcc', ['-O2', '-Wall', '-o', loader, join(repoRoot, 'test', 'fixtures', 'seccomp-load.c')], { encoding: 'utf8' });
   if (r.status !== 0) loaderError = `gcc failed: ${r.error?.message ?? r.stderr}`;
