@@ -67,12 +67,28 @@ export interface EgressRuleArtifact {
   endpoints: EgressEndpoint[];
 }
 
-export interface InferenceRoute {
-  provider: string;
+/** One provider a sandbox may use, as the router needs it. `credential` is a reference, never a key. */
+export interface InferenceProviderRoute {
   api: 'openai' | 'anthropic';
   endpoint: string;
   model: string;
+  models: string[];
   credential: string | null;
+  ca_file: string | null;
+  local: boolean;
+}
+
+/** A sandbox's inference policy: compiled into egress.json so it reloads live with the rules. */
+export interface InferenceRoute {
+  /** The default provider (its `model` answers requests that name no mapped model). */
+  provider: string;
+  /** Only the providers this sandbox may use. */
+  providers: Record<string, InferenceProviderRoute>;
+  /** Model name the agent asks for → provider and real model. */
+  aliases: Record<string, { provider: string; model: string }>;
+  fallback: string[];
+  local_only: boolean;
+  limits: { requests_per_minute: number | null; concurrent: number | null; tokens_per_day: number | null };
 }
 
 export interface EgressArtifact {

@@ -10,6 +10,7 @@ import type { RequestKind } from './matcher.js';
 import { parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
 import { connectChecked, splice, type PumpOptions, type Tunnel } from './upstream.js';
 import type { AuditRecord } from './audit.js';
+import { INFERENCE_HOST, isInferenceRequest } from './inference-hook.js';
 
 export interface Authorized {
   ok: true;
@@ -49,6 +50,9 @@ export interface ProxyContext {
   addFlow(f: Flow): void;
   removeFlow(f: Flow): void;
   denied(sandbox: string): void;
+  /** Model calls (see inference-hook.ts) go to the inference router, not to the egress rules. */
+  inference(sandbox: string, req: IncomingMessage, res: ServerResponse): void;
+  inferenceTunnel(sandbox: string, port: number, socket: Socket, head: Buffer): void;
 }
 
 const HOP_BY_HOP = new Set([
@@ -174,6 +178,7 @@ function auditDenial(ctx: ProxyContext, d: Denial, kind: RequestKind, http?: { m
 async function handleConnect(ctx: ProxyContext, sandbox: string, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
   const started = Date.now();
   const target = parseAuthority(req.url ?? '');
+  if (target?.host === INFERENCE_HOST) return ctx.inferenceTunnel(sandbox, target.port, socket, head);
   if (!target) {
     const d: Denial = {
       sandbox,
@@ -372,6 +377,7 @@ function trackHttpFlow(ctx: ProxyContext, sandbox: string, u: HttpUpstream, out:
 }
 
 async function handleRequest(ctx: ProxyContext, sandbox: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (isInferenceRequest(req.url ?? '')) return ctx.inference(sandbox, req, res);
   const u = await checkAndConnect(ctx, sandbox, req, (d, http) => {
     auditDenial(ctx, d, 'http', http);
     const body = denialBody(d);
