@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   destroy: () => import('./commands/destroy.js'),
   logs: () => import('./commands/logs.js'),
   uninstall: () => import('./commands/uninstall.js'),
+  inference: () => import('./commands/inference.js'),
 };
 
 async function main(): Promise<void> {
