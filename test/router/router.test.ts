@@ -60,6 +60,7 @@ async function setup(t: TestContext): Promise<Setup> {
     sandbox('private', '{ provider: local, providers: [cloud], local_only: true }') +
     sandbox('budget', '{ provider: cloud, limits: { tokens_per_day: 10 } }') +
     sandbox('slow', '{ provider: slow }') +
+    sandbox('rate', '{ provider: cloud, limits: { requests_per_minute: 2 } }') +
     'inference:\n  providers:\n' +
     provider('cloud', openai, 'openai', 'real-model', 'env:FAKE_OPENAI_KEY', false) +
     provider('claude', anthropic, 'anthropic', 'claude-real', `file:${keyFile}`, false) +
@@ -267,6 +268,17 @@ test('inference router: SDKs, credentials, policy, fallback, limits, rotation, d
     assert.equal(second.status, 429);
     assert.equal(JSON.parse(second.body).reason, 'budget_exhausted');
     assert.ok(Number(second.headers['retry-after']) > 0);
+  });
+
+  await t.test('request rate over the limit: 429 rate_limited', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await post(s.port.rate!, '/v1/chat/completions', { messages: [] })).status);
+    assert.deepEqual(statuses, [200, 200, 429]);
+    const rec = records(s)
+      .filter((r) => r.sandbox === 'rate')
+      .pop()!;
+    assert.equal(rec.reason, 'rate_limited');
+    assert.equal(rec.action, 'denied');
   });
 
   await t.test('model calls through the proxy as http://inference.local and CONNECT inference.local:80', async () => {
