@@ -124,7 +124,37 @@ export interface LifecycleRecord extends Stamp, ApiActivity {
   detail: string;
 }
 
-export type AuditRecord = TunnelClosedRecord | HttpRequestRecord | DenyRecord | ApprovalRecord | PolicyRecord | LifecycleRecord;
+/** What the inference router records of one model call (never a prompt, response or header value). */
+export interface InferenceDetail {
+  api: 'openai' | 'anthropic';
+  provider: string | null;
+  model_requested: string | null;
+  model: string | null;
+  stream: boolean;
+  ttft_ms: number | null;
+  tokens_in: number;
+  tokens_out: number;
+  /** Providers tried before the one that answered (connection error or 5xx before the first byte). */
+  fallback: string[];
+  outcome: 'ok' | 'refused' | 'upstream_error' | 'client_closed';
+}
+
+/** One model call through the inference router. */
+export interface InferenceRecord extends Stamp, ApiActivity {
+  activity: 'request';
+  action: 'allowed' | 'denied';
+  sandbox: string;
+  dst?: AuditDestination;
+  http: { method: string; path: string; status: number };
+  policy_version: string;
+  reason?: string;
+  detail?: string;
+  duration_ms: number;
+  inference: InferenceDetail;
+}
+
+export type AuditRecord =
+  TunnelClosedRecord | HttpRequestRecord | DenyRecord | ApprovalRecord | PolicyRecord | LifecycleRecord | InferenceRecord;
 
 /** A record as a builder returns it: the writer adds the stamp. */
 export type AuditEntry = AuditRecord extends infer R ? (R extends Stamp ? Omit<R, keyof Stamp> : never) : never;
@@ -178,4 +208,9 @@ export function policyUnregistered(sandbox: string): AuditEntry {
 
 export function lifecycle(activity: LifecycleRecord['activity'], detail: string): AuditEntry {
   return { class_uid: 6003, class_name: 'API Activity', activity, action: 'info', detail };
+}
+
+/** A model call; `action` says whether the router served or refused it. */
+export function inferenceCall(f: Omit<InferenceRecord, keyof Stamp | 'class_uid' | 'class_name' | 'activity'>): AuditEntry {
+  return present({ class_uid: 6003, class_name: 'API Activity', activity: 'request', ...f });
 }

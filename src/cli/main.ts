@@ -29,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   diff: () => import('./commands/diff.js'),
   sign: () => import('./commands/sign.js'),
   verify: () => import('./commands/verify.js'),
+  inference: () => import('./commands/inference.js'),
 };
 
 async function main(): Promise<void> {

@@ -8,7 +8,13 @@ import type { LandlockArtifact } from '../generated/landlock-artifact.js';
 import type { SandboxArtifact } from '../generated/sandbox-artifact.js';
 import type { SeccompProfile } from '../generated/seccomp-artifact.js';
 
-export type { EgressArtifact, EgressEndpoint, EgressRuleArtifact, InferenceRoute } from '../generated/egress-artifact.js';
+export type {
+  EgressArtifact,
+  EgressEndpoint,
+  EgressRuleArtifact,
+  InferenceProviderRoute,
+  InferenceRoute,
+} from '../generated/egress-artifact.js';
 export type {
   LandlockArtifact,
   LandlockFsRight,

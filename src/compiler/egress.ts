@@ -1,6 +1,6 @@
 // egress.json: the gateway's rules for one sandbox, normalized and with presets expanded.
 import type { Endpoint, NemoclawConfig } from '../generated/config.js';
-import type { EgressArtifact, EgressEndpoint, EgressRuleArtifact, InferenceRoute } from './artifacts.js';
+import type { EgressArtifact, EgressEndpoint, EgressRuleArtifact, InferenceProviderRoute, InferenceRoute } from './artifacts.js';
 import { normalizeCidr } from '../util/ip.js';
 import { normalizeHost } from './hosts.js';
 import { CompileError, type CompileFacts, type PresetSource } from './inputs.js';
@@ -52,9 +52,66 @@ export function compileEgress(
 
 function inferenceRoute(name: string, s: ResolvedSandbox, config: NemoclawConfig): InferenceRoute | null {
   if (!s.inference) return null;
-  const p = config.inference?.providers?.[s.inference.provider];
-  if (!p) throw new CompileError(name, `inference provider "${s.inference.provider}" is not defined under inference.providers`);
-  return { provider: s.inference.provider, api: p.api, endpoint: p.endpoint, model: p.model, credential: p.credential ?? null };
+  const inf = s.inference;
+  const defined = config.inference?.providers ?? {};
+  const provider = (p: string, what: string): InferenceProviderRoute => {
+    const d = defined[p];
+    if (!d) throw new CompileError(name, `inference provider "${p}" (${what}) is not defined under inference.providers`);
+    return {
+      api: d.api,
+      endpoint: d.endpoint,
+      model: d.model,
+      models: [...new Set(d.models ?? [])].sort(),
+      credential: d.credential ?? null,
+      ca_file: d.ca_file ?? null,
+      local: d.local ?? isLocalEndpoint(d.endpoint),
+    };
+  };
+  const providers: Record<string, InferenceProviderRoute> = {};
+  providers[inf.provider] = provider(inf.provider, 'inference.provider');
+  for (const p of inf.providers ?? []) providers[p] = provider(p, 'inference.providers');
+  const aliases: InferenceRoute['aliases'] = {};
+  for (const [asked, to] of Object.entries(inf.models ?? {})) {
+    if (!providers[to.provider])
+      throw new CompileError(name, `inference.models.${asked}: provider "${to.provider}" is not in inference.providers`);
+    aliases[asked] = { provider: to.provider, model: to.model };
+  }
+  for (const p of inf.fallback ?? []) {
+    if (!providers[p]) throw new CompileError(name, `inference.fallback: provider "${p}" is not in inference.providers`);
+  }
+  return {
+    provider: inf.provider,
+    providers: sortKeys(providers),
+    aliases: sortKeys(aliases),
+    fallback: [...(inf.fallback ?? [])],
+    local_only: inf.local_only ?? false,
+    limits: {
+      requests_per_minute: inf.limits?.requests_per_minute ?? null,
+      concurrent: inf.limits?.concurrent ?? null,
+      tokens_per_day: inf.limits?.tokens_per_day ?? null,
+    },
+  };
+}
+
+/** localhost, or a loopback, private (RFC 1918, fc00::/7) or link-local address literal. */
+export function isLocalEndpoint(endpoint: string): boolean {
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  } catch {
+    return false;
+  }
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+  }
+  return host === '::1' || /^f[cd][0-9a-f]{0,2}:/.test(host) || /^fe[89ab][0-9a-f]?:/.test(host);
+}
+
+function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => cmp(a, b)));
 }
 
 function normalizeEndpoints(sandbox: string, endpoints: Endpoint[]): EgressEndpoint[] {

@@ -1,6 +1,6 @@
 // Plain-language description of what one compiled sandbox may do. Used by `explain` and by the
 // plan's semantic summary, so reviewers read the same words in both.
-import type { CompiledSandbox, EgressEndpoint } from './artifacts.js';
+import type { CompiledSandbox, EgressEndpoint, InferenceRoute } from './artifacts.js';
 import { redactSecrets } from './redact.js';
 
 export interface Capabilities {
@@ -45,9 +45,7 @@ export function capabilities(c: CompiledSandbox, seccompSpec?: { base: string; a
     },
     user: `uid ${sandbox.user.uid}, gid ${sandbox.user.gid}`,
     limits: `${l.pids} processes, ${formatBytes(l.memory_bytes)} memory, ${l.nofile} open files`,
-    inference: egress.inference
-      ? `${egress.inference.provider} (${egress.inference.model} via ${egress.inference.endpoint}); credentials are added by the router`
-      : null,
+    inference: egress.inference ? inferenceText(egress.inference) : null,
     on_deny: egress.on_deny === 'ask' ? 'other requests are refused and queued for approval' : 'other requests are refused',
     secrets: Object.entries(sandbox.secrets ?? {}).map(([name, ref]) => `${name} (from ${ref})`),
   };
@@ -79,11 +77,32 @@ export function explainText(c: CompiledSandbox, seccompSpec?: { base: string; al
     `  Model calls: ${k.inference ?? 'none configured'}.`,
     `  Limits: ${k.limits}.`,
     `  Landlock: ${floor}.`,
-    `  Environment: ${Object.keys(sandbox.env).length ? Object.keys(sandbox.env).join(', ') : '(empty)'}${sandbox.network.mode === 'gateway' ? ', plus HTTP(S)_PROXY to the gateway' : ''}.`,
+    `  Environment: ${Object.keys(sandbox.env).length ? Object.keys(sandbox.env).join(', ') : '(empty)'}${sandbox.network.mode === 'gateway' ? ', plus HTTP(S)_PROXY, NO_PROXY and NODE_USE_ENV_PROXY for the gateway' : ''}.`,
     `  Secrets the agent can read in its environment: ${k.secrets.length ? `${k.secrets.join(', ')}; read on the host at each start, never stored` : 'none'}.`,
     '',
   ].join('\n');
   return redactSecrets(text); // a command line may carry a token
+}
+
+/** What the router lets the sandbox call; the same words in explain and in the plan summary. */
+export function inferenceText(r: InferenceRoute): string {
+  const def = r.providers[r.provider];
+  const others = Object.keys(r.providers).filter((p) => p !== r.provider);
+  const aliases = Object.entries(r.aliases).map(([a, t]) => `${a} → ${t.provider}/${t.model}`);
+  const limits = [
+    r.limits.requests_per_minute !== null ? `${r.limits.requests_per_minute} calls/min` : '',
+    r.limits.concurrent !== null ? `${r.limits.concurrent} at once` : '',
+    r.limits.tokens_per_day !== null ? `${r.limits.tokens_per_day} tokens/day` : '',
+  ].filter(Boolean);
+  return [
+    `${r.provider} (${def ? `${def.model} via ${def.endpoint}` : '?'})`,
+    ...(others.length ? [`also ${others.join(', ')}`] : []),
+    ...(aliases.length ? [`aliases ${aliases.join(', ')}`] : []),
+    ...(r.fallback.length ? [`fallback ${r.fallback.join(' → ')}`] : []),
+    ...(r.local_only ? ['local providers only'] : []),
+    ...(limits.length ? [`limits ${limits.join(', ')}`] : []),
+    'through the router on the proxy port (OPENAI_BASE_URL, ANTHROPIC_BASE_URL); the router adds the credential, the agent holds only a placeholder key',
+  ].join('; ');
 }
 
 function formatBytes(n: number): string {

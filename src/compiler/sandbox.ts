@@ -7,6 +7,25 @@ import { parseSecretRef } from './secret-ref.js';
 
 /** Inside the sandbox the agent listens for nothing; it reaches the gateway through this port. */
 export const PROXY_PORT = 3128;
+/** The API key the agent's SDKs see: not a secret; the router replaces it with the provider's key. */
+export const ROUTED_KEY_PLACEHOLDER = 'nemoclaw-routed';
+
+/**
+ * What the compiler adds to the agent's environment for a sandbox with inference: unmodified
+ * OpenAI and Anthropic SDKs reach the router on the proxy port as a plain origin server
+ * (127.0.0.1 is in NO_PROXY), holding only a placeholder key. The proxy variables themselves
+ * (and NODE_USE_ENV_PROXY) are the runtime's: see agentEnv in src/init-protocol/spec.ts.
+ */
+export function inferenceEnv(): Record<string, string> {
+  const base = `http://127.0.0.1:${PROXY_PORT}`;
+  return {
+    OPENAI_BASE_URL: `${base}/v1`,
+    OPENAI_API_KEY: ROUTED_KEY_PLACEHOLDER,
+    ANTHROPIC_BASE_URL: base,
+    ANTHROPIC_API_KEY: ROUTED_KEY_PLACEHOLDER,
+  };
+}
+
 /** uid/gid of the built-in `sandbox` user. */
 export const SANDBOX_UID = 1000;
 
@@ -62,7 +81,7 @@ export function compileSandbox(
     command: [...s.command],
     workdir: normalizePath(s.workdir) ?? s.workdir,
     user: { uid, gid: s.process.group ?? uid },
-    env: Object.fromEntries(Object.entries(s.env).sort(([a], [b]) => (a < b ? -1 : 1))),
+    env: Object.fromEntries(Object.entries({ ...s.env, ...(s.inference ? inferenceEnv() : {}) }).sort(([a], [b]) => (a < b ? -1 : 1))),
     ...(secrets ? { secrets } : {}),
     mounts,
     limits: { pids: s.process.limits.pids, memory_bytes: parseSize(s.process.limits.memory), nofile: s.process.limits.nofile },

@@ -5,6 +5,8 @@ import { lifecycle } from '../audit/record.js';
 import { resolveStateDir, stateLayout } from '../state/paths.js';
 import { createControlServer, listenControl } from './control.js';
 import { Gateway } from '../gateway/gateway.js';
+import { readAudit } from '../audit/log.js';
+import { createRouter } from '../router/router.js';
 import type { TestHooks } from '../gateway/ssrf.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { supervisorRoutes } from './supervisor-routes.js';
@@ -86,7 +88,11 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       `WARNING: ${TEST_ALLOW_LOOPBACK_ENV}=1: the SSRF guard lets sandboxes reach LOOPBACK addresses. For tests only; every audit line records it.`,
     );
   }
-  const gw = new Gateway({ stateDir, testHooks });
+  // The inference router serves the model calls the gateway recognizes; its records go to the
+  // gateway's audit log, and today's earlier records seed the token budgets across restarts.
+  const router = createRouter({ audit: (r) => gw.audit(r) });
+  router.seed(readAudit(layout.gatewayDir, { since: Date.parse(new Date().toISOString().slice(0, 10)) }));
+  const gw: Gateway = new Gateway({ stateDir, testHooks, inference: router });
   await gw.start();
   if (o.listenTcp) {
     const port = await gw.listenTcp(o.listenTcp.sandbox, o.listenTcp.host, o.listenTcp.port);
@@ -108,6 +114,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       control.closeAllConnections();
       await supervisor.stopAll();
       await gw.stop();
+      router.close();
       rmSync(layout.controlSocket, { force: true });
       rmSync(pidFile(stateDir), { force: true });
       log('gateway: stopped');

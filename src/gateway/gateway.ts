@@ -1,7 +1,8 @@
 // The gateway core: sandboxes (policy + listener), authorization, live reload, approvals, audit.
 // No process concerns (pid file, signals, control socket): see daemon.ts and control.ts.
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { stateLayout, type StateLayout } from '../state/paths.js';
 import { pumpBinary } from '../util/package-paths.js';
@@ -9,7 +10,8 @@ import { ApprovalStore, type Approval } from './approvals.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { AuditLog } from '../audit/log.js';
 import * as audit from '../audit/record.js';
-import type { Denial } from './deny.js';
+import { denialBody, rawDenial, statusFor, type Denial } from './deny.js';
+import type { InferenceHandler } from './inference-hook.js';
 import { PolicyIndex, matchablePath, type DenyReason, type RequestKind } from './matcher.js';
 import { parsePolicy, PolicyError, type LoadedPolicy } from './policy.js';
 import { acceptedSockets, createProxyServer, type Authz, type Flow, type ProxyContext } from './proxy.js';
@@ -32,6 +34,8 @@ export interface GatewayOptions {
   connectTimeoutMs?: number;
   auditMaxBytes?: number;
   auditKeep?: number;
+  /** Serves model calls (the inference router, injected by the daemon); without it they are refused. */
+  inference?: InferenceHandler;
 }
 
 interface PolicyState {
@@ -82,6 +86,13 @@ export class Gateway implements ProxyContext {
   private readonly startedAt = Date.now();
   private readonly resolver;
   private readonly allowLoopback: boolean;
+  /** Parses HTTP inside CONNECT inference.local:80 tunnels; never listens. */
+  private readonly tunnelSandbox = new WeakMap<Socket, string>();
+  private readonly tunnelServer = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+    const sandbox = this.tunnelSandbox.get(req.socket);
+    if (sandbox === undefined) res.destroy();
+    else this.inference(sandbox, req, res);
+  });
 
   constructor(private readonly opts: GatewayOptions) {
     this.layout = stateLayout(opts.stateDir);
@@ -148,6 +159,14 @@ export class Gateway implements ProxyContext {
     opts: { save?: boolean; sandbox?: string } = {},
   ): Promise<{ socketPath: string; policyVersion: string; closed: number }> {
     const loaded = parsePolicy(bytes); // throws PolicyError: the old policy stays in force
+    if (loaded.policy.inference) {
+      if (!this.opts.inference) throw new PolicyError('this gateway has no inference router');
+      try {
+        this.opts.inference.check(loaded.policy.inference);
+      } catch (e) {
+        throw new PolicyError(`inference: ${(e as Error).message}`);
+      }
+    }
     if (opts.sandbox !== undefined && loaded.policy.sandbox !== opts.sandbox)
       throw new PolicyError(`policy is for sandbox ${loaded.policy.sandbox}, not ${opts.sandbox}`);
     const state: PolicyState = { loaded, index: new PolicyIndex(loaded.policy) };
@@ -242,6 +261,48 @@ export class Gateway implements ProxyContext {
   }
   removeFlow(f: Flow): void {
     this.sandboxes.get(f.sandbox)?.flows.delete(f);
+  }
+
+  inference(sandbox: string, req: IncomingMessage, res: ServerResponse): void {
+    const entry = this.sandboxes.get(sandbox);
+    const route = entry?.state.loaded.policy.inference;
+    if (!entry || !route || !this.opts.inference) {
+      const d: Denial = {
+        sandbox,
+        host: '',
+        port: 0,
+        reason: 'bad_request',
+        detail: `sandbox ${sandbox} has no inference route (add inference: to it in nemoclaw.yaml); for other hosts this is a proxy`,
+        ...(entry ? { policy_version: entry.state.loaded.version } : {}),
+      };
+      const body = denialBody(d);
+      res.writeHead(statusFor(d.reason), { 'content-type': 'application/json', 'x-nemoclaw-deny': d.reason, connection: 'close' });
+      res.end(body);
+      req.resume();
+      return;
+    }
+    this.opts.inference.handle({ sandbox, policyVersion: entry.state.loaded.version, route }, req, res);
+  }
+
+  /** CONNECT inference.local:80: the tunnel's bytes are plain HTTP to the router. */
+  inferenceTunnel(sandbox: string, port: number, socket: Socket, head: Buffer): void {
+    if (port !== 80) {
+      socket.end(
+        rawDenial({
+          sandbox,
+          host: 'inference.local',
+          port,
+          reason: 'protocol_mismatch',
+          detail: 'inference.local speaks plain HTTP on port 80',
+        }),
+      );
+      return;
+    }
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) socket.unshift(head);
+    this.tunnelSandbox.set(socket, sandbox);
+    this.tunnelServer.emit('connection', socket);
+    socket.resume();
   }
 
   async authorize(sandbox: string, target: Target, kind: RequestKind, method?: string, rawPath?: string): Promise<Authz> {

@@ -11,6 +11,7 @@ import type { RequestKind } from './matcher.js';
 import { parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
 import { connectChecked, splice, type PumpOptions, type Tunnel } from './upstream.js';
 import * as audit from '../audit/record.js';
+import { INFERENCE_HOST, isInferenceRequest } from './inference-hook.js';
 
 export interface Authorized {
   ok: true;
@@ -52,6 +53,9 @@ export interface ProxyContext {
   addFlow(f: Flow): void;
   removeFlow(f: Flow): void;
   denied(sandbox: string): void;
+  /** Model calls (see inference-hook.ts) go to the inference router, not to the egress rules. */
+  inference(sandbox: string, req: IncomingMessage, res: ServerResponse): void;
+  inferenceTunnel(sandbox: string, port: number, socket: Socket, head: Buffer): void;
 }
 
 const pathOnly = (p: string) => p.split(/[?#]/, 1)[0]!;
@@ -157,6 +161,7 @@ async function handleConnect(
 ): Promise<void> {
   const started = Date.now();
   const target = parseAuthority(req.url ?? '');
+  if (!inspectedTunnels.has(socket) && target?.host === INFERENCE_HOST) return ctx.inferenceTunnel(sandbox, target.port, socket, head);
   if (inspectedTunnels.has(socket)) {
     const d: Denial = {
       sandbox,
@@ -422,6 +427,8 @@ async function handleRequest(
   res: ServerResponse,
   tunnel?: Target,
 ): Promise<void> {
+  // Inside an inspected tunnel every request is for the tunnel's destination, never the router.
+  if (!tunnel && isInferenceRequest(req.url ?? '')) return ctx.inference(sandbox, req, res);
   const u = await checkAndConnect(
     ctx,
     sandbox,

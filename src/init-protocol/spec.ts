@@ -38,6 +38,7 @@ export function agentEnv(sandbox: SandboxArtifact): Record<string, string> {
     const proxy = `http://127.0.0.1:${sandbox.network.proxy_port}`;
     for (const k of ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY']) env[k] = env[k.toLowerCase()] = proxy;
     env.NO_PROXY = env.no_proxy = 'localhost,127.0.0.1';
+    env.NODE_USE_ENV_PROXY = '1'; // Node ≥ 24: its built-in fetch honours the variables above only with this
   }
   return env;
 }

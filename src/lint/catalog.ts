@@ -83,6 +83,11 @@ export const RULES = {
   'inference-provider-unknown': lint('error', 'A sandbox selects an inference provider that is not defined.'),
   'provider-endpoint-insecure': lint('warning', 'A provider endpoint is not https.'),
   'provider-credential-missing': lint('warning', 'A provider has no credential.'),
+  'inference-provider-not-allowed': lint(
+    'error',
+    'A model alias or fallback names a provider the sandbox may not use (not its provider or in its providers).',
+  ),
+  'inference-not-local': lint('warning', 'A local_only sandbox may use a provider that is not local; calls routed to it are refused.'),
 
   // Suppression
   'lint-suppress-error': lint('error', '`lint.suppress` lists an error rule; only warnings can be suppressed.'),

@@ -2,9 +2,9 @@
 // agent may do more) or narrowing (it may do less), by area, so a reviewer who reads one line per
 // sandbox knows whether to look closer. Pure. Anything ambiguous counts as widening: the cost of
 // a false alarm is a second look, the cost of a missed widening is an agent with more power.
-import ipaddr from 'ipaddr.js';
 import type { CompiledSandbox, EgressEndpoint, LandlockFsRight } from '../compiler/artifacts.js';
 import { endpointText } from '../compiler/explain.js';
+import { isLocalEndpoint } from '../compiler/egress.js';
 
 export type RiskArea = 'egress' | 'filesystem' | 'syscalls' | 'landlock' | 'user' | 'limits' | 'on_deny' | 'inference';
 export type Direction = 'widens' | 'narrows';
@@ -165,53 +165,32 @@ function limitChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] {
   return out;
 }
 
-/** An endpoint on this machine or a private network: a local model server, not a cloud. */
-export function isLocalEndpoint(url: string): boolean {
-  let host: string;
-  try {
-    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  } catch {
-    return false;
-  }
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (!ipaddr.isValid(host)) return false;
-  const range = ipaddr.process(host).range();
-  return ['loopback', 'private', 'uniqueLocal', 'linkLocal'].includes(range);
-}
-
 function inferenceChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] {
   const ia = a.artifacts.egress.inference;
   const ib = b.artifacts.egress.inference;
   if (JSON.stringify(ia) === JSON.stringify(ib)) return [];
-  if (!ib)
-    return [
-      { area: 'inference', direction: 'narrows', subject: ia!.provider, what: `may no longer call the model provider ${ia!.provider}` },
-    ];
-  if (!ia)
-    return [{ area: 'inference', direction: 'widens', subject: ib.provider, what: `may now call the model provider ${ib.provider}` }];
-  const wasLocal = isLocalEndpoint(ia.endpoint);
-  const nowLocal = isLocalEndpoint(ib.endpoint);
-  if (wasLocal && !nowLocal)
-    return [
-      {
-        area: 'inference',
-        direction: 'widens',
-        subject: ib.provider,
-        what: `model calls now leave the machine: ${ib.provider} (was local-only)`,
-      },
-    ];
-  if (!wasLocal && nowLocal)
-    return [{ area: 'inference', direction: 'narrows', subject: ib.provider, what: `model calls are now local-only (${ib.provider})` }];
-  if (ia.provider !== ib.provider || ia.endpoint !== ib.endpoint)
-    return [
-      {
-        area: 'inference',
-        direction: 'widens',
-        subject: ib.provider,
-        what: `model calls now go to ${ib.provider} at ${ib.endpoint} (was ${ia.provider})`,
-      },
-    ];
-  return []; // same provider and endpoint, another model: not a change of who sees the data
+  const change = (direction: RiskChange['direction'], subject: string, what: string): RiskChange => ({
+    area: 'inference',
+    direction,
+    subject,
+    what,
+  });
+  if (!ib) return [change('narrows', ia!.provider, `may no longer call model providers (${Object.keys(ia!.providers).join(', ')})`)];
+  if (!ia) return [change('widens', ib.provider, `may now call the model providers ${Object.keys(ib.providers).join(', ')}`)];
+  const out: RiskChange[] = [];
+  const local = (p: { endpoint: string; local: boolean }) => p.local || isLocalEndpoint(p.endpoint);
+  for (const [name, p] of Object.entries(ib.providers)) {
+    const was = ia.providers[name];
+    if (!was) out.push(change('widens', name, `may now call the model provider ${name}${local(p) ? '' : ' (leaves the machine)'}`));
+    else if (was.endpoint !== p.endpoint)
+      out.push(change('widens', name, `model calls to ${name} now go to ${p.endpoint} (was ${was.endpoint})`));
+    else if (local(was) && !local(p)) out.push(change('widens', name, `model calls to ${name} now leave the machine`));
+  }
+  for (const name of Object.keys(ia.providers))
+    if (!ib.providers[name]) out.push(change('narrows', name, `may no longer call the model provider ${name}`));
+  if (ia.local_only && !ib.local_only) out.push(change('widens', ib.provider, 'model calls may now leave the machine (local_only off)'));
+  if (!ia.local_only && ib.local_only) out.push(change('narrows', ib.provider, 'model calls are now local-only'));
+  return out; // same providers and endpoints, other models or limits: not a change of who sees the data
 }
 
 /** Every widening and narrowing from `before` to `after`; for a new sandbox, everything it may do widens. */

@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireCapability } from '../helpers/capability.js';
+import type { HttpRequestRecord, TunnelClosedRecord } from '../../src/audit/record.js';
 import { readAudit } from '../../src/audit/log.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { policyBytes } from './helpers.js';
@@ -77,7 +78,10 @@ test('npm view works through the gateway when the registry is allowed, and fails
     await new Promise((r) => setTimeout(r, 20));
     gw.flushAudit();
     const allowed = readAudit(join(dir, 'gateway')).filter(
-      (r) => (r.activity === 'close' || r.activity === 'request') && r.dst.hostname === reg!.hostname,
+      (r): r is TunnelClosedRecord | HttpRequestRecord =>
+        (r.class_uid === 4001 || r.class_uid === 4002) &&
+        (r.activity === 'close' || r.activity === 'request') &&
+        r.dst?.hostname === reg!.hostname,
     );
     assert.ok(allowed.length >= 1, 'the registry connection went through the gateway');
     const rec = allowed[0]!;

@@ -350,6 +350,58 @@ const CASES: Case[] = [
     `),
   },
   {
+    rule: 'inference-provider-not-allowed',
+    bad: yaml(`
+      version: 1
+      sandboxes:
+        a:
+          command: [/bin/true]
+          inference: { provider: one, fallback: [two] }
+      inference:
+        providers:
+          one: { api: openai, endpoint: "https://one.example/v1", model: m, credential: "env:ONE_KEY" }
+          two: { api: openai, endpoint: "https://two.example/v1", model: m, credential: "env:TWO_KEY" }
+    `),
+    line: 5,
+    at: 'two]',
+    good: yaml(`
+      version: 1
+      sandboxes:
+        a:
+          command: [/bin/true]
+          inference: { provider: one, providers: [two], fallback: [two] }
+      inference:
+        providers:
+          one: { api: openai, endpoint: "https://one.example/v1", model: m, credential: "env:ONE_KEY" }
+          two: { api: openai, endpoint: "https://two.example/v1", model: m, credential: "env:TWO_KEY" }
+    `),
+  },
+  {
+    rule: 'inference-not-local',
+    bad: yaml(`
+      version: 1
+      sandboxes:
+        a:
+          command: [/bin/true]
+          inference: { provider: cloud, local_only: true }
+      inference:
+        providers:
+          cloud: { api: openai, endpoint: "https://one.example/v1", model: m, credential: "env:ONE_KEY" }
+    `),
+    line: 5,
+    at: 'true',
+    good: yaml(`
+      version: 1
+      sandboxes:
+        a:
+          command: [/bin/true]
+          inference: { provider: ollama, local_only: true }
+      inference:
+        providers:
+          ollama: { api: openai, endpoint: "https://127.0.0.1:11434/v1", model: llama3.2, credential: "env:ONE_KEY" }
+    `),
+  },
+  {
     rule: 'credential-format',
     bad: yaml(`
       version: 1

@@ -103,6 +103,7 @@ test('spec: argv and env are encoded; env is the sandbox env plus proxy variable
     'GREETING=hello world\n%',
     'HTTPS_PROXY=http://127.0.0.1:3128',
     'HTTP_PROXY=http://127.0.0.1:3128',
+    'NODE_USE_ENV_PROXY=1',
     'NO_PROXY=localhost,127.0.0.1',
     'TZ=UTC',
     'all_proxy=http://127.0.0.1:3128',

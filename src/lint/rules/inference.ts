@@ -1,7 +1,11 @@
 // Inference providers and the sandboxes that select them.
 import type { NemoclawConfig, SandboxSpec } from '../../generated/config.js';
 import { parseSecretRef } from '../../compiler/secret-ref.js';
+import { isLocalEndpoint } from '../../compiler/egress.js';
+import { inferenceEnv } from '../../compiler/sandbox.js';
 import { isObject, objectEntries, quote, str, type Reporter } from '../report.js';
+
+const INFERENCE_ENV = Object.keys(inferenceEnv());
 
 type Path = readonly (string | number)[];
 
@@ -12,6 +16,58 @@ export function lintSandboxInference(r: Reporter, base: Path, sb: SandboxSpec, c
   const names = objectEntries(providers)
     .map(([n]) => n)
     .sort();
+  const inf = sb.inference!;
+  const allowed = new Set([provider, ...(inf.providers ?? [])]);
+  const defined = (name: string, at: Path) => {
+    if (names.includes(name)) return true;
+    r.report(
+      'inference-provider-unknown',
+      at,
+      `inference provider ${quote(name)} is not defined under inference.providers (${names.length === 0 ? 'none are defined' : `defined: ${names.join(', ')}`})`,
+      'define it under inference.providers, or name a defined one',
+    );
+    return false;
+  };
+  (inf.providers ?? []).forEach((p, i) => defined(p, [...base, 'inference', 'providers', i]));
+  const mustBeAllowed = (name: string, at: Path, what: string) => {
+    if (!defined(name, at) || allowed.has(name)) return;
+    r.report(
+      'inference-provider-not-allowed',
+      at,
+      `${what} names provider ${quote(name)}, which this sandbox may not use`,
+      `add ${quote(name)} to inference.providers of this sandbox, or name one of: ${[...allowed].join(', ')}`,
+    );
+  };
+  for (const [alias, t] of objectEntries(inf.models)) {
+    if (isObject(t) && str(t.provider) !== undefined)
+      mustBeAllowed(str(t.provider)!, [...base, 'inference', 'models', alias, 'provider'], `model alias ${quote(alias)}`);
+  }
+  (inf.fallback ?? []).forEach((p, i) => mustBeAllowed(p, [...base, 'inference', 'fallback', i], 'the fallback list'));
+  if (inf.local_only === true) {
+    const providers = (isObject(config.inference) ? config.inference.providers : undefined) ?? {};
+    for (const name of [...allowed].sort()) {
+      const p = providers[name];
+      if (p && !(p.local ?? isLocalEndpoint(p.endpoint))) {
+        r.report(
+          'inference-not-local',
+          [...base, 'inference', 'local_only'],
+          `this sandbox is local_only but may use provider ${quote(name)} (${p.endpoint}), which is not local: the router refuses every call routed to it`,
+          `remove ${quote(name)} from this sandbox's providers, or mark the provider local: true if it really runs on this host or network`,
+        );
+      }
+    }
+  }
+  for (const name of INFERENCE_ENV) {
+    if (sb.env && Object.hasOwn(sb.env, name)) {
+      r.report(
+        'env-reserved',
+        [...base, 'env', name],
+        `${name} is set by nemoclaw for a sandbox with inference (the router's address, or a placeholder key)`,
+        'remove it: the agent reaches the router through the value nemoclaw sets, and never holds a provider key',
+        { key: true },
+      );
+    }
+  }
   if (!names.includes(provider)) {
     r.report(
       'inference-provider-unknown',
