@@ -122,19 +122,33 @@ function markdown(r: DiffReport, omitted: Set<FileChange>): string {
   return out.join('\n') + '\n';
 }
 
-/** Markdown no longer than `limit` characters: drop the longest artifact diffs first, then cut (and say so). */
+const size = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/**
+ * Markdown no longer than `limit` (counted in UTF-8 bytes, which is never less than GitHub's
+ * character count): drop the longest artifact diffs first, then cut, and say so either way.
+ */
 export function renderDiffMarkdown(r: DiffReport, limit = GITHUB_COMMENT_LIMIT): string {
   const omitted = new Set<FileChange>();
   const byLength = changed(r)
     .flatMap((s) => s.changes.filter((c) => c.diff))
     .sort((a, b) => b.diff.length - a.diff.length);
   let text = markdown(r, omitted);
-  for (const c of byLength) {
-    if (text.length <= limit) break;
+  // Estimate what each omission saves instead of re-rendering a large report once per diff.
+  let estimate = size(text);
+  let next = 0;
+  while (estimate > limit && next < byLength.length) {
+    const c = byLength[next++]!;
     omitted.add(c);
-    text = markdown(r, omitted);
+    estimate -= size(artifactBlock(c, false).join('\n')) - size(artifactBlock(c, true).join('\n'));
+    if (estimate <= limit || next === byLength.length) {
+      text = markdown(r, omitted);
+      estimate = size(text);
+    }
   }
-  if (text.length <= limit) return text;
+  if (size(text) <= limit) return text;
   const note = "\n\n_…cut here to stay under GitHub's comment limit; run `nemoclaw diff --format markdown` locally for the rest._\n";
-  return text.slice(0, Math.max(0, limit - note.length)) + note;
+  let cut = text.slice(0, Math.max(0, limit - size(note)));
+  while (size(cut) + size(note) > limit) cut = cut.slice(0, -64);
+  return cut.slice(0, cut.lastIndexOf('\n') + 1) + note;
 }
