@@ -3,14 +3,14 @@
 // stand-ins for those three services, with a CA and a log key this test makes. `nemoclaw verify`
 // then chains the certificate to a test trusted root and checks the identity and issuer for real.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { nemoclawBin, runCli, type CliResult } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { commitConfig, newRepo } from './helpers.js';
 
@@ -182,10 +182,22 @@ async function sigstoreStandIn(t: TestContext, dir: string, ca: { key: string; c
           signatures: [{ signature: envelope.signatures[0].sig, verifier: proposed.spec.proposedContent.verifiers[0] }],
         },
       };
-      const b = Buffer.from(canonical(entryBody)).toString('base64');
-      const entry = { body: b, integratedTime: Math.floor(Date.now() / 1000), logID: logId, logIndex: 1 };
+      const bodyBytes = Buffer.from(canonical(entryBody));
+      const b = bodyBytes.toString('base64');
+      const entry = { body: b, integratedTime: Math.floor(Date.now() / 1000), logID: logId, logIndex: 0 };
       const set = sign('sha256', Buffer.from(canonical(entry)), logKey).toString('base64');
-      return json(201, { [`${logId.slice(0, 16)}${'0'.repeat(48)}`]: { ...entry, verification: { signedEntryTimestamp: set } } });
+      // A log of one entry: the root is the leaf hash, and the checkpoint (a signed note) commits to it.
+      const root = createHash('sha256')
+        .update(Buffer.from([0]))
+        .update(bodyBytes)
+        .digest();
+      const note = `nemoclaw-test-log\n1\n${root.toString('base64')}\n`;
+      const noteSig = Buffer.concat([Buffer.from(logId, 'hex').subarray(0, 4), sign('sha256', Buffer.from(note), logKey)]);
+      const checkpoint = `${note}\n\u2014 nemoclaw-test-log ${noteSig.toString('base64')}\n`;
+      const inclusionProof = { logIndex: 0, treeSize: 1, rootHash: root.toString('hex'), hashes: [], checkpoint };
+      return json(201, {
+        [`${logId.slice(0, 16)}${'0'.repeat(48)}`]: { ...entry, verification: { signedEntryTimestamp: set, inclusionProof } },
+      });
     }
     json(404, { message: 'not found' });
   };
@@ -193,6 +205,18 @@ async function sigstoreStandIn(t: TestContext, dir: string, ca: { key: string; c
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** The CLI without blocking this process: the stand-in services run on this event loop. */
+function runCliAsync(args: string[], cwd: string, env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [nemoclawBin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += String(d)));
+    p.stderr.on('data', (d) => (stderr += String(d)));
+    p.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+  });
 }
 
 test('keyless: sign through OIDC, Fulcio and Rekor stand-ins; verify chains to the test root and checks identity and issuer', async (t) => {
@@ -221,7 +245,7 @@ test('keyless: sign through OIDC, Fulcio and Rekor stand-ins; verify chains to t
     https_proxy: '',
     NO_PROXY: '127.0.0.1',
   };
-  const s = runCli(['sign', '-f', file, '--keyless', '--fulcio-url', url, '--rekor-url', url], { cwd: dir, env });
+  const s = await runCliAsync(['sign', '-f', file, '--keyless', '--fulcio-url', url, '--rekor-url', url], dir, env);
   assert.equal(s.status, 0, s.stderr);
   assert.match(s.stdout, new RegExp(`Signed ${commit}`));
 
