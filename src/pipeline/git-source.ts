@@ -38,11 +38,12 @@ export async function locateInRepo(file: string): Promise<GitFile> {
 /** The full commit id `ref` names; a clear error when it names none. */
 export async function resolveCommit(root: string, ref: string): Promise<string> {
   if (ref.startsWith('-')) throw new UserError(`not a git revision: ${ref}`, [], 1);
-  try {
-    return (await git(root).revparse(['--verify', '--quiet', `${ref}^{commit}`])).trim();
-  } catch {
-    throw new UserError(`${ref}: not a commit in ${displayPath(root)}`, [], 1);
-  }
+  // --quiet exits 1 with no output for an unknown ref, which simple-git does not always treat as failure.
+  const id = await git(root)
+    .revparse(['--verify', '--quiet', `${ref}^{commit}`])
+    .catch(() => '');
+  if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(id.trim())) throw new UserError(`${ref}: not a commit in ${displayPath(root)}`, [], 1);
+  return id.trim();
 }
 
 /** A blob's text at a commit, or undefined when the path does not exist there. */

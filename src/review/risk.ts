@@ -148,7 +148,14 @@ function userChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] {
   if (ua.uid === ub.uid && ua.gid === ub.gid) return [];
   const root = (u: { uid: number; gid: number }) => u.uid === 0 || u.gid === 0;
   if (root(ub) && !root(ua))
-    return [{ area: 'user', direction: 'widens', subject: 'root', what: `now runs as root (uid ${ub.uid}, gid ${ub.gid})` }];
+    return [
+      {
+        area: 'user',
+        direction: 'widens',
+        subject: 'root',
+        what: `now runs ${ub.uid === 0 ? 'as root' : 'in the root group'} (uid ${ub.uid}, gid ${ub.gid})`,
+      },
+    ];
   if (root(ua) && !root(ub))
     return [{ area: 'user', direction: 'narrows', subject: 'root', what: `no longer runs as root (uid ${ub.uid}, gid ${ub.gid})` }];
   return [];
@@ -251,7 +258,7 @@ export function verdict(changes: RiskChange[]): string {
     for (const [area, subjects] of byArea) {
       const [one, many] = UNIT[area];
       const n = subjects.size;
-      if (area === 'user') parts.push(direction === 'widens' ? 'runs as root' : 'no longer runs as root');
+      if (area === 'user') parts.push(direction === 'widens' ? 'runs as root (user or group)' : 'no longer runs as root');
       else if (area === 'on_deny')
         parts.push(
           direction === 'widens' ? 'queues unlisted requests for approval (deny → ask)' : 'refuses unlisted requests (ask → deny)',

@@ -8,6 +8,8 @@ import { bold, cyan, dim, green, red, yellow } from './style.js';
 
 /** GitHub refuses comments longer than this many characters. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
+/** Items shown per list in markdown before "… and N more". */
+const LIST_CAP = 10;
 
 export function renderDiffJson(r: DiffReport): string {
   return JSON.stringify(r, null, 2) + '\n';
@@ -87,12 +89,22 @@ function sandboxSection(s: SandboxDiff, omitted: Set<FileChange>): string[] {
   const out = [`#### \`${s.name}\`: ${s.status}`, ''];
   if (s.from_digest || s.to_digest)
     out.push(`Blueprint digest: \`${s.from_digest?.slice(0, 19) ?? '—'}\` → \`${s.to_digest?.slice(0, 19) ?? '—'}\``, '');
-  for (const c of s.risk) out.push(`- ${c.direction === 'widens' ? '🔺 **widens**' : '🔻 narrows'} ${c.area}: ${esc(c.what)}`);
+  // A long list (a new seccomp base changes hundreds of calls) is capped per area and direction: the JSON has them all.
+  const shown = new Map<string, number>();
+  for (const c of s.risk) {
+    const k = `${c.direction} ${c.area}`;
+    const n = (shown.get(k) ?? 0) + 1;
+    shown.set(k, n);
+    if (n <= LIST_CAP) out.push(`- ${c.direction === 'widens' ? '🔺 **widens**' : '🔻 narrows'} ${c.area}: ${esc(c.what)}`);
+  }
+  for (const [k, n] of shown) if (n > LIST_CAP) out.push(`- … and ${n - LIST_CAP} more: ${k} (see \`--format json\`)`);
   if (s.risk.length) out.push('');
   if (s.summary.gains.length || s.summary.losses.length) {
     out.push('<details><summary>In the words of <code>nemoclaw plan</code></summary>', '');
-    for (const g of s.summary.gains) out.push(`- ➕ ${esc(g)}`);
-    for (const l of s.summary.losses) out.push(`- ➖ ${esc(l)}`);
+    for (const g of s.summary.gains.slice(0, LIST_CAP)) out.push(`- ➕ ${esc(g)}`);
+    for (const l of s.summary.losses.slice(0, LIST_CAP)) out.push(`- ➖ ${esc(l)}`);
+    const more = Math.max(0, s.summary.gains.length - LIST_CAP) + Math.max(0, s.summary.losses.length - LIST_CAP);
+    if (more) out.push(`- … and ${more} more (see \`--format json\`)`);
     out.push('', '</details>', '');
   }
   for (const c of s.changes.filter((x) => x.diff)) out.push(...artifactBlock(c, omitted.has(c)));
@@ -122,19 +134,33 @@ function markdown(r: DiffReport, omitted: Set<FileChange>): string {
   return out.join('\n') + '\n';
 }
 
-/** Markdown no longer than `limit` characters: drop the longest artifact diffs first, then cut (and say so). */
+const size = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/**
+ * Markdown no longer than `limit` (counted in UTF-8 bytes, which is never less than GitHub's
+ * character count): drop the longest artifact diffs first, then cut, and say so either way.
+ */
 export function renderDiffMarkdown(r: DiffReport, limit = GITHUB_COMMENT_LIMIT): string {
   const omitted = new Set<FileChange>();
   const byLength = changed(r)
     .flatMap((s) => s.changes.filter((c) => c.diff))
     .sort((a, b) => b.diff.length - a.diff.length);
   let text = markdown(r, omitted);
-  for (const c of byLength) {
-    if (text.length <= limit) break;
+  // Estimate what each omission saves instead of re-rendering a large report once per diff.
+  let estimate = size(text);
+  let next = 0;
+  while (estimate > limit && next < byLength.length) {
+    const c = byLength[next++]!;
     omitted.add(c);
-    text = markdown(r, omitted);
+    estimate -= size(artifactBlock(c, false).join('\n')) - size(artifactBlock(c, true).join('\n'));
+    if (estimate <= limit || next === byLength.length) {
+      text = markdown(r, omitted);
+      estimate = size(text);
+    }
   }
-  if (text.length <= limit) return text;
+  if (size(text) <= limit) return text;
   const note = "\n\n_…cut here to stay under GitHub's comment limit; run `nemoclaw diff --format markdown` locally for the rest._\n";
-  return text.slice(0, Math.max(0, limit - note.length)) + note;
+  let cut = text.slice(0, Math.max(0, limit - size(note)));
+  while (size(cut) + size(note) > limit) cut = cut.slice(0, -64);
+  return cut.slice(0, cut.lastIndexOf('\n') + 1) + note;
 }
