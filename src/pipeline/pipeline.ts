@@ -14,6 +14,7 @@ import { compareDiagnostics, UserError, type Diagnostic } from '../config/diagno
 import { loadDocument, MAX_FILE_BYTES, type LoadedDocument } from '../config/load.js';
 import { schemaDiagnostics } from '../config/validate.js';
 import { lintConfig, redactDiagnostic, secretDiagnostics } from '../lint/rules.js';
+import { headCommit } from '../util/git.js';
 import { computeLock, lockDifferences, lockPathFor, readLock, resolveBlueprintVersions, usedPresets, type Lock } from '../lock/lock.js';
 
 const run = promisify(execFile);
@@ -113,7 +114,7 @@ export async function loadCompile(file: string, mode: LockMode = 'check'): Promi
   }
   const input: CompileInput = {
     config,
-    source: { file: displayPath(checked.file), git_commit: await gitCommit(dirname(checked.file)) },
+    source: { file: displayPath(checked.file), git_commit: await headCommit(dirname(checked.file)) },
     blueprints: Object.fromEntries(Object.entries(versions.blueprints).map(([n, v]) => [n, checked.catalog.loadBlueprint(n, v)])),
     presets: checked.catalog.presets,
     facts,
@@ -146,15 +147,6 @@ async function npmRegistry(): Promise<string> {
       [],
       2,
     );
-  }
-}
-
-async function gitCommit(dir: string): Promise<string | null> {
-  try {
-    const { stdout } = await run('git', ['-C', dir, 'rev-parse', '--verify', '--quiet', 'HEAD'], { timeout: 10_000 });
-    return stdout.trim() || null;
-  } catch {
-    return null;
   }
 }
 
