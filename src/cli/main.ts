@@ -26,6 +26,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   destroy: () => import('./commands/destroy.js'),
   logs: () => import('./commands/logs.js'),
   uninstall: () => import('./commands/uninstall.js'),
+  reconcile: () => import('./commands/reconcile.js'),
+  service: () => import('./commands/service.js'),
 };
 
 async function main(): Promise<void> {
