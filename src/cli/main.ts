@@ -28,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   uninstall: () => import('./commands/uninstall.js'),
   reconcile: () => import('./commands/reconcile.js'),
   service: () => import('./commands/service.js'),
+  hooks: () => import('./commands/hooks.js'),
 };
 
 async function main(): Promise<void> {
