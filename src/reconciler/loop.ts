@@ -156,7 +156,10 @@ export async function tick(store: StateStore, source: GitSource, o: TickOptions)
     } catch (e) {
       return finish('False', 'ApplyFailed', `planning failed: ${messageOf(e)}`);
     }
-    const waiting = p.actions.filter((a) => a.kind !== 'noop' && a.blocked).map((a) => a.blocked!);
+    const blocked = p.actions.filter((a) => a.kind !== 'noop' && a.blocked);
+    const waiting = blocked.map((a) => a.blocked!);
+    // Verify everything but the sandboxes left for a human (they still run the old blueprint).
+    const scope = new Set(p.actions.map((a) => a.sandbox).filter((n) => !blocked.some((b) => b.sandbox === n)));
     p.actions = p.actions.map((a) =>
       a.kind !== 'noop' && a.blocked ? { ...a, kind: 'noop', reasons: [`waiting for a human: ${a.blocked}`], blocked: null } : a,
     );
@@ -169,7 +172,11 @@ export async function tick(store: StateStore, source: GitSource, o: TickOptions)
     let problems: string[] = [];
     if (p.changes) {
       try {
-        const r = await applyPlan({ store, progress: o.progress, settleMs: o.settleMs }, p, desired, { allowDestroy: false, record: true });
+        const r = await applyPlan({ store, progress: o.progress, settleMs: o.settleMs }, p, desired, {
+          allowDestroy: false,
+          record: true,
+          scope,
+        });
         health = r.health;
         problems = r.problems;
         if (r.generation) st.generation = r.generation.number;
