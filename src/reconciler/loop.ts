@@ -16,6 +16,7 @@ import type { StateStore } from '../state/store.js';
 import {
   INITIAL_STATUS,
   readReconcileStatus,
+  redactUrl,
   sourcePaths,
   writeReconcileStatus,
   type Condition,
@@ -90,7 +91,7 @@ export async function tick(store: StateStore, source: GitSource, o: TickOptions)
     writeReconcileStatus(root, out);
     const verified = source.verify ? (out.verified_by ?? '-') : 'unverified';
     o.log(
-      `${now} reconcile ${source.url}@${source.ref} fetched ${short(out.fetched_commit)} applied ${short(out.applied_commit)} ` +
+      `${now} reconcile ${redactUrl(source.url)}@${source.ref} fetched ${short(out.fetched_commit)} applied ${short(out.applied_commit)} ` +
         `(${verified}) Ready=${status} ${reason}: ${message.split('\n')[0]}`,
     );
     let event: NotifyEvent | null = null;
@@ -100,7 +101,7 @@ export async function tick(store: StateStore, source: GitSource, o: TickOptions)
     if (event)
       await notify(
         source.notify,
-        { event, time: now, source: `${source.url}@${source.ref}:${source.path}`, commit: out.fetched_commit, reason, message },
+        { event, time: now, source: `${redactUrl(source.url)}@${source.ref}:${source.path}`, commit: out.fetched_commit, reason, message },
         o.log,
       );
     return { status: out, ok };
@@ -111,7 +112,11 @@ export async function tick(store: StateStore, source: GitSource, o: TickOptions)
   try {
     head = await fetchSource(root, source.url, source.ref);
   } catch (e) {
-    return finish('False', 'FetchFailed', `fetch of ${source.ref} from ${source.url} failed: ${messageOf(e).split('\n')[0]}`);
+    return finish(
+      'False',
+      'FetchFailed',
+      `fetch of ${source.ref} from ${redactUrl(source.url)} failed: ${redactUrl(messageOf(e).split('\n')[0]!)}`,
+    );
   }
   st.fetched_commit = head;
   if (prev.suspended) {

@@ -21,8 +21,8 @@ export async function notify(url: string | null, n: Notification, log: (line: st
       signal: AbortSignal.timeout(10_000),
     });
     await r.arrayBuffer();
-    if (!r.ok) log(`notify: ${url} answered ${r.status}`);
+    if (!r.ok) log(`notify: ${new URL(url).origin} answered ${r.status}`);
   } catch (e) {
-    log(`notify: cannot reach ${url}: ${(e as Error).message}`);
+    log(`notify: cannot reach ${new URL(url).origin}: ${(e as Error).message}`);
   }
 }

@@ -122,8 +122,13 @@ export function sameSource(a: Source, b: Source): boolean {
   return false;
 }
 
+/** A URL (or a message quoting one) as logs and status may show it: `//user:token@` becomes `//***@`. */
+export function redactUrl(text: string): string {
+  return text.replace(/\/\/[^/@\s'"]*@/g, '//***@');
+}
+
 export function describeSource(s: Source): string {
-  return s.kind === 'file' ? s.path : `${s.url} (ref ${s.ref}, ${s.path})`;
+  return s.kind === 'file' ? s.path : `${redactUrl(s.url)} (ref ${s.ref}, ${s.path})`;
 }
 
 export const INITIAL_STATUS: ReconcileStatus = {

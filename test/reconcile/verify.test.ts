@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { nextDelay } from '../../src/reconciler/loop.js';
 import { descendsFrom, fetchSource } from '../../src/reconciler/source.js';
 import { commitChecks, verifyCommit } from '../../src/reconciler/verify-commit.js';
-import { sourcePaths, type GitSource } from '../../src/state/source.js';
+import { redactUrl, sourcePaths, type GitSource } from '../../src/state/source.js';
 import { requireCapability } from '../helpers/capability.js';
 import { tempDir } from '../helpers/tmp.js';
 import { makeRepo } from './repo.js';
@@ -136,5 +136,14 @@ test('backoff after failed ticks doubles from 10 s and never exceeds the interva
   assert.deepEqual(
     [0, 1, 2, 3, 4, 5, 6, 40].map((n) => nextDelay(five, n)),
     [five, 10_000, 20_000, 40_000, 80_000, 160_000, five, five],
+  );
+});
+
+test('credentials in a source URL never reach a log line or status', () => {
+  assert.equal(redactUrl('https://bot:s3cr3t-token@git.example.org/ops/agents.git'), 'https://***@git.example.org/ops/agents.git');
+  assert.equal(redactUrl('/srv/git/agents.git'), '/srv/git/agents.git');
+  assert.equal(
+    redactUrl("fatal: unable to access 'https://bot:s3cr3t@host/x/': 403"),
+    "fatal: unable to access 'https://***@host/x/': 403",
   );
 });

@@ -8,7 +8,7 @@ import type { Desired, Drift } from '../../reconciler/types.js';
 import { command } from '../run-command.js';
 import { bold, dim, green, printJson, red, yellow } from '../views/style.js';
 import { openStore } from '../reconcile-ui.js';
-import { listRetained, readReconcileStatus, readSource, type RetainedData, type Source } from '../../state/source.js';
+import { listRetained, readReconcileStatus, readSource, redactUrl, type RetainedData, type Source } from '../../state/source.js';
 
 interface Opts {
   json?: boolean;
@@ -68,7 +68,7 @@ function sourceSection(root: string): SourceSection | null {
   const st = readReconcileStatus(root);
   return {
     kind: 'git',
-    url: src.url,
+    url: redactUrl(src.url),
     ref: src.ref,
     path: src.path,
     fetched_commit: st?.fetched_commit ?? null,
