@@ -30,6 +30,9 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   sign: () => import('./commands/sign.js'),
   verify: () => import('./commands/verify.js'),
   inference: () => import('./commands/inference.js'),
+  reconcile: () => import('./commands/reconcile.js'),
+  service: () => import('./commands/service.js'),
+  hooks: () => import('./commands/hooks.js'),
 };
 
 async function main(): Promise<void> {

@@ -3,6 +3,9 @@ import { createInterface } from 'node:readline/promises';
 import { UserError } from '../util/errors.js';
 import { acquireLock, type Lock } from '../reconciler/lock.js';
 import { StateStore } from '../state/store.js';
+import { describeSource, readSource, sameSource, writeSource, type Source } from '../state/source.js';
+import { parseDuration } from '../util/duration.js';
+import { DEFAULT_SETTLE_MS } from '../reconciler/health.js';
 import { resolveStateDir } from '../state/paths.js';
 import { dim, yellow } from './views/style.js';
 
@@ -40,3 +43,33 @@ export async function confirm(question: string, autoApprove: boolean, flag = '--
 export const progress = (line: string): void => {
   process.stderr.write(dim(line, process.stderr) + '\n');
 };
+
+/**
+ * A state directory belongs to one source. Applying another file (or following another
+ * repository) with it would delete the first source's sandboxes, so it is refused unless the
+ * operator says --adopt. A directory with no record yet is claimed by its first user.
+ */
+export function claimSource(root: string, want: Source, adopt: boolean): void {
+  const have = readSource(root);
+  if (have && sameSource(have, want)) return;
+  if (have && !adopt) {
+    throw new UserError(
+      `the state directory ${root} follows ${describeSource(have)}, not ${describeSource(want)}.\n` +
+        `Applying another source here would delete its sandboxes. To move this host to the new source, ` +
+        `run the same command with --adopt; to run both, give the new one its own --state-dir.`,
+      [],
+      1,
+    );
+  }
+  writeSource(root, want);
+}
+
+/** --settle DURATION, NEMOCLAW_SETTLE, or the default. */
+export function settleOption(flag: string | undefined): number {
+  const raw = flag ?? process.env.NEMOCLAW_SETTLE;
+  if (raw === undefined) return DEFAULT_SETTLE_MS;
+  if (raw.trim() === '0') return 0;
+  const ms = parseDuration(raw);
+  if (ms === undefined) throw new UserError(`--settle: "${raw}" is not a duration (e.g. 3s, 500ms)`, [], 2);
+  return ms;
+}

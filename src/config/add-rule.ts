@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { dirname, basename } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
-import { simpleGit } from 'simple-git';
+import { gitAt } from '../util/git.js';
 import { UserError } from '../util/errors.js';
 import { loadDocument } from './load.js';
 import { schemaDiagnostics } from './validate.js';
@@ -169,7 +169,7 @@ export async function commitApproval(
   actor: string,
   reason: string | undefined,
 ): Promise<string> {
-  const git = simpleGit({ baseDir: dirname(file) });
+  const git = gitAt(dirname(file));
   if (!(await git.checkIsRepo())) throw new UserError(`${file} is not in a git repository; drop --commit or run git init`);
   const msg = [
     `nemoclaw: allow ${a.sandbox} to reach ${a.host}:${a.port}`,

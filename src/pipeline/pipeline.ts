@@ -15,6 +15,7 @@ import { UserError } from '../util/errors.js';
 import { loadDocument, MAX_FILE_BYTES, type LoadedDocument } from '../config/load.js';
 import { checkSchema } from '../config/validate.js';
 import { lintConfig, redactDiagnostic } from '../lint/rules.js';
+import { headCommit } from '../util/git.js';
 import { computeLock, lockDifferences, lockPathFor, readLock, resolveBlueprintVersions, usedPresets, type Lock } from '../lock/lock.js';
 
 const run = promisify(execFile);
@@ -118,7 +119,7 @@ export async function loadCompile(file: string, mode: LockMode = 'check'): Promi
     newImages = await resolveImageDigests(unpinnedImages(checked.config, checked.lock?.images ?? {}));
     if (Object.keys(newImages).length > 0) checked = loadAndCheck(file, checked.catalog, MAX_FILE_BYTES, newImages);
   }
-  return compileChecked(checked, { mode, gitCommit: await gitCommit(dirname(checked.file)), newImages });
+  return compileChecked(checked, { mode, gitCommit: await headCommit(dirname(checked.file)), newImages });
 }
 
 export interface CompileOptions {
@@ -183,15 +184,6 @@ async function npmRegistry(): Promise<string> {
       [],
       2,
     );
-  }
-}
-
-async function gitCommit(dir: string): Promise<string | null> {
-  try {
-    const { stdout } = await run('git', ['-C', dir, 'rev-parse', '--verify', '--quiet', 'HEAD'], { timeout: 10_000 });
-    return stdout.trim() || null;
-  } catch {
-    return null;
   }
 }
 

@@ -1,6 +1,7 @@
 // apply: the only place with side effects. Turns a plan's actions into journaled, idempotent
 // steps, runs them, records a generation, then verifies that what runs is what was planned.
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { RuntimeKind } from '../compiler/artifacts.js';
 import { policyVersion, sha256 } from '../compiler/canonical.js';
 import { UserError } from '../util/errors.js';
@@ -8,21 +9,29 @@ import { ensureGateway, reloadPolicy, unregisterSandbox } from '../daemon/client
 import { driversFor, observe } from './observe.js';
 import type { Driver } from './drivers/driver.js';
 import { enforcementGaps } from './enforcement.js';
+import { checkHealth, DEFAULT_SETTLE_MS, type HealthFailure } from './health.js';
 import { Journal } from './journal.js';
 import type { StateStore } from '../state/store.js';
+import { retainedPathFor } from '../state/source.js';
 import { type Action, type Desired, type Plan } from './types.js';
 import { BLUEPRINT_FILES, type BlueprintFile, type DesiredSandbox, type Generation, type InventoryEntry } from '../state/types.js';
 
 export interface ApplyContext {
   store: StateStore;
   progress: (line: string) => void;
+  /** How long a started or replaced sandbox must stay up; default DEFAULT_SETTLE_MS. */
+  settleMs?: number;
 }
 
 export interface ApplyResult {
   generation: Generation | null;
   problems: string[];
   steps: number;
+  /** Sandboxes started or replaced by this apply that did not stay up for the settle time. */
+  health: HealthFailure[];
 }
+
+type Started = Map<string, { restarts: number; driver: Driver }>;
 
 interface Step {
   sandbox: string | null;
@@ -89,7 +98,7 @@ async function destroyWith(d: Driver, ctx: { stateDir: string }, name: string, i
   await d.destroy(ctx, name, known);
 }
 
-function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: RuntimeKind) => Driver): Step[] {
+function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: RuntimeKind) => Driver, started: Started): Step[] {
   const { store } = ctx;
   const stateDir = store.root;
   const sb = desired.sandboxes.find((s) => s.name === a.sandbox);
@@ -132,7 +141,9 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: Ru
           sandbox: name,
           description: `start ${name}`,
           run: async () => {
-            const o = await driver(sb!.artifacts.sandbox.runtime).create(dctx, sb!);
+            const d = driver(sb!.artifacts.sandbox.runtime);
+            const o = await d.create(dctx, sb!);
+            started.set(name, { restarts: o.restarts, driver: d });
             store.updateEntry(name, (prev) => prev && { ...prev, driver: { kind: sb!.artifacts.sandbox.runtime, id: o.id } });
           },
         },
@@ -184,11 +195,18 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: Ru
       );
       if (known) {
         steps.push(
-          // Only the directory the inventory says nemoclaw made for this sandbox: workspace, logs.
+          // Only the directory the inventory says nemoclaw made for this sandbox (workspace, logs):
+          // moved aside, never removed; `destroy --purge` removes it (no data loss without a human).
           {
             sandbox: name,
-            description: `remove ${name}'s files`,
-            run: async () => rmSync(store.layout.sandboxDir(name), { recursive: true, force: true }),
+            description: `keep ${name}'s files aside`,
+            run: async () => {
+              const from = store.layout.sandboxDir(name);
+              if (!existsSync(from)) return;
+              const to = retainedPathFor(stateDir, name, new Date());
+              mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
+              renameSync(from, to);
+            },
           },
           { sandbox: name, description: `forget ${name}`, run: async () => store.updateEntry(name, () => undefined) },
         );
@@ -221,11 +239,12 @@ export async function applyPlan(
   };
   const work = plan.actions.filter((a) => a.kind !== 'noop');
   const steps: Step[] = [];
+  const started: Started = new Map();
   if (work.length) steps.push({ sandbox: null, description: 'start the gateway daemon if needed', run: () => ensureGateway(store.root) });
   // Deletes first (free names and resources), then replaces, creates, reloads.
   const order = { delete: 0, replace: 1, create: 2, reload: 3, noop: 4 } as const;
   for (const a of [...work].sort((x, y) => order[x.kind] - order[y.kind] || x.sandbox.localeCompare(y.sandbox))) {
-    steps.push(...stepsFor(a, desired, ctx, driver).map((st) => ({ ...st, phase: a.kind })));
+    steps.push(...stepsFor(a, desired, ctx, driver, started).map((st) => ({ ...st, phase: a.kind })));
   }
   let generation: Generation | null = null;
   if (work.length && o.record) {
@@ -247,7 +266,7 @@ export async function applyPlan(
       },
     });
   }
-  if (steps.length === 0) return { generation: null, problems: await verify(ctx, desired, o.scope), steps: 0 };
+  if (steps.length === 0) return { generation: null, problems: await verify(ctx, desired, o.scope), steps: 0, health: [] };
 
   const journal = new Journal(
     store.layout.journalFile,
@@ -290,7 +309,8 @@ export async function applyPlan(
     );
   }
   journal.finish(true);
-  return { generation, problems: await verify(ctx, desired, o.scope), steps: steps.length };
+  const health = await checkHealth(store, started, ctx.settleMs ?? DEFAULT_SETTLE_MS);
+  return { generation, problems: await verify(ctx, desired, o.scope), steps: steps.length, health };
 }
 
 /** After apply: observed must equal desired, with the policy acknowledged and enforcement reported. */

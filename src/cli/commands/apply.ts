@@ -1,6 +1,8 @@
 // nemoclaw apply: plan (or load a saved plan), confirm, apply under the lock, verify.
 import type { CAC } from 'cac';
+import { resolve } from 'node:path';
 import { applyPlan } from '../../reconciler/apply.js';
+import { describeHealth } from '../../reconciler/health.js';
 import { interruptedNote, readJournal } from '../../reconciler/journal.js';
 import { checkSavedPlan, desiredFromFile, desiredFromPlan, makePlan, readSavedPlan, verifySavedPlan } from '../../reconciler/reconcile.js';
 import { countsLine, renderText } from '../views/plan.js';
@@ -8,7 +10,7 @@ import type { Desired, Plan } from '../../reconciler/types.js';
 import type { StateStore } from '../../state/store.js';
 import { command } from '../run-command.js';
 import { bold, green, red, styleFor, yellow } from '../views/style.js';
-import { confirm, lockState, openStore, progress } from '../reconcile-ui.js';
+import { claimSource, confirm, lockState, openStore, progress, settleOption } from '../reconcile-ui.js';
 
 interface Opts {
   file: string;
@@ -17,6 +19,8 @@ interface Opts {
   allowDestroy?: boolean;
   stateDir?: string;
   diff: boolean;
+  settle?: string;
+  adopt?: boolean;
 }
 
 export function register(cli: CAC): void {
@@ -27,6 +31,8 @@ export function register(cli: CAC): void {
     .option('--wait', 'If another apply holds the lock, wait for it instead of refusing')
     .option('--allow-destroy', 'Allow deleting or replacing sandboxes with protect: true')
     .option('--no-diff', 'Leave out the artifact diffs when showing the plan')
+    .option('--settle <duration>', 'How long a started sandbox must stay up to count as healthy (default 3s)')
+    .option('--adopt', 'Take over a state directory that follows another source')
     .option('--state-dir <dir>', 'State directory')
     .action(
       command(async (planFile: string | undefined, opts: Opts) => {
@@ -40,6 +46,7 @@ export function register(cli: CAC): void {
           const fresh = await checkSavedPlan(store, p);
           desired = desiredFromPlan(p, store, fresh);
         } else {
+          claimSource(store.root, { kind: 'file', path: resolve(opts.file) }, opts.adopt === true);
           desired = await desiredFromFile(opts.file);
           p = await makePlan(store, desired, { allowDestroy: opts.allowDestroy });
         }
@@ -47,6 +54,7 @@ export function register(cli: CAC): void {
           autoApprove: opts.autoApprove === true,
           allowDestroy: opts.allowDestroy === true,
           diffs: opts.diff,
+          settleMs: settleOption(opts.settle),
         });
       }),
     );
@@ -56,7 +64,7 @@ export async function runApply(
   store: StateStore,
   p: Plan,
   desired: Desired,
-  o: { autoApprove: boolean; allowDestroy: boolean; diffs: boolean },
+  o: { autoApprove: boolean; allowDestroy: boolean; diffs: boolean; settleMs?: number },
 ): Promise<number> {
   const err = process.stderr;
   const note = interruptedNote(readJournal(store.layout.journalFile));
@@ -64,7 +72,12 @@ export async function runApply(
   process.stdout.write(renderText(p, styleFor(process.stdout), { diffs: o.diffs }));
   if (p.changes) await confirm('Apply these changes?', o.autoApprove);
   const t0 = Date.now();
-  const r = await applyPlan({ store, progress }, p, desired, { allowDestroy: o.allowDestroy, record: true });
+  const r = await applyPlan({ store, progress, settleMs: o.settleMs }, p, desired, { allowDestroy: o.allowDestroy, record: true });
+  if (r.health.length) {
+    err.write(red('Health check failed: a sandbox did not stay up after it was started:', err) + '\n');
+    for (const h of r.health) err.write(red(`  - ${describeHealth(h)}`, err) + '\n');
+    return 1;
+  }
   if (r.problems.length) {
     err.write(red('Verification failed: the host does not match the plan:', err) + '\n');
     for (const x of r.problems) err.write(red(`  - ${x}`, err) + '\n');

@@ -9,6 +9,7 @@ import type { Desired, Drift } from '../../reconciler/types.js';
 import { command } from '../run-command.js';
 import { bold, dim, green, printJson, red, yellow } from '../views/style.js';
 import { openStore } from '../reconcile-ui.js';
+import { listRetained, readReconcileStatus, readSource, redactUrl, type RetainedData, type Source } from '../../state/source.js';
 
 interface Opts {
   json?: boolean;
@@ -28,6 +29,81 @@ export interface SandboxStatusRow {
   policy_version: string | null;
   log: string;
   drift: Drift[];
+}
+
+/** What the host follows and how the last reconcile went (the `source` section). */
+export interface SourceSection {
+  kind: 'git' | 'file';
+  url: string | null;
+  ref: string | null;
+  path: string;
+  fetched_commit: string | null;
+  applied_commit: string | null;
+  /** Signer identity and key fingerprint, or "unverified" when --no-verify was given. */
+  verified_by: string | null;
+  suspended: { reason: string | null; since: string } | null;
+  last_attempt: string | null;
+  next_attempt: string | null;
+  generation: number | null;
+  condition: { type: 'Ready'; status: string; reason: string; message: string; last_transition: string } | null;
+}
+
+function sourceSection(root: string): SourceSection | null {
+  const src: Source | null = readSource(root);
+  if (!src) return null;
+  if (src.kind === 'file')
+    return {
+      kind: 'file',
+      url: null,
+      ref: null,
+      path: src.path,
+      fetched_commit: null,
+      applied_commit: null,
+      verified_by: null,
+      suspended: null,
+      last_attempt: null,
+      next_attempt: null,
+      generation: null,
+      condition: null,
+    };
+  const st = readReconcileStatus(root);
+  return {
+    kind: 'git',
+    url: redactUrl(src.url),
+    ref: src.ref,
+    path: src.path,
+    fetched_commit: st?.fetched_commit ?? null,
+    applied_commit: st?.applied_commit ?? null,
+    verified_by: src.verify ? (st?.verified_by ?? null) : 'unverified',
+    suspended: st?.suspended ?? null,
+    last_attempt: st?.last_attempt ?? null,
+    next_attempt: st?.next_attempt ?? null,
+    generation: st?.generation ?? null,
+    condition: st?.condition ?? null,
+  };
+}
+
+function writeSourceText(out: NodeJS.WriteStream, s: SourceSection | null, retained: RetainedData[]): void {
+  if (s?.kind === 'file') out.write(`source: ${s.path}\n`);
+  if (s?.kind === 'git') {
+    const c = s.condition;
+    const ready = !c
+      ? dim('not reconciled yet')
+      : c.status === 'True'
+        ? green(`Ready (${c.reason})`)
+        : c.status === 'False'
+          ? red(`not Ready (${c.reason})`)
+          : yellow(`Ready unknown (${c.reason})`);
+    out.write(`source: ${s.url} ref ${s.ref} ${s.path}  ${ready}\n`);
+    out.write(`  fetched  ${s.fetched_commit ?? '-'}\n  applied  ${s.applied_commit ?? '-'}\n`);
+    out.write(`  verified ${s.verified_by === 'unverified' ? red('unverified (--no-verify)') : (s.verified_by ?? '-')}\n`);
+    if (s.suspended)
+      out.write(yellow(`  suspended since ${s.suspended.since}${s.suspended.reason ? `: ${s.suspended.reason}` : ''}`) + '\n');
+    out.write(`  last     ${s.last_attempt ?? '-'}${s.next_attempt ? `  next ${s.next_attempt}` : ''}\n`);
+    if (c) out.write(`  ${c.message.split('\n').join('\n  ')}\n`);
+  }
+  for (const r of retained)
+    out.write(dim(`kept data of deleted sandbox ${r.sandbox} (${r.deleted_at}, ${r.bytes} bytes): ${r.path}`) + '\n');
 }
 
 export function register(cli: CAC): void {
@@ -75,10 +151,19 @@ export function register(cli: CAC): void {
         });
         const note = interruptedNote(readJournal(store.layout.journalFile));
         if (opts.json) {
-          printJson({ format_version: 1, gateway: observed.gateway, interrupted: note, unknown: observed.unknown, sandboxes: rows });
+          printJson({
+            format_version: 1,
+            source: sourceSection(store.root),
+            gateway: observed.gateway,
+            interrupted: note,
+            unknown: observed.unknown,
+            sandboxes: rows,
+            retained: listRetained(store.root),
+          });
           return observed.unknown.length ? 1 : 0;
         }
         const out = process.stdout;
+        writeSourceText(out, sourceSection(store.root), listRetained(store.root));
         out.write(
           `gateway: ${observed.gateway.running ? green(`running (pid ${observed.gateway.pid})`) : yellow('not running')}` +
             (observed.gateway.test_hooks.length ? red(`  TEST HOOKS: ${observed.gateway.test_hooks.join(', ')}`) : '') +

@@ -19,7 +19,18 @@ interface Opts {
 }
 
 /** What nemoclaw writes at the top of the state directory (see docs/reconciler.md). */
-const STATE_ENTRIES = ['sandboxes', 'blueprints', 'generations', 'supervisor', 'gateway', 'inventory.json', 'reconciler'];
+const STATE_ENTRIES = [
+  'sandboxes',
+  'blueprints',
+  'generations',
+  'supervisor',
+  'gateway',
+  'inventory.json',
+  'reconciler',
+  'reconcile',
+  'retained',
+  'source.json',
+];
 
 export function register(cli: CAC): void {
   cli
