@@ -9,6 +9,9 @@ import type { Desired, Drift } from '../../reconciler/types.js';
 import { command } from '../run-command.js';
 import { bold, dim, green, printJson, red, yellow } from '../views/style.js';
 import { openStore } from '../reconcile-ui.js';
+import { gatewayStatus } from '../../daemon/client.js';
+import type { AuditHealth } from '../../audit/log.js';
+import { auditLine } from './gateway.js';
 
 interface Opts {
   json?: boolean;
@@ -76,8 +79,21 @@ export function register(cli: CAC): void {
           })
           .map(redactDeep); // drift details quote runtime errors
         const note = interruptedNote(readJournal(store.layout.journalFile));
+        // Whether the gateway can write its audit log (when it cannot, it opens no new flow).
+        let audit: AuditHealth | null = null;
+        if (observed.gateway.running)
+          audit = await gatewayStatus(store.layout.root).then(
+            (s) => s.audit,
+            () => null,
+          );
         if (opts.json) {
-          printJson({ format_version: 1, gateway: observed.gateway, interrupted: note, unknown: observed.unknown, sandboxes: rows });
+          printJson({
+            format_version: 1,
+            gateway: { ...observed.gateway, audit },
+            interrupted: note,
+            unknown: observed.unknown,
+            sandboxes: rows,
+          });
           return observed.unknown.length ? 1 : 0;
         }
         const out = process.stdout;
@@ -86,6 +102,7 @@ export function register(cli: CAC): void {
             (observed.gateway.test_hooks.length ? red(`  TEST HOOKS: ${observed.gateway.test_hooks.join(', ')}`) : '') +
             '\n',
         );
+        if (audit) out.write(auditLine(audit) + '\n');
         if (note) out.write(yellow(`note: ${note}`) + '\n');
         // Rows below may be incomplete: whatever could not be observed is not shown as "down".
         for (const u of observed.unknown) out.write(red(`unknown: ${u}`) + '\n');
