@@ -394,7 +394,12 @@ export class Gateway implements ProxyContext {
     for (const e of entries) rmSync(e.socketPath, { force: true });
     this.sandboxes.clear();
     this.audit(audit.lifecycle('stop', 'gateway stopped'));
-    this.approvals.saveSync();
+    try {
+      this.approvals.saveSync();
+    } catch (e) {
+      // A full disk must not keep the daemon from stopping; the loss is recorded if it still can be.
+      this.audit(audit.lifecycle('error', `approvals not saved at stop: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+    }
     this.auditLog.close();
   }
 

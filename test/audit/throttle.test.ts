@@ -2,11 +2,12 @@
 // dir; the writer takes explicit times, so windows open and close without waiting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog, readAudit } from '../../src/audit/log.js';
 import * as audit from '../../src/audit/record.js';
+import { runCli } from '../helpers/cli.js';
 
 const T0 = 1_800_000_000_000;
 const dirOf = () => mkdtempSync(join(tmpdir(), 'nemoclaw-audit-'));
@@ -132,5 +133,26 @@ test('the budget is per window: the next window writes again, after the summary 
     assert.equal((evil[supIndex] as audit.SuppressedRecord).count + supIndex, 100);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('nemoclaw audit shows how many denials an aggregated record stands for, and over what span', () => {
+  const state = dirOf();
+  try {
+    const dir = join(state, 'gateway');
+    mkdirSync(dir);
+    const log = new AuditLog({ dir });
+    for (let i = 0; i < 5; i++) log.write(denial('evil', 'blocked.example', `/x/${i}`), T0 + i * 1000);
+    log.close();
+    const r = runCli(['audit', '--state-dir', state]);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(
+      lines[1]!,
+      /DENY +evil blocked\.example:80 GET \/x\/1 path_not_allowed ×4 2027-01-15T08:00:01\.000Z\.\.2027-01-15T08:00:04\.000Z$/,
+    );
+  } finally {
+    rmSync(state, { recursive: true, force: true });
   }
 });
