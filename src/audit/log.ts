@@ -2,7 +2,19 @@
 // action (record kinds: record.ts). Written by the daemon's parts; read by `nemoclaw audit`.
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditEntry, AuditRecord } from './record.js';
+import {
+  aggregate,
+  charge,
+  chargedTo,
+  expireBudgets,
+  expireDenials,
+  newThrottle,
+  type ThrottleOptions,
+  type ThrottleState,
+} from './aggregate.js';
+import { capEntry } from './cap.js';
+import { lifecycle, type AuditEntry, type AuditRecord } from './record.js';
+import { openSyslog, type SyslogHealth, type SyslogSender, type SyslogTarget } from './syslog.js';
 
 export const AUDIT_FILE = 'audit.jsonl';
 
@@ -11,35 +23,110 @@ export interface AuditOptions {
   maxBytes?: number;
   keep?: number;
   testHooks?: string[];
+  throttle?: Partial<ThrottleOptions>;
+  /** Also send every record to this syslog socket (e.g. /dev/log). */
+  syslog?: SyslogTarget;
+  /** Records kept in memory while the file cannot be written; newer ones are dropped and counted. */
+  maxBacklogBytes?: number;
+  /** Told when the file becomes unwritable or writable again (the daemon logs it). */
+  onHealth?: (h: AuditHealth) => void;
+}
+
+/** Whether the audit file can be written; the gateway opens no new flow while it cannot. */
+export interface AuditHealth {
+  writable: boolean;
+  /** errno code and message of the failed write (ENOSPC, EDQUOT, EIO, …). */
+  error?: string;
+  /** Since when (ms since the epoch) it has not been writable. */
+  since?: number;
+  /** Bytes held in memory, waiting to be written. */
+  backlog_bytes: number;
+  /** Records lost since the daemon started because the backlog was full. */
+  dropped: number;
+  syslog?: SyslogHealth;
 }
 
 /**
  * Buffered appender: records are queued and written in one write per event-loop turn (cheap on
  * the hot path); flushSync() drains on shutdown so SIGTERM loses nothing. Rotation is by size:
- * audit.jsonl → audit.jsonl.1 → … → audit.jsonl.<keep>.
+ * audit.jsonl → audit.jsonl.1 → … → audit.jsonl.<keep>. Every record is capped (cap.ts), denials
+ * are aggregated and each sandbox is held to a budget (aggregate.ts).
+ *
+ * It never throws: a failed write (a full disk) keeps the unwritten bytes in a bounded backlog,
+ * marks the log unwritable and retries once a second. Throwing here used to take the daemon's
+ * crash handler into a loop that audited its own failure.
  */
 export class AuditLog {
-  private fd: number;
-  private size: number;
+  private fd = -1;
+  private size = 0;
   private queue: string[] = [];
+  private backlog: Buffer[] = [];
+  private backlogBytes = 0;
+  private dropped = 0;
+  private droppedAtFailure = 0;
+  private failure: { code: string; error: string; since: number } | undefined;
   private scheduled = false;
+  private closed = false;
+  private readonly throttle: ThrottleState;
+  private readonly syslog: SyslogSender | undefined;
+  private readonly timer: NodeJS.Timeout;
   readonly path: string;
   private readonly maxBytes: number;
   private readonly keep: number;
+  private readonly maxBacklog: number;
 
   constructor(private readonly opts: AuditOptions) {
     this.path = join(opts.dir, AUDIT_FILE);
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     this.keep = opts.keep ?? 5;
-    this.fd = openSync(this.path, 'a', 0o600);
+    this.maxBacklog = opts.maxBacklogBytes ?? 4 * 2 ** 20;
+    this.throttle = newThrottle(opts.throttle);
+    this.syslog = opts.syslog && openSyslog(opts.syslog);
+    this.fd = openSync(this.path, 'a', 0o600); // at start a failure is the caller's to report
     this.size = fstatSync(this.fd).size;
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
   }
 
   /** Stamps the entry with `time` (now, unless given) and the gateway's test hooks. */
   write(entry: AuditEntry, time = Date.now()): void {
-    const full: AuditRecord = { time, ...entry };
+    if (this.closed) return;
+    for (const t of aggregate(this.throttle, capEntry(entry), time)) this.admit(t.entry, t.time);
+  }
+
+  /** Close aggregation and budget windows that ended; retry a failed write. Called once a second. */
+  tick(now = Date.now()): void {
+    for (const t of [...expireDenials(this.throttle, now), ...expireBudgets(this.throttle, now)]) this.admit(t.entry, t.time);
+    if (this.failure) this.flushSync();
+  }
+
+  /** The errno code of the write that failed, while the file cannot be written; cheap, for the hot path. */
+  failureCode(): string | undefined {
+    return this.failure?.code;
+  }
+
+  health(): AuditHealth {
+    return {
+      writable: this.failure === undefined,
+      ...(this.failure ? { error: this.failure.error, since: this.failure.since } : {}),
+      backlog_bytes: this.backlogBytes + this.queue.reduce((n, l) => n + Buffer.byteLength(l), 0),
+      dropped: this.dropped,
+      ...(this.syslog ? { syslog: this.syslog.health() } : {}),
+    };
+  }
+
+  private admit(entry: AuditEntry, time: number): void {
+    const full = { time, ...entry } as AuditRecord;
     if (this.opts.testHooks?.length) full.test_hooks = this.opts.testHooks;
-    this.queue.push(JSON.stringify(full) + '\n');
+    const line = JSON.stringify(full) + '\n';
+    const sandbox = chargedTo(entry);
+    if (sandbox !== undefined) {
+      const c = charge(this.throttle, sandbox, Buffer.byteLength(line), time);
+      if (c.summary) this.admit(c.summary.entry, c.summary.time);
+      if (!c.admit) return;
+    }
+    this.syslog?.send(full.action === 'denied' ? 4 : 6, time, line.slice(0, -1));
+    this.queue.push(line);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flushSync());
@@ -48,29 +135,82 @@ export class AuditLog {
 
   flushSync(): void {
     this.scheduled = false;
-    if (this.queue.length === 0 || this.fd < 0) return;
-    const data = Buffer.from(this.queue.join(''));
+    for (const line of this.queue) {
+      const b = Buffer.from(line);
+      if (this.backlogBytes + b.length > this.maxBacklog) this.dropped++;
+      else {
+        this.backlog.push(b);
+        this.backlogBytes += b.length;
+      }
+    }
     this.queue = [];
-    if (this.size > 0 && this.size + data.length > this.maxBytes) this.rotate();
-    writeSync(this.fd, data);
+    if (this.backlogBytes === 0) return;
+    const data = Buffer.concat(this.backlog);
+    let off = 0;
+    try {
+      if (this.fd < 0) this.reopen();
+      if (this.size > 0 && this.size + data.length > this.maxBytes) this.rotate();
+      while (off < data.length) off += writeSync(this.fd, data, off);
+    } catch (e) {
+      // A partial write leaves half a line; the rest follows on the next try, so the line is whole.
+      this.size += off;
+      this.backlog = [data.subarray(off)];
+      this.backlogBytes = data.length - off;
+      this.failed(e as NodeJS.ErrnoException);
+      return;
+    }
     this.size += data.length;
+    this.backlog = [];
+    this.backlogBytes = 0;
+    if (this.failure) this.recovered();
+  }
+
+  private failed(e: NodeJS.ErrnoException): void {
+    if (this.failure) return;
+    this.failure = { code: e.code ?? 'EIO', error: `${e.code ?? 'error'}: ${e.message}`, since: Date.now() };
+    this.droppedAtFailure = this.dropped;
+    this.opts.onHealth?.(this.health());
+  }
+
+  private recovered(): void {
+    const f = this.failure!;
+    this.failure = undefined;
+    const lost = this.dropped - this.droppedAtFailure;
+    this.write(
+      lifecycle(
+        'recover',
+        `audit log writable again after ${Math.round((Date.now() - f.since) / 1000)}s (${f.error}); ${lost} records lost`,
+      ),
+    );
+    this.opts.onHealth?.(this.health());
+  }
+
+  private reopen(): void {
+    this.fd = openSync(this.path, 'a', 0o600);
+    this.size = fstatSync(this.fd).size;
   }
 
   private rotate(): void {
     closeSync(this.fd);
+    this.fd = -1;
     for (let i = this.keep - 1; i >= 1; i--) {
       const from = `${this.path}.${i}`;
       if (existsSync(from)) renameSync(from, `${this.path}.${i + 1}`);
     }
     renameSync(this.path, `${this.path}.1`);
-    this.fd = openSync(this.path, 'a', 0o600);
-    this.size = 0;
+    this.reopen();
   }
 
+  /** Write out open aggregation and budget windows, flush, close. */
   close(): void {
+    if (this.closed) return;
+    for (const t of [...expireDenials(this.throttle, Infinity), ...expireBudgets(this.throttle, Infinity)]) this.admit(t.entry, t.time);
     this.flushSync();
+    this.closed = true;
+    clearInterval(this.timer);
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+    this.syslog?.close();
   }
 }
 

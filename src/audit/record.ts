@@ -90,6 +90,14 @@ export type DenyRecord = Stamp &
     detail: string;
     policy_version?: string;
     approval_id?: string;
+    /**
+     * Set on an aggregated record (audit/aggregate.ts): this many further denials with the same
+     * sandbox, destination and reason, between first_seen and last_seen (ms since the epoch), after
+     * the first one was written on its own. The record's http/detail are those of the first repeat.
+     */
+    count?: number;
+    first_seen?: number;
+    last_seen?: number;
   };
 
 export type ApprovalEvent = 'queued' | 'approved' | 'approved_persist' | 'denied' | 'expired';
@@ -117,9 +125,12 @@ export interface PolicyRecord extends Stamp, ApiActivity {
   detail?: string;
 }
 
-/** The daemon started, stopped, or survived an internal error. */
+/**
+ * The daemon started, stopped, survived an internal error, or could write its audit log again
+ * after it could not (`recover`; the detail says for how long and how many records were lost).
+ */
 export interface LifecycleRecord extends Stamp, ApiActivity {
-  activity: 'start' | 'stop';
+  activity: 'start' | 'stop' | 'error' | 'recover';
   action: 'info';
   detail: string;
 }
@@ -153,8 +164,29 @@ export interface InferenceRecord extends Stamp, ApiActivity {
   inference: InferenceDetail;
 }
 
+/**
+ * A sandbox went over its audit budget (audit/aggregate.ts): `count` of its records between
+ * first_seen and last_seen were counted here instead of written one by one.
+ */
+export interface SuppressedRecord extends Stamp, ApiActivity {
+  activity: 'suppress';
+  action: 'info';
+  sandbox: string;
+  count: number;
+  first_seen: number;
+  last_seen: number;
+  detail: string;
+}
+
 export type AuditRecord =
-  TunnelClosedRecord | HttpRequestRecord | DenyRecord | ApprovalRecord | PolicyRecord | LifecycleRecord | InferenceRecord;
+  | TunnelClosedRecord
+  | HttpRequestRecord
+  | DenyRecord
+  | ApprovalRecord
+  | PolicyRecord
+  | LifecycleRecord
+  | SuppressedRecord
+  | InferenceRecord;
 
 /** A record as a builder returns it: the writer adds the stamp. */
 export type AuditEntry = AuditRecord extends infer R ? (R extends Stamp ? Omit<R, keyof Stamp> : never) : never;
@@ -213,4 +245,8 @@ export function lifecycle(activity: LifecycleRecord['activity'], detail: string)
 /** A model call; `action` says whether the router served or refused it. */
 export function inferenceCall(f: Omit<InferenceRecord, keyof Stamp | 'class_uid' | 'class_name' | 'activity'>): AuditEntry {
   return present({ class_uid: 6003, class_name: 'API Activity', activity: 'request', ...f });
+}
+
+export function suppressed(f: Fields<SuppressedRecord>): AuditEntry {
+  return { class_uid: 6003, class_name: 'API Activity', activity: 'suppress', action: 'info', ...f };
 }

@@ -2,6 +2,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { lifecycle } from '../audit/record.js';
+import { syslogTarget, type SyslogTarget } from '../audit/syslog.js';
 import { resolveStateDir, stateLayout } from '../state/paths.js';
 import { createControlServer, listenControl } from './control.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -30,6 +31,13 @@ export interface DaemonOptions {
   stateDir: string;
   listenTcp?: { host: string; port: number; sandbox: string };
   log?: (line: string) => void;
+  /** Ship audit records to syslog; default from NEMOCLAW_AUDIT_SYSLOG(_FORMAT). */
+  auditSyslog?: SyslogTarget;
+}
+
+/** NEMOCLAW_AUDIT_SYSLOG=1 (/dev/log) or a socket path; NEMOCLAW_AUDIT_SYSLOG_FORMAT=rfc3164|rfc5424. */
+export function auditSyslogFromEnv(env = process.env): SyslogTarget | undefined {
+  return syslogTarget(env.NEMOCLAW_AUDIT_SYSLOG, env.NEMOCLAW_AUDIT_SYSLOG_FORMAT);
 }
 
 export function pidFile(stateDir: string): string {
@@ -76,7 +84,16 @@ function claimPidFile(stateDir: string): void {
 
 /** Run in the foreground until SIGTERM/SIGINT or a shutdown call; resolves when stopped. */
 export async function runDaemon(o: DaemonOptions): Promise<void> {
-  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  // The log file may sit on the full disk too: a failed log write must not become an error of its own.
+  process.stderr.on('error', () => {});
+  const write = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const log = (l: string) => {
+    try {
+      write(l);
+    } catch {
+      // nowhere left to say it
+    }
+  };
   const stateDir = resolveStateDir(o.stateDir);
   const layout = stateLayout(stateDir);
   mkdirSync(layout.gatewayDir, { recursive: true, mode: 0o700 });
@@ -92,7 +109,18 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   // gateway's audit log, and today's earlier records seed the token budgets across restarts.
   const router = createRouter({ audit: (r) => gw.audit(r) });
   router.seed(readAudit(layout.gatewayDir, { since: Date.parse(new Date().toISOString().slice(0, 10)) }));
-  const gw: Gateway = new Gateway({ stateDir, testHooks, inference: router });
+  const gw: Gateway = new Gateway({
+    stateDir,
+    testHooks,
+    inference: router,
+    auditSyslog: o.auditSyslog ?? auditSyslogFromEnv(),
+    onAuditHealth: (h) =>
+      log(
+        h.writable
+          ? 'gateway: audit log writable again; new flows are allowed'
+          : `gateway: audit log cannot be written (${h.error}); refusing new flows until it can`,
+      ),
+  });
   await gw.start();
   if (o.listenTcp) {
     const port = await gw.listenTcp(o.listenTcp.sandbox, o.listenTcp.host, o.listenTcp.port);
@@ -126,9 +154,21 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
   // A proxy must not die on one bad connection; anything that escapes is logged and audited.
+  // Neither step may throw back in here: gw.audit() only queues (a failed audit write is held
+  // and retried by the log itself, never raised), log() swallows its own errors, and a handler
+  // re-entered while it runs returns at once. It used to audit the audit's own ENOSPC, in a loop.
+  let handling = false;
   process.on('uncaughtException', (e) => {
-    log(`gateway: internal error: ${e.stack ?? e.message}`);
-    gw.audit(lifecycle('start', `internal error: ${e.message}`));
+    if (handling) return;
+    handling = true;
+    try {
+      log(`gateway: internal error: ${e.stack ?? e.message}`);
+      gw.audit(lifecycle('error', `internal error: ${e.message}`));
+    } catch {
+      // reported as far as possible
+    } finally {
+      handling = false;
+    }
   });
   void supervisor.restore();
   log(`gateway: ready (pid ${process.pid}, control ${layout.controlSocket})`);

@@ -187,7 +187,13 @@ export class ApprovalStore {
 
   private scheduleSave(): void {
     if (this.saveTimer) return;
-    this.saveTimer = setTimeout(() => this.saveSync(), 100);
+    this.saveTimer = setTimeout(() => {
+      try {
+        this.saveSync();
+      } catch {
+        this.scheduleSave(); // disk full or read-only for now: keep the decisions in memory and retry
+      }
+    }, 100);
     this.saveTimer.unref();
   }
 

@@ -6,7 +6,7 @@ export interface Denial {
   sandbox: string;
   host: string;
   port: number;
-  reason: DenyReason | 'resolve_failed' | 'upstream_failed';
+  reason: DenyReason | 'resolve_failed' | 'upstream_failed' | 'audit_unavailable';
   detail: string;
   policy_version?: string;
   approval_id?: string;
@@ -15,7 +15,7 @@ export interface Denial {
 export function statusFor(reason: Denial['reason']): number {
   if (reason === 'bad_request' || reason === 'ambiguous_path') return 400;
   if (reason === 'resolve_failed' || reason === 'upstream_failed') return 502;
-  if (reason === 'connection_limit') return 503;
+  if (reason === 'connection_limit' || reason === 'audit_unavailable') return 503;
   return 403;
 }
 
@@ -47,6 +47,8 @@ function nextSteps(d: Denial): string[] {
     case 'resolve_failed':
     case 'upstream_failed':
       return ['The destination is allowed but could not be reached; retry later.'];
+    case 'audit_unavailable':
+      return ['The gateway cannot record requests right now (its audit log cannot be written), so it opens none. Retry later.'];
     default:
       return ['Send an HTTP/1.1 proxy request: CONNECT host:port, or an absolute-form http:// URL.'];
   }

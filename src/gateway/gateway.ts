@@ -8,7 +8,9 @@ import { stateLayout, type StateLayout } from '../state/paths.js';
 import { pumpBinary } from '../util/package-paths.js';
 import { ApprovalStore, type Approval } from './approvals.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { AuditLog } from '../audit/log.js';
+import { AuditLog, type AuditHealth } from '../audit/log.js';
+import type { ThrottleOptions } from '../audit/aggregate.js';
+import type { SyslogTarget } from '../audit/syslog.js';
 import * as audit from '../audit/record.js';
 import { denialBody, rawDenial, statusFor, type Denial } from './deny.js';
 import type { InferenceHandler } from './inference-hook.js';
@@ -36,6 +38,12 @@ export interface GatewayOptions {
   auditKeep?: number;
   /** Serves model calls (the inference router, injected by the daemon); without it they are refused. */
   inference?: InferenceHandler;
+  /** Denial aggregation window and per-sandbox budget (audit/aggregate.ts). */
+  auditThrottle?: Partial<ThrottleOptions>;
+  /** Ship every audit record to this syslog socket as well. */
+  auditSyslog?: SyslogTarget;
+  /** Told when the audit log becomes unwritable or writable again. */
+  onAuditHealth?: (h: AuditHealth) => void;
 }
 
 interface PolicyState {
@@ -67,6 +75,8 @@ export interface GatewayStatus {
   pid: number;
   started_at: number;
   test_hooks: string[];
+  /** Not writable: no new flow is opened (fail closed) until it is again. */
+  audit: AuditHealth;
   sandboxes: SandboxStatus[];
 }
 
@@ -131,6 +141,9 @@ export class Gateway implements ProxyContext {
       maxBytes: this.opts.auditMaxBytes,
       keep: this.opts.auditKeep,
       testHooks: this.testHookNames,
+      throttle: this.opts.auditThrottle,
+      syslog: this.opts.auditSyslog,
+      onHealth: this.opts.onAuditHealth,
     });
     this.approvals = new ApprovalStore({ file: join(this.layout.gatewayDir, 'approvals.json') });
     this.audit(audit.lifecycle('start', `gateway started (pid ${process.pid})`));
@@ -146,6 +159,7 @@ export class Gateway implements ProxyContext {
     this.expireGrants();
   }
 
+  /** Never throws: a record that cannot be written is held or counted (audit/log.ts). */
   audit(entry: audit.AuditEntry): void {
     this.auditLog.write(entry);
   }
@@ -227,6 +241,7 @@ export class Gateway implements ProxyContext {
       pid: process.pid,
       started_at: this.startedAt,
       test_hooks: this.testHookNames,
+      audit: this.auditLog.health(),
       sandboxes: [...this.sandboxes.values()]
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((e) => ({
@@ -309,6 +324,12 @@ export class Gateway implements ProxyContext {
     const entry = this.sandboxes.get(sandbox);
     const base = { sandbox, host: target.host, port: target.port };
     if (!entry) return { ok: false, denial: { ...base, reason: 'sandbox_unknown', detail: `sandbox ${sandbox} has no policy` } };
+    // Fail closed: a flow that cannot be audited is not opened. Open flows are not cut; their
+    // records wait in the log's backlog. Requests flow again once a retried write succeeds.
+    // The sandbox is told the errno only, never the host path the error message may carry.
+    const auditFailure = this.auditLog.failureCode();
+    if (auditFailure !== undefined)
+      return { ok: false, denial: { ...base, reason: 'audit_unavailable', detail: `the audit log cannot be written (${auditFailure})` } };
     const { loaded, index } = entry.state; // one snapshot for the whole decision
     const deny = (reason: Denial['reason'], detail: string, extra: Partial<Denial> = {}): Authz => ({
       ok: false,
@@ -434,7 +455,12 @@ export class Gateway implements ProxyContext {
     for (const e of entries) rmSync(e.socketPath, { force: true });
     this.sandboxes.clear();
     this.audit(audit.lifecycle('stop', 'gateway stopped'));
-    this.approvals.saveSync();
+    try {
+      this.approvals.saveSync();
+    } catch (e) {
+      // A full disk must not keep the daemon from stopping; the loss is recorded if it still can be.
+      this.audit(audit.lifecycle('error', `approvals not saved at stop: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+    }
     this.auditLog.close();
   }
 

@@ -8,7 +8,7 @@ import { tempDir } from '../helpers/tmp.js';
 
 test('audit log rotates by size, keeps N files, and reads back oldest first', (t) => {
   const dir = tempDir(t, 'nemoclaw-gw-');
-  const log = new AuditLog({ dir, maxBytes: 2000, keep: 3 });
+  const log = new AuditLog({ dir, maxBytes: 2000, keep: 3, throttle: { windowMs: 0 } }); // no aggregation: every line counts
   for (let i = 0; i < 60; i++) {
     const sandbox = i % 3 ? 'a' : 'b';
     log.write(

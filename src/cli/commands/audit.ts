@@ -45,5 +45,10 @@ function formatRecord(r: AuditRecord): string {
   // API activity (approvals, registrations, start/stop) is told by what happened, refusals included.
   const info =
     r.class_uid === 6003 ? ` ${r.activity}${r.detail ? `: ${r.detail}` : ''}${r.activity === 'approval' ? ` [${r.approval_id}]` : ''}` : '';
-  return `${time} ${action} ${'sandbox' in r && r.sandbox ? r.sandbox : '-'} ${dst}${http}${why}${info}${who}${bytes}`;
+  // Aggregated denials and budget summaries: how many, over what span.
+  const repeats =
+    'count' in r && r.count !== undefined
+      ? dim(` ×${r.count} ${new Date(r.first_seen ?? r.time).toISOString()}..${new Date(r.last_seen ?? r.time).toISOString()}`)
+      : '';
+  return `${time} ${action} ${'sandbox' in r && r.sandbox ? r.sandbox : '-'} ${dst}${http}${why}${info}${who}${bytes}${repeats}`;
 }

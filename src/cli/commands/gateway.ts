@@ -3,6 +3,7 @@ import type { CAC } from 'cac';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../../util/errors.js';
 import { resolveStateDir } from '../../state/paths.js';
+import type { GatewayStatus } from '../../gateway/gateway.js';
 import {
   ensureGateway,
   gatewayStatus,
@@ -12,10 +13,11 @@ import {
   stopGateway,
   unregisterSandbox,
 } from '../../daemon/client.js';
-import { runDaemon } from '../../daemon/daemon.js';
+import { auditSyslogFromEnv, runDaemon } from '../../daemon/daemon.js';
+import { syslogTarget } from '../../audit/syslog.js';
 import { parseDuration } from '../../util/duration.js';
 import { command } from '../run-command.js';
-import { bold, dim, printJson, yellow } from '../views/style.js';
+import { bold, dim, printJson, red, yellow } from '../views/style.js';
 
 interface Opts {
   stateDir?: string;
@@ -27,6 +29,8 @@ interface Opts {
   wait?: boolean;
   timeout?: string;
   json?: boolean;
+  auditSyslog?: string;
+  auditSyslogFormat?: string;
 }
 
 function parseListen(s: string): { host: string; port: number } {
@@ -56,6 +60,8 @@ export function register(cli: CAC): void {
     .option('--wait', 'reload: return once the gateway reports the new version as active')
     .option('--timeout <duration>', 'reload --wait: how long to wait', { default: '10s' })
     .option('--json', 'Machine-readable output')
+    .option('--audit-syslog <socket>', 'Also send audit records to this syslog socket (1 = /dev/log); env NEMOCLAW_AUDIT_SYSLOG')
+    .option('--audit-syslog-format <format>', 'rfc3164 (default) or rfc5424; env NEMOCLAW_AUDIT_SYSLOG_FORMAT')
     .action(
       command(async (action: string | undefined, opts: Opts) => {
         const stateDir = resolveStateDir(opts.stateDir);
@@ -95,19 +101,28 @@ export function register(cli: CAC): void {
 async function run(stateDir: string, opts: Opts): Promise<number> {
   const listen = opts.listenTcp ? parseListen(opts.listenTcp) : undefined;
   if (listen && !opts.sandbox) throw new UserError('--listen-tcp needs --sandbox NAME', [], 2);
+  let auditSyslog;
+  try {
+    auditSyslog = opts.auditSyslog !== undefined ? syslogTarget(String(opts.auditSyslog), opts.auditSyslogFormat) : auditSyslogFromEnv();
+  } catch (e) {
+    throw new UserError((e as Error).message, [], 2);
+  }
   if (opts.detach) {
     if (await isGatewayRunning(stateDir)) {
       process.stdout.write('gateway already running\n');
       return 0;
     }
-    const extra = listen ? ['--listen-tcp', opts.listenTcp!, '--sandbox', opts.sandbox!] : [];
+    const extra = [
+      ...(listen ? ['--listen-tcp', opts.listenTcp!, '--sandbox', opts.sandbox!] : []),
+      ...(auditSyslog ? ['--audit-syslog', auditSyslog.path, '--audit-syslog-format', auditSyslog.format] : []),
+    ];
     await ensureGateway(stateDir, 10_000, extra);
     const s = await gatewayStatus(stateDir);
     process.stdout.write(`gateway running (pid ${s.pid}), state ${stateDir}\n`);
     return 0;
   }
   try {
-    await runDaemon({ stateDir, listenTcp: listen ? { ...listen, sandbox: opts.sandbox! } : undefined });
+    await runDaemon({ stateDir, listenTcp: listen ? { ...listen, sandbox: opts.sandbox! } : undefined, auditSyslog });
   } catch (e) {
     throw new UserError((e as Error).message, [], 1);
   }
@@ -128,6 +143,7 @@ async function status(stateDir: string, opts: Opts): Promise<number> {
   process.stdout.write(`${bold('gateway')} pid ${s.pid}, up ${Math.round((Date.now() - s.started_at) / 1000)}s\n`);
   if (s.test_hooks.length)
     process.stdout.write(yellow(`WARNING: test hooks active: ${s.test_hooks.join(', ')} (SSRF guard relaxed)`) + '\n');
+  process.stdout.write(auditLine(s.audit) + '\n');
   for (const sb of s.sandboxes) {
     const c = sb.connections;
     process.stdout.write(
@@ -184,4 +200,15 @@ async function reload(stateDir: string, opts: Opts): Promise<number> {
         `${o.sandbox}  ${o.policy_version}  active${o.closed_flows ? `, closed ${o.closed_flows} flow(s)` : ''} (${o.ms} ms)\n`,
       );
   return 0;
+}
+
+/** One line on the audit log's health, for `gateway status` and `status`. */
+export function auditLine(a: GatewayStatus['audit']): string {
+  const syslog = a.syslog
+    ? `; syslog ${a.syslog.path} ${a.syslog.connected ? 'connected' : `not connected${a.syslog.error ? ` (${a.syslog.error})` : ''}`}, ${a.syslog.dropped} dropped`
+    : '';
+  if (a.writable) return dim(`  audit: writable${a.dropped ? `, ${a.dropped} records lost earlier` : ''}${syslog}`);
+  return red(
+    `  audit: CANNOT BE WRITTEN since ${new Date(a.since ?? 0).toISOString()}: ${a.error}; new flows are refused (audit_unavailable) until it can; ${a.backlog_bytes} bytes waiting, ${a.dropped} records lost${syslog}`,
+  );
 }

@@ -10,6 +10,9 @@ import { command } from '../run-command.js';
 import { bold, dim, green, printJson, red, yellow } from '../views/style.js';
 import { openStore } from '../reconcile-ui.js';
 import { listRetained, readReconcileStatus, readSource, redactUrl, type RetainedData, type Source } from '../../state/source.js';
+import { gatewayStatus } from '../../daemon/client.js';
+import type { AuditHealth } from '../../audit/log.js';
+import { auditLine } from './gateway.js';
 
 interface Opts {
   json?: boolean;
@@ -150,11 +153,18 @@ export function register(cli: CAC): void {
           };
         });
         const note = interruptedNote(readJournal(store.layout.journalFile));
+        // Whether the gateway can write its audit log (when it cannot, it opens no new flow).
+        let audit: AuditHealth | null = null;
+        if (observed.gateway.running)
+          audit = await gatewayStatus(store.layout.root).then(
+            (s) => s.audit,
+            () => null,
+          );
         if (opts.json) {
           printJson({
             format_version: 1,
             source: sourceSection(store.root),
-            gateway: observed.gateway,
+            gateway: { ...observed.gateway, audit },
             interrupted: note,
             unknown: observed.unknown,
             sandboxes: rows,
@@ -169,6 +179,7 @@ export function register(cli: CAC): void {
             (observed.gateway.test_hooks.length ? red(`  TEST HOOKS: ${observed.gateway.test_hooks.join(', ')}`) : '') +
             '\n',
         );
+        if (audit) out.write(auditLine(audit) + '\n');
         if (note) out.write(yellow(`note: ${note}`) + '\n');
         // Rows below may be incomplete: whatever could not be observed is not shown as "down".
         for (const u of observed.unknown) out.write(red(`unknown: ${u}`) + '\n');
