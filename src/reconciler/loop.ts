@@ -129,7 +129,7 @@ export async function tick(store: StateStore, source: GitSource, o: TickOptions)
   if (!v.ok)
     return finish(
       'False',
-      'VerificationFailed',
+      v.reason ?? 'VerificationFailed',
       `commit ${short(head)} refused: ${v.why}; the host stays on ${short(prev.applied_commit)}`,
     );
 

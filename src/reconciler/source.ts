@@ -18,6 +18,9 @@ export async function fetchSource(root: string, url: string, ref: string, timeou
   const git = gitAt(mirror, { timeoutMs });
   // `--` keeps a URL that starts with "-" from being read as an option.
   await git.raw(['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--', url, `+${ref}:${FETCHED}`]);
+  // Signed statements (nemoclaw sign) travel as notes. A repository without any is not an error
+  // here: a source that requires one refuses the commit (SignatureMissing) when it verifies.
+  await gitCode(mirror, ['fetch', '--quiet', '--no-tags', '--', url, '+refs/notes/nemoclaw:refs/notes/nemoclaw']);
   return (await git.raw(['rev-parse', '--verify', `${FETCHED}^{commit}`])).trim();
 }
 

@@ -10,6 +10,8 @@ import { sha256 } from '../compiler/canonical.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { gitAt, gitCode } from '../util/git.js';
 import { sourcePaths, type GitSource } from '../state/source.js';
+import { loadP256PublicKey } from '../signing/key-signer.js';
+import { parseIdentitySpec, verifySignedBlueprints, type Trust } from '../signing/verify.js';
 
 const run = promisify(execFile);
 
@@ -20,7 +22,8 @@ export interface CheckContext {
   source: GitSource;
 }
 
-export type CheckResult = { ok: true; by: string } | { ok: false; why: string };
+/** `reason` names the condition a failure sets (default VerificationFailed). */
+export type CheckResult = { ok: true; by: string } | { ok: false; why: string; reason?: 'SignatureMissing' | 'SignatureInvalid' };
 
 export interface CommitCheck {
   name: string;
@@ -111,6 +114,31 @@ function anyOf(checks: CommitCheck[]): CommitCheck {
   };
 }
 
+/** Host-side trust for --require-signature; a bad anchor fails the check (closed), never skips it. */
+function trustFor(r: NonNullable<GitSource['require_signature']>): Trust {
+  if (r.spec.startsWith('key:')) {
+    const file = r.spec.slice(4);
+    return { kind: 'key', publicKey: loadP256PublicKey(readFileSync(file, 'utf8'), file) };
+  }
+  const id = parseIdentitySpec(r.spec.slice('identity:'.length));
+  if (!id || !r.trusted_root) throw new Error(`--require-signature ${r.spec}: needs identity:ID@ISSUER and --trusted-root`);
+  return { kind: 'identity', ...id, trustedRoot: JSON.parse(readFileSync(r.trusted_root, 'utf8')) as unknown };
+}
+
+/**
+ * The Sigstore statement `nemoclaw sign` stored as a note on the commit: signed by the required
+ * key or identity, naming this commit, and equal to the digests this host compiles from it.
+ */
+function signedBlueprints(r: NonNullable<GitSource['require_signature']>): CommitCheck {
+  return {
+    name: 'signed-blueprints',
+    async run(ctx) {
+      const v = await verifySignedBlueprints(ctx.mirror, ctx.commit, trustFor(r), { file: ctx.source.path });
+      return v.ok ? { ok: true, by: `blueprints signed by ${v.signer}` } : { ok: false, why: v.message, reason: v.condition };
+    },
+  };
+}
+
 /** The checks a commit of this source must pass, all of them. Empty only with --no-verify. */
 export function commitChecks(source: GitSource): CommitCheck[] {
   if (!source.verify) return [];
@@ -119,7 +147,7 @@ export function commitChecks(source: GitSource): CommitCheck[] {
   if (source.gpg_keyring) sig.push(gpgKeyring);
   // No anchor and no --no-verify is refused when the source is recorded; fail closed here too.
   if (sig.length === 0) return [{ name: 'trust-anchor', run: async () => ({ ok: false, why: 'no trust anchor configured' }) }];
-  return [anyOf(sig)];
+  return source.require_signature ? [anyOf(sig), signedBlueprints(source.require_signature)] : [anyOf(sig)];
 }
 
 /** Run every check; the first failure is the answer. `by` joins what each check vouched for. */

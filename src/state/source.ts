@@ -18,6 +18,12 @@ export interface GitSource {
   gpg_keyring: string | null;
   /** false only when --no-verify was given; every output then says "unverified". */
   verify: boolean;
+  /**
+   * `key:/abs/pub.pem` or `identity:ID@ISSUER` (with trusted_root): the head commit must also carry
+   * a Sigstore statement over its blueprint digests (nemoclaw sign) that this host recompiles and
+   * checks. Absent in records written before the option existed: none required.
+   */
+  require_signature?: { spec: string; trusted_root: string | null } | null;
   notify: string | null;
   settle_ms: number;
 }
@@ -36,6 +42,8 @@ export type ConditionReason =
   | 'Progressing'
   | 'FetchFailed'
   | 'VerificationFailed'
+  | 'SignatureMissing'
+  | 'SignatureInvalid'
   | 'RewindRefused'
   | 'CompileFailed'
   | 'ApplyFailed'

@@ -15,6 +15,7 @@ import {
   type Source,
 } from '../../state/source.js';
 import { parseDuration } from '../../util/duration.js';
+import { parseIdentitySpec } from '../../signing/verify.js';
 import { command } from '../run-command.js';
 import { claimSource, openStore, progress, settleOption } from '../reconcile-ui.js';
 
@@ -24,6 +25,8 @@ interface Opts {
   path?: string;
   allowedSigners?: string;
   gpgKeyring?: string;
+  requireSignature?: string;
+  trustedRoot?: string;
   verify: boolean;
   once?: boolean;
   interval?: string;
@@ -41,6 +44,19 @@ const anchorFile = (flag: string, f: string | undefined): string | null => {
   if (!existsSync(p)) throw new UserError(`${flag} ${f}: no such file`, [], 2);
   return p;
 };
+
+/** --require-signature key:FILE | identity:ID@ISSUER (with --trusted-root FILE), anchors made absolute. */
+function requireSignatureFor(o: Opts): GitSource['require_signature'] | undefined {
+  if (o.requireSignature === undefined) return undefined;
+  const spec = o.requireSignature;
+  if (spec.startsWith('key:')) return { spec: `key:${anchorFile('--require-signature key:', spec.slice(4))}`, trusted_root: null };
+  if (spec.startsWith('identity:') && parseIdentitySpec(spec.slice('identity:'.length))) {
+    const root = anchorFile('--trusted-root', o.trustedRoot);
+    if (!root) throw new UserError('--require-signature identity:… needs --trusted-root FILE (a Sigstore trusted_root.json)', [], 2);
+    return { spec, trusted_root: root };
+  }
+  throw new UserError(`--require-signature ${spec}: expected key:FILE or identity:ID@ISSUER`, [], 2);
+}
 
 /** A local repository is remembered by its absolute path, so a timer finds it from any directory. */
 const sourceUrl = (s: string): string => (existsSync(s) ? resolve(s) : s);
@@ -62,6 +78,7 @@ function sourceFor(root: string, o: Opts): GitSource {
   const signers = anchorFile('--allowed-signers', o.allowedSigners);
   const keyring = anchorFile('--gpg-keyring', o.gpgKeyring);
   const notify = o.notify ?? (fresh ? null : (prev?.notify ?? null));
+  const requireSignature = requireSignatureFor(o) ?? (fresh ? null : (prev?.require_signature ?? null));
   if (notify !== null) {
     let u: URL;
     try {
@@ -80,6 +97,7 @@ function sourceFor(root: string, o: Opts): GitSource {
     gpg_keyring: keyring ?? (fresh ? null : (prev?.gpg_keyring ?? null)),
     // Giving a trust anchor turns verification (back) on; only --no-verify turns it off.
     verify: noVerify ? false : fresh || signers || keyring ? true : (prev?.verify ?? true),
+    require_signature: requireSignature,
     notify,
     settle_ms:
       o.settle !== undefined ? settleOption(o.settle) : fresh ? settleOption(undefined) : (prev?.settle_ms ?? settleOption(undefined)),
@@ -105,6 +123,11 @@ export function register(cli: CAC): void {
     .option('--allowed-signers <file>', "SSH allowed-signers file (git's format): commits must be signed by one of these keys")
     .option('--gpg-keyring <file>', 'GPG public keyring: commits must be signed by one of these keys')
     .option('--no-verify', 'Follow without verifying signatures (reported as unverified)')
+    .option(
+      '--require-signature <spec>',
+      'key:FILE or identity:ID@ISSUER: the head must carry a signed statement of its blueprint digests (nemoclaw sign)',
+    )
+    .option('--trusted-root <file>', 'Sigstore trusted_root.json for --require-signature identity:…')
     .option('--once', 'One tick, then exit: 0 converged, 1 failed, 2 usage error')
     .option('--interval <duration>', 'Tick every DURATION (e.g. 5m) until stopped')
     .option('--allow-rewind', 'With --once: accept a head that does not descend from the applied commit')
