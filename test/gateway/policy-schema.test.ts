@@ -24,7 +24,24 @@ function base(): Json {
         ],
       },
     ],
-    inference: { provider: 'nvidia', api: 'openai', endpoint: 'https://integrate.api.nvidia.com/v1', model: 'm', credential: 'env:KEY' },
+    inference: {
+      provider: 'nvidia',
+      providers: {
+        nvidia: {
+          api: 'openai',
+          endpoint: 'https://integrate.api.nvidia.com/v1',
+          model: 'm',
+          models: [],
+          credential: 'env:KEY',
+          ca_file: null,
+          local: false,
+        },
+      },
+      aliases: {},
+      fallback: [],
+      local_only: false,
+      limits: { requests_per_minute: null, concurrent: null, tokens_per_day: null },
+    },
   };
 }
 
@@ -65,7 +82,7 @@ const REFUSED: [string, (p: Json) => unknown, RegExp][] = [
   ['a relative path glob', (p) => void (endpoint(p).paths = ['api/**']), /endpoints\[1\]\.paths\[0\] must match pattern "\^\/"/],
   ['a wildcard that is a string', (p) => void (endpoint(p).wildcard = 'true'), /endpoints\[1\]\.wildcard must be boolean/],
   ['a rule without a name', (p) => void ((p.rules as Json[])[0]!.name = ''), /rules\[0\]\.name must NOT have fewer than 1 characters/],
-  ['an inference route without a model', (p) => void delete (p.inference as Json).model, /inference needs field "model"$/],
+  ['an inference route without its limits', (p) => void delete (p.inference as Json).limits, /inference needs field "limits"$/],
   ['inference as a string', (p) => ({ ...p, inference: 'nvidia' }), /inference must be object or null$/],
   [
     'an allowed range that is not a CIDR',
