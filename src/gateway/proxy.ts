@@ -467,6 +467,9 @@ async function handleRequest(
     setHost: false,
     createConnection: () => sock,
   });
+  // Without an agent Node's client assumes `Connection: close` and never frees the socket; this
+  // request said keep-alive, so let the client hand the socket back after a complete response.
+  if (pool) (up as unknown as { shouldKeepAlive: boolean }).shouldKeepAlive = true;
   // A pooled socket carries earlier requests' bytes: count from here, and stop counting once it is
   // handed back (the next request's bytes are its own).
   const base = { out: sock.bytesWritten, in: sock.bytesRead };
