@@ -13,6 +13,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gatewayNodeFlags } from '../src/daemon/spawn.js';
 import { gatewayStatus, listenTcp, reloadPolicy, registerSandbox, stopGateway, isGatewayRunning } from '../src/daemon/client.js';
 import { PolicyIndex } from '../src/gateway/matcher.js';
 import { parsePolicy } from '../src/gateway/policy.js';
@@ -31,6 +32,8 @@ const N_HTTP = quick ? 2000 : 10000;
 const DOWNLOAD_BYTES = 256 * 2 ** 20;
 const DOWNLOAD_ROUNDS = quick ? 3 : 5;
 const LOAD_REQUESTS = 10_000;
+/** The daemon's own Node flags (src/daemon/spawn.ts), so the bench measures the gateway users run. */
+const GATEWAY_NODE_FLAGS = process.argv.includes('--no-node-flags') ? [] : gatewayNodeFlags;
 
 type Via = { kind: 'direct' } | { kind: 'proxy'; path?: string; port?: number };
 /** Native streams can also go through a plain relay (no CONNECT). */
@@ -280,7 +283,7 @@ async function main(): Promise<void> {
   const nsink = nativeSink ? Number(await waitLine(nativeSink)) : 0;
   const ports = nativeSink ? [echo, sink, nsink] : [echo, sink];
   // The bench's servers are on loopback, so the gateway runs with the (loudly reported) test hook.
-  const gwProc = spawn(process.execPath, [bin, 'gateway', '--state-dir', dir], {
+  const gwProc = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, bin, 'gateway', '--state-dir', dir], {
     stdio: 'ignore',
     env: { ...process.env, NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' },
   });

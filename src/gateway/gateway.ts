@@ -13,6 +13,7 @@ import type { Denial } from './deny.js';
 import { PolicyIndex, matchablePath, type DenyReason, type RequestKind } from './matcher.js';
 import { parsePolicy, PolicyError, type LoadedPolicy } from './policy.js';
 import { createPool, type PoolLimits, type UpstreamPool } from './pool.js';
+import { idleCollector } from './idle-gc.js';
 import { acceptedSockets, createProxyServer, type Authz, type Flow, type ProxyContext } from './proxy.js';
 import { checkAddress, guard, systemResolver, type TestHooks } from './ssrf.js';
 import type { Target } from './target.js';
@@ -76,6 +77,7 @@ export class Gateway implements ProxyContext {
   readonly layout: StateLayout;
   readonly limits: ProxyContext['limits'];
   readonly pool: UpstreamPool;
+  private readonly idle = idleCollector(2_000);
   readonly testHookNames: string[];
   private readonly sandboxes = new Map<string, SandboxEntry>();
   /** Debug TCP listeners, by sandbox name; they may exist before the sandbox is registered. */
@@ -229,6 +231,7 @@ export class Gateway implements ProxyContext {
   // ── ProxyContext ─────────────────────────────────────────────────────────────────────────────
 
   connectionOpened(sandbox: string): boolean {
+    this.idle.opened();
     const e = this.sandboxes.get(sandbox);
     if (!e) return true; // counted nowhere; authorize() refuses it
     e.active++;
@@ -236,6 +239,7 @@ export class Gateway implements ProxyContext {
     return e.active <= this.limits.maxConnections;
   }
   connectionClosed(sandbox: string): void {
+    this.idle.closed();
     const e = this.sandboxes.get(sandbox);
     if (e && e.active > 0) e.active--;
   }
