@@ -6,16 +6,26 @@ import { join } from 'node:path';
 import { packageRoot } from '../util/package-paths.js';
 import { stateLayout } from '../state/paths.js';
 
+/**
+ * Node flags for the daemon. A 1 MiB semi-space keeps V8's young generation from growing to
+ * 3 × 16 MiB under load and staying there (bench/proxy.ts --memory; see src/gateway/idle-gc.ts).
+ */
+export const gatewayNodeFlags: readonly string[] = ['--max-semi-space-size=1'];
+
 /** Start `nemoclaw gateway` in the background; output goes to gateway.log in the state dir. */
 export function spawnDetached(stateDir: string, extraArgs: string[] = []): number {
   const layout = stateLayout(stateDir);
   mkdirSync(layout.gatewayDir, { recursive: true, mode: 0o700 });
   const logFd = openSync(join(layout.gatewayDir, 'gateway.log'), 'a', 0o600);
-  const child = spawn(process.execPath, [join(packageRoot, 'bin', 'nemoclaw.js'), 'gateway', '--state-dir', stateDir, ...extraArgs], {
-    detached: true,
-    stdio: ['ignore', logFd, logFd],
-    env: process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    [...gatewayNodeFlags, join(packageRoot, 'bin', 'nemoclaw.js'), 'gateway', '--state-dir', stateDir, ...extraArgs],
+    {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: process.env,
+    },
+  );
   closeSync(logFd);
   child.unref();
   return child.pid!;

@@ -16,6 +16,8 @@ import { denialBody, rawDenial, statusFor, type Denial } from './deny.js';
 import type { InferenceHandler } from './inference-hook.js';
 import { PolicyIndex, matchablePath, type DenyReason, type RequestKind } from './matcher.js';
 import { parsePolicy, PolicyError, type LoadedPolicy } from './policy.js';
+import { createPool, type PoolLimits, type UpstreamPool } from './pool.js';
+import { idleCollector } from './idle-gc.js';
 import { acceptedSockets, createProxyServer, type Authz, type Flow, type ProxyContext } from './proxy.js';
 import { checkAddress, guard, systemResolver, type TestHooks } from './ssrf.js';
 import type { Target } from './target.js';
@@ -33,6 +35,8 @@ export interface GatewayOptions {
   pumpAfterBytes?: number;
   /** At most this many tunnels in nemoclaw-pump at once; the rest stay in Node. Default 64. */
   maxPumps?: number;
+  /** Idle plain-HTTP upstream connections kept for reuse; `maxTotal: 0` turns reuse off. */
+  upstreamPool?: Partial<PoolLimits>;
   connectTimeoutMs?: number;
   auditMaxBytes?: number;
   auditKeep?: number;
@@ -86,6 +90,8 @@ const ASKABLE: ReadonlySet<DenyReason> = new Set(['no_rule', 'port_not_allowed']
 export class Gateway implements ProxyContext {
   readonly layout: StateLayout;
   readonly limits: ProxyContext['limits'];
+  readonly pool: UpstreamPool;
+  private readonly idle = idleCollector(2_000);
   readonly testHookNames: string[];
   private readonly sandboxes = new Map<string, SandboxEntry>();
   /** Debug TCP listeners, by sandbox name; they may exist before the sandbox is registered. */
@@ -118,6 +124,7 @@ export class Gateway implements ProxyContext {
           ? null
           : { binary: pumpBinary, afterBytes: opts.pumpAfterBytes ?? 4 * 2 ** 20, max: opts.maxPumps ?? 64, active: 0 },
     };
+    this.pool = createPool({ idleMs: 4_000, maxPerKey: 8, maxTotal: 256, ...opts.upstreamPool });
     this.resolver = opts.testHooks?.resolver ?? systemResolver;
     this.allowLoopback = opts.testHooks?.allowLoopback === true;
     this.testHookNames = [...(opts.testHooks?.resolver ? ['resolver'] : []), ...(this.allowLoopback ? ['allow_loopback'] : [])];
@@ -229,6 +236,7 @@ export class Gateway implements ProxyContext {
     rmSync(join(this.policiesDir, `${name}.json`), { force: true });
     if (!entry) return false;
     this.sandboxes.delete(name);
+    this.pool.closeSandbox(name);
     for (const f of [...entry.flows]) f.close('shutdown');
     await Promise.all(entry.servers.map((s) => closeServer(s)));
     rmSync(entry.socketPath, { force: true });
@@ -257,6 +265,7 @@ export class Gateway implements ProxyContext {
   // ── ProxyContext ─────────────────────────────────────────────────────────────────────────────
 
   connectionOpened(sandbox: string): boolean {
+    this.idle.opened();
     const e = this.sandboxes.get(sandbox);
     if (!e) return true; // counted nowhere; authorize() refuses it
     e.active++;
@@ -264,6 +273,7 @@ export class Gateway implements ProxyContext {
     return e.active <= this.limits.maxConnections;
   }
   connectionClosed(sandbox: string): void {
+    this.idle.closed();
     const e = this.sandboxes.get(sandbox);
     if (e && e.active > 0) e.active--;
   }
@@ -426,6 +436,9 @@ export class Gateway implements ProxyContext {
   /** Close the open flows the current policy and grants no longer allow. */
   private recheckFlows(entry: SandboxEntry, reason: 'policy_reload' | 'grant_expired'): number {
     const { loaded, index } = entry.state;
+    // Idle pooled connections carry no request: close them all rather than judge each; any
+    // request still allowed opens a fresh one.
+    this.pool.closeSandbox(entry.name);
     let closed = 0;
     for (const f of [...entry.flows]) {
       const m = index.match({
@@ -449,7 +462,10 @@ export class Gateway implements ProxyContext {
   async stop(): Promise<void> {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     const entries = [...this.sandboxes.values()];
-    for (const e of entries) for (const f of [...e.flows]) f.close('shutdown');
+    for (const e of entries) {
+      this.pool.closeSandbox(e.name);
+      for (const f of [...e.flows]) f.close('shutdown');
+    }
     await Promise.all([...entries.flatMap((e) => e.servers), ...this.tcpListeners.map((l) => l.server)].map((s) => closeServer(s)));
     this.tcpListeners.length = 0;
     for (const e of entries) rmSync(e.socketPath, { force: true });

@@ -9,6 +9,7 @@ import { denialBody, rawDenial, statusFor } from './deny.js';
 import { forwardHeaders, framingHeaders, requestFraming, type Framing } from './framing.js';
 import type { RequestKind } from './matcher.js';
 import { parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
+import type { UpstreamPool } from './pool.js';
 import { connectChecked, splice, type PumpOptions, type Tunnel } from './upstream.js';
 import * as audit from '../audit/record.js';
 import { INFERENCE_HOST, isInferenceRequest } from './inference-hook.js';
@@ -45,6 +46,8 @@ export interface ProxyContext {
     /** Hand bulk tunnels to nemoclaw-pump; null when the binary is not built. */
     pump: PumpOptions | null;
   };
+  /** Idle upstream connections for plain HTTP; without it every request gets its own. */
+  readonly pool?: UpstreamPool;
   authorize(sandbox: string, target: Target, kind: RequestKind, method?: string, path?: string): Promise<Authz>;
   audit(entry: audit.AuditEntry): void;
   /** Connection accounting; returns false when the sandbox is over its cap. */
@@ -304,6 +307,8 @@ interface HttpUpstream {
   authority: string;
   framing: Framing;
   started: number;
+  /** Whether `sock` may go back to the pool after a complete response. */
+  reusable: boolean;
 }
 
 /** The destination of a request inside an inspected tunnel: origin-form, or absolute-form naming the tunnel's own destination. */
@@ -350,25 +355,28 @@ async function checkAndConnect(
     deny(az.denial, http);
     return undefined;
   }
-  let sock: Socket;
-  try {
-    sock = await connectChecked(az.addresses, t.port, ctx.limits.connectTimeoutMs);
-  } catch (e) {
-    deny(
-      {
-        sandbox,
-        host: t.host,
-        port: t.port,
-        reason: 'upstream_failed',
-        detail: `connect failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
-        policy_version: az.policyVersion,
-      },
-      http,
-    );
-    return undefined;
-  }
+  const reusable = !opts.upgrade && ctx.pool !== undefined;
+  // A pooled connection is one to an address in the list just checked for this request.
+  let sock: Socket | undefined = reusable ? ctx.pool!.take(sandbox, t.host, t.port, az.addresses) : undefined;
+  if (!sock)
+    try {
+      sock = await connectChecked(az.addresses, t.port, ctx.limits.connectTimeoutMs);
+    } catch (e) {
+      deny(
+        {
+          sandbox,
+          host: t.host,
+          port: t.port,
+          reason: 'upstream_failed',
+          detail: `connect failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+          policy_version: az.policyVersion,
+        },
+        http,
+      );
+      return undefined;
+    }
   const authority = t.port === 80 ? t.host : `${t.ipLiteral && t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
-  return { target: t, http, az, sock, address: sock.remoteAddress ?? az.addresses[0]!, authority, framing: f.framing, started };
+  return { target: t, http, az, sock, address: sock.remoteAddress ?? az.addresses[0]!, authority, framing: f.framing, started, reusable };
 }
 
 /** What an HTTP flow's audit record reports when it ends. */
@@ -449,6 +457,7 @@ async function handleRequest(
   );
   if (!u) return;
   const { sock, target: t, az } = u;
+  const pool = u.reusable ? ctx.pool : undefined;
   // Re-framed from llhttp's parse: the body below is what llhttp decoded, framed by these headers.
   const headers = [
     ...forwardHeaders(req.rawHeaders, new Set(['host', 'content-length'])),
@@ -456,7 +465,7 @@ async function handleRequest(
     u.authority,
     ...framingHeaders(u.http.method, u.framing),
     'Connection',
-    'close',
+    pool ? 'keep-alive' : 'close',
   ];
   const up = httpRequest({
     method: u.http.method,
@@ -465,22 +474,50 @@ async function handleRequest(
     setHost: false,
     createConnection: () => sock,
   });
-  const out: HttpOutcome = { bytesOut: () => sock.bytesWritten, bytesIn: () => sock.bytesRead };
+  // Without an agent Node's client assumes `Connection: close` and never frees the socket; this
+  // request said keep-alive, so let the client hand the socket back after a complete response.
+  if (pool) (up as unknown as { shouldKeepAlive: boolean }).shouldKeepAlive = true;
+  // A pooled socket carries earlier requests' bytes: count from here, and stop counting once it is
+  // handed back (the next request's bytes are its own).
+  const base = { out: sock.bytesWritten, in: sock.bytesRead };
+  let released: { out: number; in: number } | undefined;
+  const out: HttpOutcome = {
+    bytesOut: () => (released?.out ?? sock.bytesWritten) - base.out,
+    bytesIn: () => (released?.in ?? sock.bytesRead) - base.in,
+  };
   const finish = trackHttpFlow(ctx, sandbox, u, out, () => {
     up.destroy();
     res.destroy();
   });
-  up.on('response', (upRes) => {
-    out.status = upRes.statusCode;
-    res.writeHead(
-      upRes.statusCode ?? 502,
-      upRes.statusMessage,
-      forwardHeaders(upRes.rawHeaders, new Set()) as unknown as Record<string, string>,
+  let upRes: IncomingMessage | undefined;
+  let failed = false;
+  // Node's client emits 'free' only when the response was read to its end, the request was fully
+  // written, neither side said `Connection: close`, and nothing failed.
+  const onFree = () => {
+    if (failed || !pool || !upRes?.complete) return sock.destroy();
+    released = { out: sock.bytesWritten, in: sock.bytesRead };
+    pool.put(sandbox, t.host, t.port, sock);
+  };
+  if (pool) sock.once('free', onFree);
+  up.on('response', (r) => {
+    upRes = r;
+    out.status = r.statusCode;
+    res.writeHead(r.statusCode ?? 502, r.statusMessage, forwardHeaders(r.rawHeaders, new Set()) as unknown as Record<string, string>);
+    r.pipe(res);
+    r.on('error', () => res.destroy());
+    // 'free' comes on the next tick after the end, if at all; a socket not handed back is closed.
+    r.once('end', () =>
+      setImmediate(() => {
+        if (!released) {
+          sock.off('free', onFree);
+          sock.destroy();
+        }
+      }),
     );
-    upRes.pipe(res);
-    upRes.on('error', () => res.destroy());
   });
   up.on('error', () => {
+    failed = true;
+    sock.destroy();
     if (!res.headersSent) {
       const body = denialBody({
         sandbox,
@@ -496,7 +533,11 @@ async function handleRequest(
     finish();
   });
   res.on('close', () => {
-    sock.destroy();
+    // The client went away (or the response is done): a response not read to its end is never reused.
+    if (!upRes?.complete) {
+      failed = true;
+      sock.destroy();
+    }
     finish();
   });
   req.pipe(up);
