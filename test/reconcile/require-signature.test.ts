@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { requireProcessRuntime } from '../runtime/process-fixture.js';
-import { env, yaml, type Env } from '../reconciler/harness.js';
+import { cli, env, yaml, type Env } from '../reconciler/harness.js';
 import { makeRepo } from './repo.js';
 
 function keyPair(dir: string, name: string): { key: string; pub: string } {
@@ -33,7 +33,7 @@ test('reconcile --require-signature: no statement, a statement by another key, t
   const ci = keyPair(e.dir, 'ci');
   const other = keyPair(e.dir, 'other');
   const sign = async (key: string) => {
-    const r = await e.run('sign', '--key', key, '-f', join(repo.work, 'nemoclaw.yaml'));
+    const r = await cli(['sign', '--key', key, '-f', join(repo.work, 'nemoclaw.yaml')]);
     assert.equal(r.status, 0, r.stderr);
     repo.git('push', '--quiet', '--force', repo.remote, 'refs/notes/nemoclaw:refs/notes/nemoclaw');
   };
