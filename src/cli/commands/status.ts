@@ -9,7 +9,15 @@ import type { Desired, Drift } from '../../reconciler/types.js';
 import { command } from '../run-command.js';
 import { bold, dim, green, printJson, red, yellow } from '../views/style.js';
 import { openStore } from '../reconcile-ui.js';
-import { listRetained, readReconcileStatus, readSource, redactUrl, type RetainedData, type Source } from '../../state/source.js';
+import {
+  listRetained,
+  readReconcileStatus,
+  readSource,
+  redactUrl,
+  type ReconcileStatus,
+  type RetainedData,
+  type Source,
+} from '../../state/source.js';
 import { gatewayStatus } from '../../daemon/client.js';
 import type { AuditHealth } from '../../audit/log.js';
 import { auditLine } from './gateway.js';
@@ -35,21 +43,10 @@ export interface SandboxStatusRow {
 }
 
 /** What the host follows and how the last reconcile went (the `source` section). */
-export interface SourceSection {
-  kind: 'git' | 'file';
-  url: string | null;
-  ref: string | null;
-  path: string;
-  fetched_commit: string | null;
-  applied_commit: string | null;
-  /** Signer identity and key fingerprint, or "unverified" when --no-verify was given. */
-  verified_by: string | null;
-  suspended: { reason: string | null; since: string } | null;
-  last_attempt: string | null;
-  next_attempt: string | null;
-  generation: number | null;
-  condition: { type: 'Ready'; status: string; reason: string; message: string; last_transition: string } | null;
-}
+export type SourceSection = { kind: 'git' | 'file'; url: string | null; ref: string | null; path: string } & Omit<
+  ReconcileStatus,
+  'format_version' | 'failures' | 'condition'
+> & { condition: ReconcileStatus['condition'] | null };
 
 function sourceSection(root: string): SourceSection | null {
   const src: Source | null = readSource(root);
