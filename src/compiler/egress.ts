@@ -1,7 +1,7 @@
 // egress.json: the gateway's rules for one sandbox, normalized and with presets expanded.
 import type { Endpoint, NemoclawConfig } from '../generated/config.js';
 import type { EgressArtifact, EgressEndpoint, EgressRuleArtifact, InferenceProviderRoute, InferenceRoute } from './artifacts.js';
-import { normalizeCidr } from '../util/ip.js';
+import { classifyIp, normalizeCidr, parseIp, type IpCategory } from '../util/ip.js';
 import { normalizeHost } from './hosts.js';
 import { CompileError, type CompileFacts, type PresetSource } from './inputs.js';
 import type { ResolvedSandbox } from './resolve.js';
@@ -102,13 +102,11 @@ export function isLocalEndpoint(endpoint: string): boolean {
     return false;
   }
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
-  if (v4) {
-    const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
-  }
-  return host === '::1' || /^f[cd][0-9a-f]{0,2}:/.test(host) || /^fe[89ab][0-9a-f]?:/.test(host);
+  const ip = parseIp(host);
+  // This machine or a private network (the same table the SSRF guard uses): a local model server.
+  return ip !== undefined && LOCAL_CATEGORIES.has(classifyIp(ip) ?? 'reserved');
 }
+const LOCAL_CATEGORIES: ReadonlySet<IpCategory> = new Set(['loopback', 'private', 'unique_local', 'link_local']);
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => cmp(a, b)));
