@@ -2,9 +2,10 @@
 // source of truth for the compiled files). The field tables come from the schemas; the prose that
 // cannot be derived from them (how the host uses each file) is written here.
 // Usage: node scripts/gen-artifacts-doc.mjs [--check]   (--check exits 1 when the doc is out of date)
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from './doc-output.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -125,15 +126,4 @@ ${rows.join('\n')}
 
 const doc = [INTRO, ...SECTIONS.map(render)].join('\n');
 const out = join(root, 'docs/artifacts.md');
-if (process.argv.includes('--check')) {
-  let current = '';
-  try {
-    current = readFileSync(out, 'utf8');
-  } catch {}
-  if (current !== doc) {
-    console.error('docs/artifacts.md is out of date: run node scripts/gen-artifacts-doc.mjs');
-    process.exit(1);
-  }
-} else {
-  writeFileSync(out, doc);
-}
+writeOrCheck(root, out, doc, fileURLToPath(import.meta.url));

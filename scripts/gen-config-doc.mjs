@@ -1,8 +1,9 @@
 // Generates docs/config-reference.md from schemas/nemoclaw.schema.json (the single source of truth).
 // Usage: node scripts/gen-config-doc.mjs [--check]   (--check exits 1 when the doc is out of date)
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from './doc-output.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const schema = JSON.parse(readFileSync(join(root, 'schemas/nemoclaw.schema.json'), 'utf8'));
@@ -44,15 +45,4 @@ Editors that speak the YAML language server show these descriptions when the fil
 ${rows.join('\n')}
 `;
 const out = join(root, 'docs/config-reference.md');
-if (process.argv.includes('--check')) {
-  let current = '';
-  try {
-    current = readFileSync(out, 'utf8');
-  } catch {}
-  if (current !== doc) {
-    console.error('docs/config-reference.md is out of date: run node scripts/gen-config-doc.mjs');
-    process.exit(1);
-  }
-} else {
-  writeFileSync(out, doc);
-}
+writeOrCheck(root, out, doc, fileURLToPath(import.meta.url));

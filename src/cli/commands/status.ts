@@ -10,6 +10,7 @@ import { command } from '../run-command.js';
 import { bold, dim, green, printJson, red, yellow } from '../views/style.js';
 import { openStore } from '../reconcile-ui.js';
 import {
+  INITIAL_STATUS,
   listRetained,
   readReconcileStatus,
   readSource,
@@ -48,24 +49,13 @@ export type SourceSection = { kind: 'git' | 'file'; url: string | null; ref: str
   'format_version' | 'failures' | 'condition'
 > & { condition: ReconcileStatus['condition'] | null };
 
+/** A file source is applied by hand: nothing of the loop's record applies. */
+const { format_version: _v, failures: _f, condition: _c, ...NOT_RECONCILED } = INITIAL_STATUS;
+
 function sourceSection(root: string): SourceSection | null {
   const src: Source | null = readSource(root);
   if (!src) return null;
-  if (src.kind === 'file')
-    return {
-      kind: 'file',
-      url: null,
-      ref: null,
-      path: src.path,
-      fetched_commit: null,
-      applied_commit: null,
-      verified_by: null,
-      suspended: null,
-      last_attempt: null,
-      next_attempt: null,
-      generation: null,
-      condition: null,
-    };
+  if (src.kind === 'file') return { kind: 'file', url: null, ref: null, path: src.path, ...NOT_RECONCILED, condition: null };
   const st = readReconcileStatus(root);
   return {
     kind: 'git',
