@@ -1,7 +1,8 @@
 // Runs every compiled test file under dist/test with node:test, in two phases:
 // 1. pure tests (no processes, sockets, sandboxes or Docker: the folders in PURE) concurrently;
-// 2. system tests one file at a time: they share the kernel, Docker, cgroups and loopback ports.
-// A test that hangs fails after 5 minutes instead of holding CI until its deadline.
+// 2. system tests one file at a time: they share the kernel, Docker, cgroups and loopback ports;
+// 3. slow system tests (test/slow: builds of whole images, OpenClaw end to end), one at a time.
+// A test that hangs fails after 5 minutes (30 in the slow phase) instead of holding CI until its deadline.
 // Usage: node scripts/test.mjs [filter-substring...]
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -22,10 +23,14 @@ const files = [];
     else if (name.endsWith('.test.js') && (filters.length === 0 || filters.some((f) => p.includes(f)))) files.push(p);
   }
 })(testRoot);
-const isPure = (p) => PURE.has(relative(testRoot, p).split(sep)[0]);
+const folder = (p) => relative(testRoot, p).split(sep)[0];
+const isPure = (p) => PURE.has(folder(p));
+const isSlow = (p) => folder(p) === 'slow';
+const MINUTE = 60_000;
 const phases = [
-  { name: 'pure', files: files.filter(isPure), concurrency: Math.max(2, availableParallelism()) },
-  { name: 'system', files: files.filter((p) => !isPure(p)), concurrency: 1 },
+  { name: 'pure', files: files.filter(isPure), concurrency: Math.max(2, availableParallelism()), timeout: 5 * MINUTE },
+  { name: 'system', files: files.filter((p) => !isPure(p) && !isSlow(p)), concurrency: 1, timeout: 5 * MINUTE },
+  { name: 'slow', files: files.filter(isSlow), concurrency: 1, timeout: 30 * MINUTE },
 ];
 let status = 0;
 for (const phase of phases) {
@@ -33,7 +38,7 @@ for (const phase of phases) {
   console.log(`# phase: ${phase.name} tests (${phase.files.length} files, concurrency ${phase.concurrency})`);
   const r = spawnSync(
     process.execPath,
-    ['--test', `--test-concurrency=${phase.concurrency}`, '--test-timeout=300000', '--test-force-exit', ...phase.files],
+    ['--test', `--test-concurrency=${phase.concurrency}`, `--test-timeout=${phase.timeout}`, '--test-force-exit', ...phase.files],
     { stdio: 'inherit' },
   );
   if (r.status !== 0) status = r.status ?? 1;
