@@ -161,6 +161,18 @@ export function persistApproval(file: string, a: ApprovedRequest): PersistResult
   return r;
 }
 
+/** The commit message of an approval turned into a rule: sandbox, destination, approver, reason. */
+export function approvalMessage(a: ApprovedRequest, rule: PersistedRule, actor: string, reason: string | undefined): string {
+  return [
+    `nemoclaw: allow ${a.sandbox} to reach ${a.host}:${a.port}`,
+    '',
+    `Adds egress rule "${rule.name}" from approval ${a.id} (${a.hits} request${a.hits === 1 ? '' : 's'} seen).`,
+    ...(reason ? ['', `Reason: ${reason}`] : []),
+    '',
+    `Approved-by: ${actor}`,
+  ].join('\n');
+}
+
 /** Commit only the config file, with the approver and the reason in the message. */
 export async function commitApproval(
   file: string,
@@ -171,16 +183,8 @@ export async function commitApproval(
 ): Promise<string> {
   const git = gitAt(dirname(file));
   if (!(await git.checkIsRepo())) throw new UserError(`${file} is not in a git repository; drop --commit or run git init`);
-  const msg = [
-    `nemoclaw: allow ${a.sandbox} to reach ${a.host}:${a.port}`,
-    '',
-    `Adds egress rule "${rule.name}" from approval ${a.id} (${a.hits} request${a.hits === 1 ? '' : 's'} seen).`,
-    ...(reason ? ['', `Reason: ${reason}`] : []),
-    '',
-    `Approved-by: ${actor}`,
-  ].join('\n');
   const name = basename(file);
   await git.add(name);
-  const res = await git.commit(msg, [name]);
+  const res = await git.commit(approvalMessage(a, rule, actor, reason), [name]);
   return res.commit;
 }

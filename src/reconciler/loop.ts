@@ -3,14 +3,17 @@
 // against the host, so drift is healed even when git has not moved; a failed tick leaves the
 // host on the last applied commit.
 import { isAbsolute, join, normalize } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { UserError } from '../util/errors.js';
 import { applyPlan } from './apply.js';
 import { describeHealth, type HealthFailure } from './health.js';
 import { acquireLock } from './lock.js';
+import { formatAge, pruneKeptData } from './retention.js';
 import { notify, type NotifyEvent } from './notify.js';
 import { desiredFromFile, makePlan } from './reconcile.js';
 import { checkoutVerified, descendsFrom, fetchSource } from './source.js';
-import { commitChecks, verifyCommit } from './verify-commit.js';
+import { commitChecks, verifyCommit, type CheckResult } from './verify-commit.js';
+import { cachedVerification, rememberVerification, verificationKey } from './verify-cache.js';
 import type { Plan } from './types.js';
 import type { StateStore } from '../state/store.js';
 import {
@@ -66,6 +69,7 @@ export async function tick(store: StateStore, source: GitSource, o: TickOptions)
   const root = store.root;
   store.ensureRoot();
   const prev = readReconcileStatus(root) ?? structuredClone(INITIAL_STATUS);
+  const started = performance.now();
   const now = new Date().toISOString();
   const st: ReconcileStatus = { ...prev, last_attempt: now, next_attempt: null };
   let healed: string[] = [];
@@ -86,13 +90,14 @@ export async function tick(store: StateStore, source: GitSource, o: TickOptions)
       ...st,
       suspended: onDisk ? onDisk.suspended : st.suspended,
       failures: ok ? 0 : prev.failures + 1,
+      last_duration_ms: Math.round(performance.now() - started),
       condition,
     };
     writeReconcileStatus(root, out);
     const verified = source.verify ? (out.verified_by ?? '-') : 'unverified';
     o.log(
       `${now} reconcile ${redactUrl(source.url)}@${source.ref} fetched ${short(out.fetched_commit)} applied ${short(out.applied_commit)} ` +
-        `(${verified}) Ready=${status} ${reason}: ${message.split('\n')[0]}`,
+        `(${verified}) Ready=${status} ${reason}: ${message.split('\n')[0]} [${out.last_duration_ms} ms]`,
     );
     let event: NotifyEvent | null = null;
     if (!ok && changed) event = 'failure';
@@ -107,10 +112,27 @@ export async function tick(store: StateStore, source: GitSource, o: TickOptions)
     return { status: out, ok };
   };
 
+  // 0. Kept data of deleted sandboxes past the retention setting (off by default); a suspended
+  // loop removes nothing.
+  if (!prev.suspended) {
+    const removed = pruneKeptData(root, source.retention_ms ?? null, new Date(now));
+    for (const r of removed)
+      o.log(
+        `${now} reconcile removed kept data of deleted sandbox ${r.sandbox} (deleted ${r.deleted_at}, ${r.bytes} bytes, ` +
+          `retention ${formatAge(source.retention_ms!)}): ${r.path}`,
+      );
+    if (removed.length)
+      st.removed_kept_data = [
+        ...removed.map((r) => ({ sandbox: r.sandbox, deleted_at: r.deleted_at, removed_at: now, bytes: r.bytes })),
+        ...(prev.removed_kept_data ?? []),
+      ].slice(0, 20);
+  }
+
   // 1. Fetch into the mirror. A failure changes nothing on the host.
   let head: string;
+  let notes: string | null;
   try {
-    head = await fetchSource(root, source.url, source.ref);
+    ({ commit: head, notes } = await fetchSource(root, source.url, source.ref));
   } catch (e) {
     return finish(
       'False',
@@ -125,7 +147,7 @@ export async function tick(store: StateStore, source: GitSource, o: TickOptions)
   }
 
   // 2. Verify: every check must pass before anything reads the tree.
-  const v = await verifyCommit({ root, mirror: sourcePaths(root).mirror, commit: head, source }, commitChecks(source));
+  const v = await verified(root, source, head, notes);
   if (!v.ok)
     return finish(
       'False',
@@ -223,6 +245,19 @@ export async function tick(store: StateStore, source: GitSource, o: TickOptions)
   } finally {
     lock.release();
   }
+}
+
+/** Every check of the commit, or the remembered pass of the same commit under the same anchors. */
+async function verified(root: string, source: GitSource, commit: string, notes: string | null): Promise<CheckResult> {
+  const checks = commitChecks(source);
+  if (checks.length === 0) return verifyCommit({ root, mirror: sourcePaths(root).mirror, commit, source }, checks);
+  const { verifiedFile, mirror } = sourcePaths(root);
+  const key = verificationKey(source, commit, notes);
+  const by = cachedVerification(verifiedFile, key);
+  if (by !== null) return { ok: true, by };
+  const v = await verifyCommit({ root, mirror, commit, source }, checks);
+  if (v.ok) rememberVerification(verifiedFile, key, v.by);
+  return v;
 }
 
 /** Delay before the next tick: the interval, or after failures a capped exponential backoff. */

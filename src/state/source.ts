@@ -26,6 +26,11 @@ export interface GitSource {
   require_signature?: { spec: string; trusted_root: string | null } | null;
   notify: string | null;
   settle_ms: number;
+  /**
+   * How long data kept from deleted sandboxes stays before a tick removes it (--retention);
+   * null or absent: off, kept until `nemoclaw destroy --purge`.
+   */
+  retention_ms?: number | null;
 }
 
 export interface FileSource {
@@ -73,12 +78,25 @@ export interface ReconcileStatus {
   failures: number;
   /** Generation the last successful apply recorded. */
   generation: number | null;
+  /** Wall time of the last tick in this process (absent in records written before it was kept). */
+  last_duration_ms?: number | null;
+  /** Kept data the retention setting removed, newest first (the last 20). */
+  removed_kept_data?: RemovedKeptData[];
   condition: Condition;
+}
+
+export interface RemovedKeptData {
+  sandbox: string;
+  deleted_at: string;
+  removed_at: string;
+  bytes: number;
 }
 
 export interface SourcePaths {
   sourceFile: string;
   statusFile: string;
+  /** The last commit that passed verification, under a key of everything the answer depends on. */
+  verifiedFile: string;
   /** Bare mirror the loop fetches into; never a user's working tree. */
   mirror: string;
   /** Worktree of the mirror, checked out at a verified commit only. */
@@ -93,6 +111,7 @@ export function sourcePaths(root: string): SourcePaths {
   return {
     sourceFile: join(root, 'source.json'),
     statusFile: join(root, 'reconcile', 'status.json'),
+    verifiedFile: join(root, 'reconcile', 'verified.json'),
     mirror: join(root, 'reconcile', 'mirror.git'),
     tree: join(root, 'reconcile', 'tree'),
     gnupgHome: join(root, 'reconcile', 'gnupg'),

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { nextDelay } from '../../src/reconciler/loop.js';
 import { descendsFrom, fetchSource } from '../../src/reconciler/source.js';
 import { commitChecks, verifyCommit } from '../../src/reconciler/verify-commit.js';
+import { cachedVerification, rememberVerification, verificationKey } from '../../src/reconciler/verify-cache.js';
 import { redactUrl, sourcePaths, type GitSource } from '../../src/state/source.js';
 import { requireCapability } from '../helpers/capability.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -34,7 +35,7 @@ test('SSH: trusted, unsigned and stranger commits; ancestry; no anchor fails clo
   const root = join(dir, 'state');
   const source = { ...base, url: repo.remote, allowed_signers: repo.allowedSigners };
   const check = async () => {
-    const commit = await fetchSource(root, repo.remote, 'main');
+    const { commit } = await fetchSource(root, repo.remote, 'main');
     return { commit, r: await verifyCommit({ root, mirror: sourcePaths(root).mirror, commit, source }, commitChecks(source)) };
   };
 
@@ -70,6 +71,39 @@ test('SSH: trusted, unsigned and stranger commits; ancestry; no anchor fails clo
   );
 
   await assert.rejects(fetchSource(root, join(dir, 'missing.git'), 'main'), /does not appear to be a git repository|not.*repository/);
+});
+
+test('a tick downloads nothing when the remote has not moved; a remembered pass is keyed by commit and anchors', async (t) => {
+  const dir = tempDir(t);
+  const repo = makeRepo(dir);
+  const root = join(dir, 'state');
+  const c1 = await repo.commit(YAML, { sign: 'trusted' });
+  assert.deepEqual(await fetchSource(root, repo.remote, 'main'), { commit: c1, notes: null, downloaded: true });
+  assert.deepEqual(await fetchSource(root, repo.remote, 'main'), { commit: c1, notes: null, downloaded: false });
+  // A note (a signed statement) moves too: fetched even though the branch did not move.
+  repo.git('notes', '--ref=nemoclaw', 'add', '-m', 'statement', c1);
+  repo.git('push', '--quiet', repo.remote, 'refs/notes/nemoclaw');
+  const n = await fetchSource(root, repo.remote, 'main');
+  assert.equal(n.downloaded, true);
+  assert.equal(n.notes, repo.git('rev-parse', 'refs/notes/nemoclaw'));
+  assert.equal((await fetchSource(root, repo.remote, 'main')).downloaded, false);
+  const c2 = await repo.commit(YAML + '# two\n', { sign: 'trusted' });
+  assert.deepEqual(await fetchSource(root, repo.remote, 'main'), { commit: c2, notes: n.notes, downloaded: true });
+  // Full ref names resolve as fetch would; a force-push back is seen as a move.
+  assert.equal((await fetchSource(root, repo.remote, 'refs/heads/main')).commit, c2);
+  repo.forcePush(c1);
+  assert.deepEqual(await fetchSource(root, repo.remote, 'main'), { commit: c1, notes: n.notes, downloaded: true });
+
+  const source = { ...base, url: repo.remote, allowed_signers: repo.allowedSigners };
+  const file = sourcePaths(root).verifiedFile;
+  const key = verificationKey(source, c1, null);
+  assert.equal(cachedVerification(file, key), null);
+  rememberVerification(file, key, 'trusted@test');
+  assert.equal(cachedVerification(file, key), 'trusted@test');
+  assert.equal(cachedVerification(file, verificationKey(source, c2, null)), null, 'another commit');
+  assert.equal(cachedVerification(file, verificationKey(source, c1, n.notes)), null, 'another statement');
+  writeFileSync(repo.allowedSigners, '');
+  assert.equal(cachedVerification(file, verificationKey(source, c1, null)), null, 'the anchor changed: verify again');
 });
 
 test('GPG: a commit signed by a key in --gpg-keyring passes; another key does not', async (t) => {
@@ -119,7 +153,7 @@ test('GPG: a commit signed by a key in --gpg-keyring passes; another key does no
     repo.git('push', '--quiet', '--force', repo.remote, 'HEAD:main');
   };
   const check = async () => {
-    const commit = await fetchSource(root, repo.remote, 'main');
+    const { commit } = await fetchSource(root, repo.remote, 'main');
     return verifyCommit({ root, mirror: sourcePaths(root).mirror, commit, source }, commitChecks(source));
   };
 

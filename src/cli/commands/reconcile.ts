@@ -36,6 +36,15 @@ interface Opts {
   settle?: string;
   adopt?: boolean;
   reason?: string;
+  retention?: string;
+}
+
+/** --retention 30d | off: how long a deleted sandbox's kept data stays (null: until destroy --purge). */
+function retentionOption(v: string): number | null {
+  if (v.trim() === 'off') return null;
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new UserError(`--retention: "${v}" is not a duration (e.g. 30d) or off`, [], 2);
+  return ms;
 }
 
 const anchorFile = (flag: string, f: string | undefined): string | null => {
@@ -101,6 +110,7 @@ function sourceFor(root: string, o: Opts): GitSource {
     notify,
     settle_ms:
       o.settle !== undefined ? settleOption(o.settle) : fresh ? settleOption(undefined) : (prev?.settle_ms ?? settleOption(undefined)),
+    retention_ms: o.retention !== undefined ? retentionOption(String(o.retention)) : (prev?.retention_ms ?? null),
   };
   if (s.verify && !s.allowed_signers && !s.gpg_keyring)
     throw new UserError(
@@ -133,6 +143,7 @@ export function register(cli: CAC): void {
     .option('--allow-rewind', 'With --once: accept a head that does not descend from the applied commit')
     .option('--notify <url>', 'POST a JSON event on failure, drift healed and recovery')
     .option('--settle <duration>', 'How long a started sandbox must stay up (default 3s)')
+    .option('--retention <duration>', "Remove a deleted sandbox's kept data after DURATION (e.g. 30d); off (default) keeps it")
     .option('--adopt', 'Take over a state directory that follows another source')
     .option('--reason <text>', 'suspend: why (shown by status)')
     .option('--state-dir <dir>', 'State directory')

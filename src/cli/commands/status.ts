@@ -9,16 +9,8 @@ import type { Desired, Drift } from '../../reconciler/types.js';
 import { command } from '../run-command.js';
 import { bold, dim, green, printJson, red, yellow } from '../views/style.js';
 import { openStore } from '../reconcile-ui.js';
-import {
-  INITIAL_STATUS,
-  listRetained,
-  readReconcileStatus,
-  readSource,
-  redactUrl,
-  type ReconcileStatus,
-  type RetainedData,
-  type Source,
-} from '../../state/source.js';
+import { INITIAL_STATUS, readReconcileStatus, readSource, redactUrl, type ReconcileStatus, type Source } from '../../state/source.js';
+import { formatAge, keptData, type KeptData } from '../../reconciler/retention.js';
 import { gatewayStatus } from '../../daemon/client.js';
 import type { AuditHealth } from '../../audit/log.js';
 import { auditLine } from './gateway.js';
@@ -47,7 +39,7 @@ export interface SandboxStatusRow {
 export type SourceSection = { kind: 'git' | 'file'; url: string | null; ref: string | null; path: string } & Omit<
   ReconcileStatus,
   'format_version' | 'failures' | 'condition'
-> & { condition: ReconcileStatus['condition'] | null };
+> & { condition: ReconcileStatus['condition'] | null; retention_ms: number | null };
 
 /** A file source is applied by hand: nothing of the loop's record applies. */
 const { format_version: _v, failures: _f, condition: _c, ...NOT_RECONCILED } = INITIAL_STATUS;
@@ -55,7 +47,8 @@ const { format_version: _v, failures: _f, condition: _c, ...NOT_RECONCILED } = I
 function sourceSection(root: string): SourceSection | null {
   const src: Source | null = readSource(root);
   if (!src) return null;
-  if (src.kind === 'file') return { kind: 'file', url: null, ref: null, path: src.path, ...NOT_RECONCILED, condition: null };
+  if (src.kind === 'file')
+    return { kind: 'file', url: null, ref: null, path: src.path, ...NOT_RECONCILED, condition: null, retention_ms: null };
   const st = readReconcileStatus(root);
   return {
     kind: 'git',
@@ -69,11 +62,14 @@ function sourceSection(root: string): SourceSection | null {
     last_attempt: st?.last_attempt ?? null,
     next_attempt: st?.next_attempt ?? null,
     generation: st?.generation ?? null,
+    last_duration_ms: st?.last_duration_ms ?? null,
+    retention_ms: src.retention_ms ?? null,
+    removed_kept_data: st?.removed_kept_data ?? [],
     condition: st?.condition ?? null,
   };
 }
 
-function writeSourceText(out: NodeJS.WriteStream, s: SourceSection | null, retained: RetainedData[]): void {
+function writeSourceText(out: NodeJS.WriteStream, s: SourceSection | null, retained: KeptData[]): void {
   if (s?.kind === 'file') out.write(`source: ${s.path}\n`);
   if (s?.kind === 'git') {
     const c = s.condition;
@@ -89,11 +85,22 @@ function writeSourceText(out: NodeJS.WriteStream, s: SourceSection | null, retai
     out.write(`  verified ${s.verified_by === 'unverified' ? red('unverified (--no-verify)') : (s.verified_by ?? '-')}\n`);
     if (s.suspended)
       out.write(yellow(`  suspended since ${s.suspended.since}${s.suspended.reason ? `: ${s.suspended.reason}` : ''}`) + '\n');
-    out.write(`  last     ${s.last_attempt ?? '-'}${s.next_attempt ? `  next ${s.next_attempt}` : ''}\n`);
+    out.write(
+      `  last     ${s.last_attempt ?? '-'}${s.last_duration_ms != null ? ` (${s.last_duration_ms} ms)` : ''}${s.next_attempt ? `  next ${s.next_attempt}` : ''}\n`,
+    );
     if (c) out.write(`  ${c.message.split('\n').join('\n  ')}\n`);
+    if (s.retention_ms !== null) out.write(`  retention of deleted sandboxes' data: ${formatAge(s.retention_ms)}\n`);
+    for (const r of s.removed_kept_data ?? [])
+      out.write(dim(`  removed kept data of ${r.sandbox} (deleted ${r.deleted_at}) at ${r.removed_at}`) + '\n');
   }
-  for (const r of retained)
-    out.write(dim(`kept data of deleted sandbox ${r.sandbox} (${r.deleted_at}, ${r.bytes} bytes): ${r.path}`) + '\n');
+  for (const r of retained) {
+    const until = r.expires_at ? `removed after ${r.expires_at}` : 'kept until destroy --purge';
+    out.write(
+      dim(
+        `kept data of deleted sandbox ${r.sandbox} (deleted ${r.deleted_at}, age ${formatAge(r.age_ms)}, ${until}, ${r.bytes} bytes): ${r.path}`,
+      ) + '\n',
+    );
+  }
 }
 
 export function register(cli: CAC): void {
@@ -139,6 +146,8 @@ export function register(cli: CAC): void {
             drift: redactDeep(drift), // details quote runtime errors
           };
         });
+        const section = sourceSection(store.root);
+        const kept = keptData(store.root, section?.retention_ms ?? null, new Date());
         const note = interruptedNote(readJournal(store.layout.journalFile));
         // Whether the gateway can write its audit log (when it cannot, it opens no new flow).
         let audit: AuditHealth | null = null;
@@ -150,17 +159,17 @@ export function register(cli: CAC): void {
         if (opts.json) {
           printJson({
             format_version: 1,
-            source: sourceSection(store.root),
+            source: section,
             gateway: { ...observed.gateway, audit },
             interrupted: note,
             unknown: observed.unknown,
             sandboxes: rows,
-            retained: listRetained(store.root),
+            retained: kept,
           });
           return observed.unknown.length ? 1 : 0;
         }
         const out = process.stdout;
-        writeSourceText(out, sourceSection(store.root), listRetained(store.root));
+        writeSourceText(out, section, kept);
         out.write(
           `gateway: ${observed.gateway.running ? green(`running (pid ${observed.gateway.pid})`) : yellow('not running')}` +
             (observed.gateway.test_hooks.length ? red(`  TEST HOOKS: ${observed.gateway.test_hooks.join(', ')}`) : '') +
