@@ -3,9 +3,9 @@
 //
 // Only the module of the command being run is imported (all of them for --help or an unknown
 // word): the core behind some commands (Docker, git, libseccomp) is slow to load, and every
-// command would pay for it at start-up otherwise.
-import { cac, type CAC } from 'cac';
-import { reportError } from './run-command.js';
+// command would pay for it at start-up otherwise. For the same reason this module imports nothing
+// statically: `--version` answers before the argument parser or the error views are loaded.
+import type { CAC } from 'cac';
 import { packageVersion } from '../util/package-paths.js';
 
 type CommandModule = { register(cli: CAC): void };
@@ -36,12 +36,13 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
 };
 
 async function main(): Promise<void> {
-  const cli = cac('nemoclaw');
   const word = process.argv[2] ?? '';
   if (process.argv.length === 3 && (word === '--version' || word === '-v')) {
     process.stdout.write(`nemoclaw/${packageVersion} ${process.platform}-${process.arch} node-${process.version}\n`);
     return;
   }
+  const { cac } = await import('cac');
+  const cli = cac('nemoclaw');
   const wanted = Object.hasOwn(COMMANDS, word) ? [COMMANDS[word]!] : Object.values(COMMANDS);
   for (const mod of await Promise.all(wanted.map((load) => load()))) mod.register(cli);
   cli.help();
@@ -68,6 +69,7 @@ try {
     process.stderr.write(`nemoclaw: ${(e as Error).message}\n`);
     process.exitCode = 2;
   } else {
+    const { reportError } = await import('./run-command.js');
     process.exitCode = reportError(e);
   }
 }

@@ -15,7 +15,7 @@ import { UserError } from '../util/errors.js';
 import { loadDocument, MAX_FILE_BYTES, type LoadedDocument } from '../config/load.js';
 import { checkSchema } from '../config/validate.js';
 import { lintConfig, redactDiagnostic } from '../lint/rules.js';
-import { headCommit } from '../util/git.js';
+import { headCommit } from '../util/git-head.js';
 import { computeLock, lockDifferences, lockPathFor, readLock, resolveBlueprintVersions, usedPresets, type Lock } from '../lock/lock.js';
 
 const run = promisify(execFile);

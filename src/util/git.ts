@@ -65,8 +65,12 @@ export async function gitCode(dir: string, args: string[], o: GitOptions = {}): 
   }
 }
 
-/** The commit checked out at DIR, or null outside a repository (or an unborn branch). */
-export async function headCommit(dir: string): Promise<string | null> {
+/**
+ * The commit checked out at DIR, or null outside a repository (or an unborn branch), as git says.
+ * Callers use headCommit (src/util/git-head.ts), which reads .git itself and comes here only for
+ * the layouts it does not know.
+ */
+export async function headCommitFromGit(dir: string): Promise<string | null> {
   try {
     return (await gitAt(dir, { timeoutMs: 10_000 }).raw(['rev-parse', '--verify', '--quiet', 'HEAD'])).trim() || null;
   } catch {
