@@ -3,10 +3,13 @@
 export interface EnforcementReport {
   ok: true;
   sandbox: string;
-  /** Namespaces created: user (only when not started as root), mnt, pid, net, ipc, uts, cgroup. */
+  /** Namespaces created: user (unprivileged: the caller's uid only; root: the agent's own id range), mnt, pid, net, ipc, uts, cgroup. */
   namespaces: string[];
   uid: number;
   gid: number;
+  /** The agent's ids on the host, when it runs in its own user namespace over its id range (root). */
+  host_uid?: number;
+  host_gid?: number;
   landlock: {
     abi: number;
     floor: number;

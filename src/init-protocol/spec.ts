@@ -9,6 +9,8 @@ export interface InitSpecInput {
   rootDir: string;
   /** Host directory backing each rw mount target. */
   rwDirs: Record<string, string>;
+  /** First host id of the sandbox's own 65536-id range (root); null: no range (unprivileged). */
+  idmap?: number | null;
   /** The gateway's unix socket for this sandbox; null: no relay (no network at all). */
   gatewaySocket: string | null;
   cgroups: { pids?: string; memory?: string };
@@ -79,6 +81,7 @@ export function buildInitSpec(input: InitSpecInput): string {
     ['gid', String(s.user.gid)],
     ['root', input.rootDir],
   ];
+  if (input.idmap !== undefined && input.idmap !== null) lines.push(['idmap', String(input.idmap)]);
   const { execTargets, subMounts } = execLines(s, l);
   for (const m of s.mounts) {
     if (m.mode === 'ro') lines.push(['ro', m.target]);

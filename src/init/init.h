@@ -29,6 +29,7 @@ struct nrule { uint64_t port, access; };
 extern struct spec {
   char *name, *root, *workdir, *gateway, *pids_cg, *mem_cg;
   long uid, gid, nofile, pids, floor, proxy_port;
+  long idmap; /* first host id of the sandbox's own 65536-id range (root only); -1: none */
   struct mnt mounts[MAX_LIST]; int n_mounts;
   char *exec[MAX_LIST]; int n_exec;
   char *env[MAX_LIST + 1]; int n_env;
@@ -43,6 +44,7 @@ extern struct sock_fprog bpf;
 extern struct done {
   int memfd_noexec; /* vm.memfd_noexec=2 in the sandbox's pid namespace */
   int ro_binds, ro_idmapped; /* read_only binds, and how many are idmapped (sockets unreachable) */
+  int agent_userns; /* the agent runs in its own user namespace over spec.idmap (root) */
   int userns, relay, abi, ll_enforced, ll_paths, ll_nets, ll_skipped, bpf_len;
   uint64_t fs, net, scope;
   char bpf_sha[65];
@@ -86,6 +88,11 @@ void set_rlimits(void);
 void switch_identity(void);
 void drop_capabilities(void);
 void set_no_new_privs(void);
+
+/* userns.c: the agent's own user namespace over its host id range (root only) */
+void idmap_pipe(int fds[4]);
+void enter_agent_userns(int fds[4]);
+void map_agent_userns(pid_t agent, int fds[4]);
 
 /* landlock.c */
 int landlock_abi(void);

@@ -6,7 +6,8 @@
  * {"ok":false,...} to the report fd and exits 125 before the agent runs.
  *
  *   cgroups -> idmap userns -> namespaces -> (fork: pid 1) -> root + pivot_root -> hostname -> loopback
- *   -> proxy relay -> (fork: agent) -> close fds -> env -> rlimits -> identity -> capabilities
+ *   -> proxy relay -> (fork: agent) -> rlimits -> [root: own user namespace over the sandbox's host
+ *   id range, mapped by pid 1] -> close fds -> env -> identity -> capabilities
  *   -> no_new_privs -> dumpable 0 -> Landlock -> seccomp -> report -> exec
  *
  * This file is that sequence, read top to bottom: main() (the outer process), sandbox_pid1(),
@@ -43,6 +44,7 @@ static void run_agent(void) __attribute__((noreturn));
 static void install_forwarders(void);
 static void supervise(pid_t main_child, int reap_all) __attribute__((noreturn));
 static volatile pid_t forward_to = 0;
+static int idmap_fds[4] = {-1, -1, -1, -1};
 
 /* ---------- the outer process: cgroups, namespaces, then mirror pid 1 ---------- */
 
@@ -124,11 +126,13 @@ __attribute__((noreturn)) static void container_main(const char *run_dir) {
  * uid, so a root pid 1 without CAP_KILL could not forward SIGTERM to the agent.
  */
 __attribute__((noreturn)) static void fork_agent_and_supervise(void) {
+  if (!container_mode) idmap_pipe(idmap_fds);
   step = "fork agent";
   pid_t agent = fork();
   CHECK(agent, "%s", strerror(errno));
   if (agent == 0) run_agent();
   forward_to = agent;
+  if (!container_mode) map_agent_userns(agent, idmap_fds);
   install_forwarders();
   close(report_fd);
   report_fd = -1;
@@ -145,13 +149,14 @@ __attribute__((noreturn)) static void fork_agent_and_supervise(void) {
 }
 
 __attribute__((noreturn)) static void run_agent(void) {
+  set_rlimits(); /* before the user namespace: raising a hard limit needs CAP_SYS_RESOURCE on the host */
+  if (!container_mode) enter_agent_userns(idmap_fds);
   close_inherited_fds();
   step = "session";
   /* A new session: the agent's terminal (if any) is no longer its controlling tty, so TIOCSTI fails. */
   CHECK(setsid(), "setsid: %s", strerror(errno));
   step = "workdir";
   CHECK(chdir(spec.workdir), "chdir %s: %s", spec.workdir, strerror(errno));
-  set_rlimits();
   switch_identity();
   drop_capabilities();
   set_no_new_privs();

@@ -64,10 +64,14 @@ void switch_identity(void) {
       die("container runs as uid %u gid %u, the policy says %ld/%ld", (unsigned)getuid(), (unsigned)getgid(), spec.uid, spec.gid);
     return;
   }
+  /* Outside the agent's own user namespace (pid 1) the sandbox's ids are its host range's. */
+  long shift = spec.idmap >= 0 && !done.agent_userns ? spec.idmap : 0;
+  uid_t uid = (uid_t)(spec.uid + shift);
+  gid_t gid = (gid_t)(spec.gid + shift);
   if (!done.userns) CHECK(setgroups(0, NULL), "setgroups: %s", strerror(errno));
-  CHECK(setresgid((gid_t)spec.gid, (gid_t)spec.gid, (gid_t)spec.gid), "setresgid %ld: %s", spec.gid, strerror(errno));
-  CHECK(setresuid((uid_t)spec.uid, (uid_t)spec.uid, (uid_t)spec.uid), "setresuid %ld: %s", spec.uid, strerror(errno));
-  if (getuid() != (uid_t)spec.uid || geteuid() != (uid_t)spec.uid || getgid() != (gid_t)spec.gid) die("identity did not change");
+  CHECK(setresgid(gid, gid, gid), "setresgid %u: %s", (unsigned)gid, strerror(errno));
+  CHECK(setresuid(uid, uid, uid), "setresuid %u: %s", (unsigned)uid, strerror(errno));
+  if (getuid() != uid || geteuid() != uid || getgid() != gid) die("identity did not change");
 }
 
 void drop_capabilities(void) {

@@ -77,8 +77,9 @@ void send_report(void) {
   cat(r, sizeof r, "{\"ok\":true,\"sandbox\":");
   json_str(r, sizeof r, spec.name);
   if (container_mode) cat(r, sizeof r, ",\"namespaces\":[\"mnt\",\"pid\",\"net\",\"ipc\",\"uts\"]");
-  else cat(r, sizeof r, ",\"namespaces\":[%s\"mnt\",\"pid\",\"net\",\"ipc\",\"uts\",\"cgroup\"]", done.userns ? "\"user\"," : "");
+  else cat(r, sizeof r, ",\"namespaces\":[%s\"mnt\",\"pid\",\"net\",\"ipc\",\"uts\",\"cgroup\"]", done.userns || done.agent_userns ? "\"user\"," : "");
   cat(r, sizeof r, ",\"uid\":%ld,\"gid\":%ld", spec.uid, spec.gid);
+  if (done.agent_userns) cat(r, sizeof r, ",\"host_uid\":%ld,\"host_gid\":%ld", spec.idmap + spec.uid, spec.idmap + spec.gid);
   cat(r, sizeof r, ",\"landlock\":{\"abi\":%d,\"floor\":%ld,\"enforced\":%s,\"handled_fs\":", done.abi, spec.floor, done.ll_enforced ? "true" : "false");
   names(r, sizeof r, FS_RIGHTS, done.fs);
   cat(r, sizeof r, ",\"handled_net\":");

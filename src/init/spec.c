@@ -5,7 +5,9 @@
  * percent-encoded (%XX for '%', bytes <= 0x20 and >= 0x7f), so no JSON parser is needed here.
  *   nemoclaw-init 1              first line, always
  *   name NAME                    sandbox name (hostname, messages)
- *   uid N / gid N                numeric identity of the agent
+ *   uid N / gid N                numeric identity of the agent (below 65536 with idmap)
+ *   idmap BASE                   root only: the agent gets its own user namespace mapping 0-65535
+ *                                to host BASE..BASE+65535 (userns.c)
  *   root DIR                     empty host directory; the sandbox root (a tmpfs) is mounted on it
  *   ro TARGET                    bind host TARGET read-only, nosuid, nodev, at TARGET
  *   rw TARGET HOSTDIR exec|noexec  HOSTDIR read-write, nosuid, nodev at TARGET (an overlay: root.c)
@@ -30,7 +32,7 @@
 #include <unistd.h>
 #include "init.h"
 
-struct spec spec = { .uid = -1, .gid = -1, .floor = -1, .proxy_port = -1 };
+struct spec spec = { .uid = -1, .gid = -1, .floor = -1, .proxy_port = -1, .idmap = -1 };
 struct sock_fprog bpf;
 
 static char *read_fd(int fd, size_t *len) {
@@ -99,6 +101,7 @@ void parse_spec(void) {
     if (!strcmp(k, "name") && n == 2) spec.name = f[1];
     else if (!strcmp(k, "uid") && n == 2) spec.uid = num(f[1]);
     else if (!strcmp(k, "gid") && n == 2) spec.gid = num(f[1]);
+    else if (!strcmp(k, "idmap") && n == 2) spec.idmap = num(f[1]);
     else if (!strcmp(k, "root") && n == 2) spec.root = f[1];
     else if (!strcmp(k, "workdir") && n == 2) spec.workdir = f[1];
     else if (!strcmp(k, "gateway") && n == 2) spec.gateway = f[1];
@@ -133,6 +136,8 @@ void parse_spec(void) {
       spec.nofile <= 0 || spec.pids <= 0 || spec.floor < 0)
     die("incomplete spec: name, root, workdir, uid, gid, argv, nofile, pids and landlock_floor are required");
   if (spec.gateway && spec.proxy_port <= 0) die("gateway without proxy_port");
+  if (spec.idmap >= 0 && (spec.uid > 65535 || spec.gid > 65535 || spec.idmap > 0xFFFFFFFFL - 65536 - 2))
+    die("idmap %ld: uid and gid must be below 65536 and the range below 2^32", spec.idmap);
 }
 
 void read_bpf(void) {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { findUidRange } from '../../src/state/uid-ranges.js';
 import { requireProcessRuntime } from '../runtime/process-fixture.js';
 import { cli, env, yaml } from '../reconciler/harness.js';
 
@@ -51,7 +52,11 @@ test('apply: health check, one source per state dir, data kept after delete unti
   assert.equal(readFileSync(join(kept[0]!.path, 'rw', 'data', 'work.txt'), 'utf8'), 'precious\n');
   assert.match((await e.run('status')).stdout, /kept data of deleted sandbox keeper/);
 
-  // destroy --purge removes exactly the kept data of that name.
+  // As root each sandbox got a host id range; it stays with the kept data.
+  const root = process.getuid?.() === 0;
+  if (root) assert.ok(findUidRange(e.state, 'keeper') && findUidRange(e.state, 'crasher'));
+
+  // destroy --purge removes exactly the kept data of that name, and frees its host id range.
   const purged = await e.run('destroy', 'keeper', '--purge', '--auto-approve');
   assert.equal(purged.status, 0, purged.stderr);
   assert.equal(existsSync(kept[0]!.path), false);
@@ -61,4 +66,8 @@ test('apply: health check, one source per state dir, data kept after delete unti
     ['crasher'],
     "only keeper's data was purged",
   );
+  if (root) {
+    assert.equal(findUidRange(e.state, 'keeper'), null, "keeper's range is free again");
+    assert.ok(findUidRange(e.state, 'crasher'), "crasher's data still exists, so its range stays");
+  }
 });

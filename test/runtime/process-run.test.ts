@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { UserError } from '../../src/util/errors.js';
 import { probeHost } from '../../src/runtime/process/host.js';
+import { FIRST_HOST_ID } from '../../src/state/uid-ranges.js';
 import { sandboxPaths } from '../../src/state/sandbox-layout.js';
 import { startSandbox, type RunningSandbox } from '../../src/runtime/process/start.js';
 import { nemoclawBin, runCli } from '../helpers/cli.js';
@@ -146,7 +147,9 @@ test('startSandbox: the report states what the kernel enforces, and the kernel a
   assert.equal(r.ok, true);
   assert.equal(r.sandbox, 'report');
   for (const ns of ['mnt', 'pid', 'net', 'ipc', 'uts']) assert.ok(r.namespaces.includes(ns), ns);
-  assert.equal(r.namespaces.includes('user'), !host.kernel?.root);
+  // Always a user namespace: unprivileged, the caller's uid only; as root, the sandbox's own id range.
+  assert.ok(r.namespaces.includes('user'));
+  if (host.kernel?.root) assert.ok((r.host_uid ?? 0) >= FIRST_HOST_ID && r.host_uid !== r.uid, `host uid ${r.host_uid}`);
   assert.equal(r.landlock.abi, host.kernel?.landlock_abi);
   assert.equal(r.landlock.enforced, true);
   assert.deepEqual(r.landlock.handled_net, ['bind_tcp', 'connect_tcp']);

@@ -2,6 +2,7 @@
 import type { CAC } from 'cac';
 import { rmSync } from 'node:fs';
 import { listRetained } from '../../state/source.js';
+import { freeUidRanges } from '../../state/uid-ranges.js';
 import { UserError } from '../../util/errors.js';
 import { applyPlan } from '../../reconciler/apply.js';
 import { destroyPlan } from '../../reconciler/reconcile.js';
@@ -40,6 +41,10 @@ export function register(cli: CAC): void {
           for (const r of kept) process.stdout.write(`remove kept data ${r.path} (${r.bytes} bytes)\n`);
           await confirm(`Remove the kept data of ${[...new Set(kept.map((r) => r.sandbox))].join(', ')}?`, opts.autoApprove === true);
           for (const r of kept) rmSync(r.path, { recursive: true, force: true });
+          freeUidRanges(
+            store.root,
+            kept.map((r) => r.sandbox),
+          );
           return 0;
         }
         if (targets.length === 0)
@@ -60,11 +65,14 @@ export function register(cli: CAC): void {
         });
         for (const p of r.problems) process.stderr.write(red(`  - ${p}`, process.stderr) + '\n');
         if (r.problems.length) return 1;
-        if (opts.purge)
+        if (opts.purge) {
           for (const k of listRetained(store.root).filter((x) => opts.all || targets.includes(x.sandbox))) {
             rmSync(k.path, { recursive: true, force: true });
             progress(`removed kept data ${k.path}`);
           }
+          // Their data is gone: the host id ranges it was owned by may go to other sandboxes.
+          freeUidRanges(store.root, targets);
+        }
         return 0;
       }),
     );

@@ -17,6 +17,8 @@ import { preflight } from './preflight.js';
 import { parseReport, type EnforcementReport, type InitFailure } from '../../init-protocol/report.js';
 import { buildInitSpec } from '../../init-protocol/spec.js';
 import { resolveSecrets } from '../secrets.js';
+import { allocateUidRange } from '../../state/uid-ranges.js';
+import { handOver } from './data-owner.js';
 
 /** Exit code of `nemoclaw run` when the init refused to start the agent (as `docker run`). */
 export const INIT_REFUSED = 125;
@@ -107,11 +109,20 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
 
   const paths = sandboxPaths(opts.stateDir, sandbox.name);
   ensureDir(paths.rootMount, 0o755);
+  // As root, the sandbox's own host id range (break 4 of issue 14): the agent is uid N inside,
+  // host FIRST+N outside, so no per-uid kernel limit or file is shared with another sandbox or a
+  // host user. Unprivileged, the user namespace maps only the caller's own uid.
+  const idmap = process.getuid?.() === 0 ? allocateUidRange(opts.stateDir, sandbox.name).first : null;
+  const owner = idmap === null ? sandbox.user : { uid: idmap + sandbox.user.uid, gid: idmap + sandbox.user.gid };
   const rwDirs: Record<string, string> = {};
   for (const m of sandbox.mounts) {
     if (m.mode !== 'rw') continue;
     const rw = (rwDirs[m.target] = paths.rwDir(m.target));
-    ensureDir(rw, 0o700, sandbox.user);
+    if (idmap === null) ensureDir(rw, 0o700, owner);
+    else {
+      ensureDir(rw, 0o700);
+      handOver(rw, owner);
+    }
   }
   let gateway: RunningSandbox['gateway'] = null;
   if (sandbox.network.mode === 'gateway') {
@@ -127,6 +138,7 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
     landlock,
     rootDir: paths.rootMount,
     rwDirs,
+    idmap,
     gatewaySocket: gateway?.socket ?? null,
     cgroups: { pids: cgroups.pids, memory: cgroups.memory },
     command: opts.command,
