@@ -88,6 +88,18 @@ export function compileLandlock(s: ResolvedSandbox, mounts: Mount[], proxyPort: 
     path_rules: [...rules.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([path, set]) => ({ path, access: FS_RIGHTS.filter((r) => set.has(r)) })),
-    net_rules: proxyPort === null ? [] : [{ port: proxyPort, access: ['connect_tcp'] }],
+    net_rules: netRules(s.network.listen, proxyPort),
   };
+}
+
+/**
+ * The proxy port may be connected to; each `network.listen` port may be bound, and connected to
+ * so clients inside the sandbox (a `nemoclaw connect` shell, the agent's own tools) reach the
+ * server. The sandbox's network namespace holds only its loopback, so neither right reaches past it.
+ */
+function netRules(listen: number[], proxyPort: number | null): LandlockArtifact['net_rules'] {
+  const rules = new Map<number, LandlockArtifact['net_rules'][number]['access']>();
+  if (proxyPort !== null) rules.set(proxyPort, ['connect_tcp']);
+  for (const port of listen) rules.set(port, ['bind_tcp', 'connect_tcp']);
+  return [...rules.entries()].sort(([a], [b]) => a - b).map(([port, access]) => ({ port, access }));
 }

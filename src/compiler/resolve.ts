@@ -26,6 +26,7 @@ const UNION_LISTS = new Set([
   'filesystem.executable',
   'network.presets',
   'network.allowed_ips',
+  'network.listen',
   'network.egress',
   'process.seccomp.deny',
   'process.seccomp.allow',

@@ -5,7 +5,7 @@ import { CompileError } from './inputs.js';
 import type { ResolvedSandbox } from './resolve.js';
 import { parseSecretRef } from './secret-ref.js';
 
-/** Inside the sandbox the agent listens for nothing; it reaches the gateway through this port. */
+/** Inside the sandbox the agent reaches the gateway through this port (never one of its network.listen ports). */
 export const PROXY_PORT = 3128;
 /** The API key the agent's SDKs see: not a secret; the router replaces it with the provider's key. */
 export const ROUTED_KEY_PLACEHOLDER = 'nemoclaw-routed';
@@ -73,6 +73,9 @@ export function compileSandbox(
   const uid = user === 'sandbox' ? SANDBOX_UID : user === 'root' ? 0 : user;
   if (uid === 0) throw new CompileError(name, 'the agent never runs as root (uid 0)');
   const secrets = compileSecrets(name, s);
+  if (s.network.listen.includes(PROXY_PORT)) {
+    throw new CompileError(name, `network.listen: port ${PROXY_PORT} is the gateway's port inside the sandbox`);
+  }
   return {
     format_version: 1,
     name,
