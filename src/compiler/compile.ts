@@ -87,12 +87,12 @@ export function compileOne(
 
 const DIGEST_REF = /@sha256:[0-9a-f]{64}$/;
 
+/** The image pinned by digest; null for a process sandbox built from host paths. Both runtimes accept an image. */
 function resolveImage(name: string, s: ResolvedSandbox, locked: Record<string, string>): string | null {
-  if (s.runtime !== 'docker') {
-    if (s.image) throw new CompileError(name, '`image` is only for runtime: docker');
+  if (!s.image) {
+    if (s.runtime === 'docker') throw new CompileError(name, 'runtime docker needs an `image`');
     return null;
   }
-  if (!s.image) throw new CompileError(name, 'runtime docker needs an `image`');
   if (DIGEST_REF.test(s.image)) return s.image;
   const pinned = locked[s.image];
   if (!pinned) throw new CompileError(name, `image "${s.image}" has no digest and nemoclaw.lock does not pin it`);

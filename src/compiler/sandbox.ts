@@ -81,6 +81,7 @@ export function compileSandbox(
     name,
     runtime: s.runtime,
     image,
+    ...(s.requires?.node ? { requires: { node: s.requires.node } } : {}),
     command: [...s.command],
     workdir: normalizePath(s.workdir) ?? s.workdir,
     user: { uid, gid: s.process.group ?? uid },

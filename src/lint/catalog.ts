@@ -74,8 +74,10 @@ export const RULES = {
 
   // Runtime and image
   'docker-image-missing': lint('error', 'A docker sandbox has no image.'),
-  'image-on-process': lint('error', 'An image is set on a process-runtime sandbox, where it would be ignored.'),
-  'image-not-pinned': lint('error', 'A docker image has no `@sha256:` digest and is not pinned by nemoclaw.lock.'),
+  'image-not-pinned': lint(
+    'error',
+    "An image (docker, or a process sandbox's root) has no `@sha256:` digest and is not pinned by nemoclaw.lock.",
+  ),
   'preset-unknown': lint('error', 'A network preset does not exist.'),
   'blueprint-unknown': lint('error', 'A blueprint does not exist.'),
 

@@ -258,11 +258,12 @@ const CASES: Case[] = [
     good: sb(`runtime: docker\nimage: "ghcr.io/acme/agent@${PINNED}"\n`),
   },
   {
-    rule: 'image-on-process',
-    bad: sb(`command: [agent]\nimage: "ghcr.io/acme/agent@${PINNED}"\n`),
+    // The process runtime uses an image as the sandbox's root: pinned like docker's.
+    rule: 'image-not-pinned',
+    bad: sb('command: [agent]\nimage: ghcr.io/acme/agent:latest\n'),
     line: 5,
-    at: 'image',
-    good: sb('command: [agent]\nruntime: process\n'),
+    at: 'ghcr.io',
+    good: sb(`command: [agent]\nimage: "ghcr.io/acme/agent@${PINNED}"\n`),
   },
   {
     rule: 'image-not-pinned',

@@ -36,16 +36,8 @@ export function lintRuntime(r: Reporter, base: Path, sb: SandboxSpec, ctx: LintC
       'set image: name@sha256:<digest>, or use runtime: process',
     );
   }
-  if (runtime === 'process' && image !== undefined) {
-    r.report(
-      'image-on-process',
-      [...base, 'image'],
-      `image is set but the sandbox uses the process runtime${sb.runtime === undefined ? ' (the default)' : ''}, which runs no image`,
-      'set runtime: docker, or remove image',
-      { key: true },
-    );
-  }
-  if (image !== undefined && runtime !== 'process') {
+  // Both runtimes run an image (the process runtime uses it as the sandbox's root), so both pin it.
+  if (image !== undefined) {
     if (/@sha256:/.test(image) && !DIGEST.test(image)) {
       r.report(
         'image-not-pinned',
