@@ -61,6 +61,13 @@ module.exports = {
       to: { path: '^src/(gateway|router|supervisor|daemon)/', pathNot: '^src/$1/' },
     },
     {
+      name: 'image-builder-is-below-the-pipeline',
+      severity: 'error',
+      comment: 'src/image builds and stores images; the CLI and the pipeline (lock pinning) use it, it uses only state and util.',
+      from: { path: '^src/image/' },
+      to: { path: '^src/', pathNot: [folder(['image', 'state', 'config', 'generated', 'util']), '^src/compiler/canonical\\.ts$'] },
+    },
+    {
       name: 'pipeline-is-below-the-reconciler',
       severity: 'error',
       from: { path: folder(['pipeline', 'lint', 'lock', 'catalog']) },

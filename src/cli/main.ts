@@ -33,6 +33,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   reconcile: () => import('./commands/reconcile.js'),
   service: () => import('./commands/service.js'),
   hooks: () => import('./commands/hooks.js'),
+  image: () => import('./commands/image.js'),
 };
 
 async function main(): Promise<void> {
