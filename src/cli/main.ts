@@ -10,6 +10,7 @@ import { packageVersion } from '../util/package-paths.js';
 
 type CommandModule = { register(cli: CAC): void };
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  init: () => import('./commands/init.js'),
   validate: () => import('./commands/validate.js'),
   lint: () => import('./commands/lint.js'),
   compile: () => import('./commands/compile.js'),
