@@ -1,7 +1,7 @@
 /*
  * nemoclaw-init: declarations shared by its units. The start sequence is nemoclaw-init.c; each
  * other unit is one mechanism (spec.c, root.c, namespaces.c, relay.c, privileges.c, landlock.c,
- * seccomp.c, report.c, sha256.c, probe.c). State is two plain structs: what the spec asks for
+ * seccomp.c, report.c, sha256.c, probe.c, join.c). State is two plain structs: what the spec asks for
  * (`spec`) and what was actually enforced (`done`, for the report).
  */
 #ifndef NEMOCLAW_INIT_H
@@ -103,5 +103,9 @@ void load_seccomp(void);
 
 /* probe.c */
 int probe(void);
+
+/* join.c: `nemoclaw connect` */
+__attribute__((noreturn)) void join_main(pid_t target);
+__attribute__((noreturn)) void container_exec_main(const char *spec_file);
 
 #endif

@@ -63,7 +63,23 @@ int main(int argc, char **argv) {
     hide_argv(argc, argv);
     container_main(run_dir ? run_dir : "/");
   }
-  if (argc != 1) { dprintf(2, "usage: nemoclaw-init 3<spec 4<seccomp.bpf 5>report  |  nemoclaw-init --container RUNDIR  |  nemoclaw-init --probe\n"); return 2; }
+  if (argc == 3 && !strcmp(argv[1], "--join")) {
+    char *end;
+    long pid = strtol(argv[2], &end, 10);
+    if (*end || pid <= 0) { dprintf(2, "nemoclaw-init: --join needs a pid\n"); return 2; }
+    hide_argv(argc, argv);
+    join_main((pid_t)pid);
+  }
+  if (argc == 3 && !strcmp(argv[1], "--container-exec")) {
+    char *spec_file = strdup(argv[2]);
+    hide_argv(argc, argv);
+    container_exec_main(spec_file ? spec_file : "/");
+  }
+  if (argc != 1) {
+    dprintf(2, "usage: nemoclaw-init 3<spec 4<seccomp.bpf 5>report  |  nemoclaw-init --container RUNDIR  |  nemoclaw-init --probe\n"
+               "       nemoclaw-init --join PID 3<spec 4<seccomp.bpf  |  nemoclaw-init --container-exec SPECFILE   (nemoclaw connect: join.c)\n");
+    return 2;
+  }
   hide_argv(argc, argv);
   /* The supervisor's death takes the sandbox with it. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

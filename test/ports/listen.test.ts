@@ -1,22 +1,12 @@
 // network.listen on the real kernel: Landlock lets the agent bind exactly the listed ports, on
 // the sandbox's own loopback (its network namespace has nothing else), and refuses every other bind.
 import assert from 'node:assert/strict';
-import { realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { startSandbox } from '../../src/runtime/process/start.js';
 import { tempDir } from '../helpers/tmp.js';
-import { BASE_YAML, compileYaml, requireProcessRuntime } from '../runtime/process-fixture.js';
-
-const nodeDir = dirname(realpathSync(process.execPath));
-
-/** A process sandbox that may run node and listens on LISTEN. */
-export function listenYaml(name: string, listen: number[], extra = ''): string {
-  return BASE_YAML(name, `    network:\n      listen: [${listen.join(', ')}]\n${extra}`).replace(
-    'read_only: [/usr, /bin, /lib, /lib64]',
-    `read_only: [/usr, /bin, /lib, /lib64, ${JSON.stringify(nodeDir)}]`,
-  );
-}
+import { compileYaml, requireProcessRuntime } from '../runtime/process-fixture.js';
+import { listenYaml } from './fixture.js';
 
 // Prints "PORT:ok" or "PORT:<error code>" for each bind, and the interfaces the sandbox sees.
 const BIND_SCRIPT = `

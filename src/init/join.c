@@ -1,0 +1,204 @@
+/*
+ * nemoclaw-init: `nemoclaw connect`, a command inside a RUNNING sandbox, never with more than its agent.
+ *
+ *   nemoclaw-init --join PID 3<spec 4<seccomp.bpf        (embedded runtime; PID: the outer init)
+ *   nemoclaw-init --container-exec SPECFILE               (docker exec into the container)
+ *
+ * --join: the outer init (the supervisor's child) lives in every namespace of the sandbox but the
+ * pid one, whose children are in it (/proc/PID/ns/pid_for_children). It stays dumpable, unlike
+ * pid 1 and the relay, so its owner may open those files. We open them all first (after setns
+ * into the mount namespace, /proc is the sandbox's), check PID really runs this init (same exe),
+ * join its cgroups, enter user (first: it grants the capabilities the others need), cgroup, ipc,
+ * uts, net, mnt (root and cwd become the sandbox's root) and pid, then fork: the child is in the
+ * sandbox's pid namespace and takes the agent's last steps from the same spec and BPF the agent
+ * got: rlimits, identity, no capabilities, no_new_privs, Landlock, seccomp, exec.
+ *
+ * --container-exec: Docker already put us in the container's namespaces and cgroups, as the
+ * sandbox uid, with its capabilities dropped and its seccomp.json loaded; we apply the rest as
+ * in container mode (rlimits, identity check, capabilities, no_new_privs, Landlock, seccomp check).
+ *
+ * A terminal: when stdin is a tty, --join opens a pseudo-terminal on the host side before it
+ * enters the mount namespace (the sandbox's /dev has no ptmx), makes it the command's controlling
+ * terminal and relays between it and ours in raw mode. The relay keeps no capability.
+ * docker exec -t does the same for --container-exec.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include "init.h"
+
+static int pty_master = -1;
+static volatile sig_atomic_t winch = 1;
+static volatile pid_t child_pid = 0;
+
+static void on_winch(int sig) { (void)sig; winch = 1; }
+static void forward(int sig) { if (child_pid > 0) kill(child_pid, sig); }
+
+/* The agent's last steps (run_agent in nemoclaw-init.c), then exec the connect command. */
+__attribute__((noreturn)) static void exec_confined(void) {
+  step = "workdir";
+  CHECK(chdir(spec.workdir), "chdir %s: %s", spec.workdir, strerror(errno));
+  set_rlimits();
+  switch_identity();
+  drop_capabilities();
+  set_no_new_privs();
+  apply_landlock();
+  load_seccomp();
+  extern char **environ;
+  environ = spec.env;
+  execvp(spec.argv[0], spec.argv);
+  dprintf(2, "nemoclaw-init: exec %s: %s\n", spec.argv[0], strerror(errno));
+  _exit(errno == ENOENT ? 127 : 126);
+}
+
+static int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+/* Copies what is readable from `from` to `to`; returns 0 at EOF or error. */
+static int pump(int from, int to) {
+  char buf[16384];
+  ssize_t n = read(from, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
+  if (n <= 0) return 0;
+  for (ssize_t off = 0; off < n;) {
+    ssize_t w = write(to, buf + off, (size_t)(n - off));
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return 0;
+    off += w;
+  }
+  return 1;
+}
+
+/* Our terminal <-> the pty, raw, until the command's side closes; returns its exit code. */
+static int relay_terminal(pid_t pid) {
+  struct termios saved, raw;
+  int have_tty = tcgetattr(0, &saved) == 0;
+  if (have_tty) { raw = saved; cfmakeraw(&raw); tcsetattr(0, TCSAFLUSH, &raw); }
+  struct sigaction sa = { .sa_handler = on_winch };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGWINCH, &sa, NULL);
+  int in_open = 1;
+  for (;;) {
+    if (winch) {
+      struct winsize ws;
+      winch = 0;
+      if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(pty_master, TIOCSWINSZ, &ws);
+    }
+    struct pollfd p[2] = { { in_open ? 0 : -1, POLLIN, 0 }, { pty_master, POLLIN, 0 } };
+    if (poll(p, 2, -1) < 0) { if (errno == EINTR) continue; break; }
+    if (p[1].revents && !pump(pty_master, 1)) break; /* EIO: every holder of the pty's other end is gone */
+    if (p[0].revents && !pump(0, pty_master)) in_open = 0;
+  }
+  if (have_tty) tcsetattr(0, TCSAFLUSH, &saved);
+  int status;
+  while (waitpid(pid, &status, 0) < 0) if (errno != EINTR) return FAIL;
+  return exit_code(status);
+}
+
+static int open_ns(pid_t pid, const char *name) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  CHECK(fd, "open %s: %s", path, strerror(errno));
+  return fd;
+}
+
+/* Is `fd` a different namespace from ours of the same kind? setns into our own user namespace fails. */
+static int differs(int fd, const char *name) {
+  struct stat a, b;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/ns/%s", name);
+  return fstat(fd, &a) < 0 || stat(path, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
+/* PID must run the very init binary we are: a stale or reused pid is refused, not joined. */
+static void check_target(pid_t pid) {
+  char a[4096], b[4096], path[64];
+  snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+  ssize_t n = readlink(path, a, sizeof a - 1), m = readlink("/proc/self/exe", b, sizeof b - 1);
+  if (n < 0) die("sandbox process %d: %s", (int)pid, strerror(errno));
+  if (m < 0 || n != m || memcmp(a, b, (size_t)n)) die("process %d is not this sandbox's init", (int)pid);
+}
+
+__attribute__((noreturn)) void join_main(pid_t target) {
+  step = "join";
+  parse_spec();
+  read_bpf();
+  check_target(target);
+  static const char *const kinds[] = { "user", "cgroup", "ipc", "uts", "net", "mnt", "pid_for_children" };
+  static const int flags[] = { CLONE_NEWUSER, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID };
+  int fds[7];
+  for (int i = 0; i < 7; i++) fds[i] = open_ns(target, kinds[i]);
+  int tty = isatty(0);
+  int slave = -1;
+  if (tty) {
+    step = "pty";
+    pty_master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    CHECK(pty_master, "open a pseudo-terminal: %s", strerror(errno));
+    CHECK(grantpt(pty_master), "grantpt: %s", strerror(errno));
+    CHECK(unlockpt(pty_master), "unlockpt: %s", strerror(errno));
+    char *name = ptsname(pty_master);
+    if (!name) die("ptsname: %s", strerror(errno));
+    slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    CHECK(slave, "open %s: %s", name, strerror(errno));
+  }
+  join_cgroups();
+  step = "join";
+  done.userns = differs(fds[0], "user");
+  for (int i = 0; i < 7; i++) {
+    if (i == 0 && !done.userns) { close(fds[i]); continue; }
+    CHECK(setns(fds[i], flags[i]), "enter %s namespace: %s", kinds[i], strerror(errno));
+    close(fds[i]);
+  }
+  struct sigaction sa = { .sa_handler = forward };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  if (!tty) sigaction(SIGINT, &sa, NULL); /* on a terminal, ^C is a byte for the pty */
+  step = "fork";
+  pid_t pid = fork();
+  CHECK(pid, "%s", strerror(errno));
+  if (pid == 0) {
+    if (tty) {
+      step = "pty";
+      CHECK(setsid(), "setsid: %s", strerror(errno));
+      CHECK(ioctl(slave, TIOCSCTTY, 0), "controlling terminal: %s", strerror(errno));
+      for (int fd = 0; fd < 3; fd++) CHECK(dup2(slave, fd), "dup2: %s", strerror(errno));
+    } else {
+      step = "session";
+      CHECK(setsid(), "setsid: %s", strerror(errno)); /* our terminal, if any, is not its controlling tty */
+    }
+    close_inherited_fds();
+    exec_confined();
+  }
+  child_pid = pid;
+  if (slave >= 0) close(slave);
+  drop_helper_privileges();
+  if (tty) _exit(relay_terminal(pid));
+  for (;;) {
+    int status;
+    if (waitpid(pid, &status, 0) == pid) _exit(exit_code(status));
+    if (errno != EINTR) _exit(FAIL);
+  }
+}
+
+__attribute__((noreturn)) void container_exec_main(const char *spec_file) {
+  container_mode = 1;
+  step = "container-exec";
+  int sp = open(spec_file, O_RDONLY | O_CLOEXEC);
+  if (sp < 0) die("open %s: %s", spec_file, strerror(errno));
+  if (sp != SPEC_FD) { CHECK(dup2(sp, SPEC_FD), "dup spec: %s", strerror(errno)); close(sp); }
+  parse_spec();
+  close_inherited_fds();
+  exec_confined();
+}
