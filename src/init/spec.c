@@ -7,6 +7,8 @@
  *   name NAME                    sandbox name (hostname, messages)
  *   uid N / gid N                numeric identity of the agent
  *   root DIR                     empty host directory; the sandbox root (a tmpfs) is mounted on it
+ *   image DIR                    an unpacked image: the sandbox root is an overlay with DIR as its
+ *                                read-only lower layer (no `ro` lines then: no host path is bound)
  *   ro TARGET                    bind host TARGET read-only, nosuid, nodev, at TARGET
  *   rw TARGET HOSTDIR exec|noexec  HOSTDIR read-write, nosuid, nodev at TARGET (an overlay: root.c)
  *   exec PATH                    PATH, beneath a noexec rw TARGET, becomes its own mount without noexec
@@ -100,6 +102,7 @@ void parse_spec(void) {
     else if (!strcmp(k, "uid") && n == 2) spec.uid = num(f[1]);
     else if (!strcmp(k, "gid") && n == 2) spec.gid = num(f[1]);
     else if (!strcmp(k, "root") && n == 2) spec.root = f[1];
+    else if (!strcmp(k, "image") && n == 2 && f[1][0] == '/') spec.image = f[1];
     else if (!strcmp(k, "workdir") && n == 2) spec.workdir = f[1];
     else if (!strcmp(k, "gateway") && n == 2) spec.gateway = f[1];
     else if (!strcmp(k, "proxy_port") && n == 2) spec.proxy_port = num(f[1]);
@@ -133,6 +136,9 @@ void parse_spec(void) {
       spec.nofile <= 0 || spec.pids <= 0 || spec.floor < 0)
     die("incomplete spec: name, root, workdir, uid, gid, argv, nofile, pids and landlock_floor are required");
   if (spec.gateway && spec.proxy_port <= 0) die("gateway without proxy_port");
+  /* The image is the whole read-only view: host binds beside it would reopen what it closes. */
+  for (int i = 0; spec.image && i < spec.n_mounts; i++)
+    if (!spec.mounts[i].rw) die("read-only host bind %s together with an image root", spec.mounts[i].target);
 }
 
 void read_bpf(void) {

@@ -17,6 +17,8 @@ import { preflight } from './preflight.js';
 import { parseReport, type EnforcementReport, type InitFailure } from '../../init-protocol/report.js';
 import { buildInitSpec } from '../../init-protocol/spec.js';
 import { resolveSecrets } from '../secrets.js';
+import { ensureImageRoot } from './image-root.js';
+import { checkRoot } from './root-check.js';
 
 /** Exit code of `nemoclaw run` when the init refused to start the agent (as `docker run`). */
 export const INIT_REFUSED = 125;
@@ -36,6 +38,8 @@ export interface StartOptions {
   host?: HostFacts;
   /** Where `env:` secrets are read; default: this process's environment. */
   secretEnv?: NodeJS.ProcessEnv;
+  /** OCI layout directories or tars to find the sandbox's image in, besides STATE/images/oci/. */
+  imageLayouts?: string[];
 }
 
 export interface ExitStatus {
@@ -105,6 +109,9 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
   // Before anything is created: a missing secret must leave nothing behind.
   const secrets = resolveSecrets(sandbox, opts.secretEnv);
 
+  // The image is unpacked (once per digest) before anything else is created for the sandbox.
+  const imageRoot = sandbox.image ? (await ensureImageRoot(opts.stateDir, sandbox.image, opts.imageLayouts)).path : null;
+
   const paths = sandboxPaths(opts.stateDir, sandbox.name);
   ensureDir(paths.rootMount, 0o755);
   const rwDirs: Record<string, string> = {};
@@ -113,6 +120,8 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
     const rw = (rwDirs[m.target] = paths.rwDir(m.target));
     ensureDir(rw, 0o700, sandbox.user);
   }
+  // Before the init: a command that cannot start gets a clear message, not exit 127 from inside.
+  checkRoot({ sandbox, imageRoot, rwDirs }, opts.command);
   let gateway: RunningSandbox['gateway'] = null;
   if (sandbox.network.mode === 'gateway') {
     // The relay keeps the socket's directory open, so it must exist even if the gateway does not run yet.
@@ -126,6 +135,7 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
     sandbox,
     landlock,
     rootDir: paths.rootMount,
+    imageRoot,
     rwDirs,
     gatewaySocket: gateway?.socket ?? null,
     cgroups: { pids: cgroups.pids, memory: cgroups.memory },
