@@ -7,6 +7,8 @@ export interface InitSpecInput {
   landlock: LandlockArtifact;
   /** Empty host directory the sandbox root (a tmpfs) is mounted on. */
   rootDir: string;
+  /** The unpacked image the root is made of (src/runtime/process/image-root.ts); absent: host binds. */
+  imageRoot?: string | null;
   /** Host directory backing each rw mount target. */
   rwDirs: Record<string, string>;
   /** First host id of the sandbox's own 65536-id range (root); null: no range (unprivileged). */
@@ -82,10 +84,13 @@ export function buildInitSpec(input: InitSpecInput): string {
     ['root', input.rootDir],
   ];
   if (input.idmap !== undefined && input.idmap !== null) lines.push(['idmap', String(input.idmap)]);
+  // With an image, read_only paths are paths inside it (as for docker): Landlock rules, no host bind.
+  if (input.imageRoot) lines.push(['image', input.imageRoot]);
   const { execTargets, subMounts } = execLines(s, l);
   for (const m of s.mounts) {
-    if (m.mode === 'ro') lines.push(['ro', m.target]);
-    else {
+    if (m.mode === 'ro') {
+      if (!input.imageRoot) lines.push(['ro', m.target]);
+    } else {
       const dir = input.rwDirs[m.target];
       if (!dir) throw new Error(`no backing directory for rw mount ${m.target}`);
       lines.push(['rw', m.target, dir, execTargets.has(m.target) ? 'exec' : 'noexec']);

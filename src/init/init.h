@@ -27,7 +27,7 @@ struct nrule { uint64_t port, access; };
 
 /* What the spec asks for (spec.c). */
 extern struct spec {
-  char *name, *root, *workdir, *gateway, *pids_cg, *mem_cg;
+  char *name, *root, *image, *workdir, *gateway, *pids_cg, *mem_cg;
   long uid, gid, nofile, pids, floor, proxy_port;
   long idmap; /* first host id of the sandbox's own 65536-id range (root only); -1: none */
   struct mnt mounts[MAX_LIST]; int n_mounts;

@@ -1,4 +1,4 @@
-/* nemoclaw-init: the sandbox root, built in pid 1: a tmpfs, the policy's binds, /proc, /dev, pivot_root. */
+/* nemoclaw-init: the sandbox root, built in pid 1: a tmpfs (or an image overlay), the policy's binds, /proc, /dev, pivot_root. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -281,6 +281,44 @@ static void block_memfd_exec(const char *proc) {
   if (fd >= 0) close(fd);
 }
 
+/*
+ * An image as the root: an overlay whose lower layer is the unpacked image (read-only, shared by
+ * every sandbox of that digest) and whose upper layer is the tmpfs on R, which only ever holds
+ * the mount points made below (the root is remounted read-only after pivot_root). The image is
+ * first bound at R/lower (not idmapped: its files are root's, as the image says) and the layers
+ * are named relative to R, so mountinfo shows "lowerdir=lower,upperdir=upper", never a host path.
+ */
+static void image_root(const char *r) {
+  int tmp = open(r, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  CHECK(tmp, "open %s: %s", r, strerror(errno));
+  const char *dirs[] = {"lower", "upper", "work"};
+  for (int i = 0; i < 3; i++) CHECK(mkdirat(tmp, dirs[i], 0755), "mkdir %s/%s: %s", r, dirs[i], strerror(errno));
+  int tree = (int)syscall(__NR_open_tree, AT_FDCWD, spec.image, TREE_CLONE | O_CLOEXEC);
+  CHECK(tree, "image %s: open_tree: %s", spec.image, strerror(errno));
+  struct mount_attr_v0 attr = { .attr_set = ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV };
+  CHECK(syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr), "image %s: mount_setattr: %s", spec.image, strerror(errno));
+  int at = open_beneath(tmp, "lower", O_PATH | O_DIRECTORY, 0);
+  CHECK(at, "open %s/lower: %s", r, strerror(errno));
+  CHECK(syscall(__NR_move_mount, tree, "", at, "", MOVE_F_EMPTY_PATH | MOVE_T_EMPTY_PATH), "image %s: move_mount: %s", spec.image, strerror(errno));
+  close(at);
+  close(tree);
+  CHECK(fchdir(tmp), "chdir %s: %s", r, strerror(errno));
+  int fs = (int)syscall(__NR_fsopen, "overlay", 1 /* FSOPEN_CLOEXEC */);
+  CHECK(fs, "image overlay: fsopen: %s", strerror(errno));
+  const char *opts[][2] = {{"lowerdir", "lower"}, {"upperdir", "upper"}, {"workdir", "work"}};
+  for (int i = 0; i < 3; i++)
+    CHECK(syscall(__NR_fsconfig, fs, FSCONFIG_STRING, opts[i][0], opts[i][1], 0), "image overlay: %s: %s", opts[i][0], strerror(errno));
+  if (done.userns) CHECK(syscall(__NR_fsconfig, fs, FSCONFIG_FLAG, "userxattr", NULL, 0), "image overlay userxattr: %s", strerror(errno));
+  CHECK(syscall(__NR_fsconfig, fs, FSCONFIG_CREATE, NULL, NULL, 0), "image overlay on %s: %s", spec.image, strerror(errno));
+  int mnt = (int)syscall(__NR_fsmount, fs, 1 /* FSMOUNT_CLOEXEC */, ATTR_NOSUID | ATTR_NODEV);
+  CHECK(mnt, "image overlay: fsmount: %s", strerror(errno));
+  close(fs);
+  CHECK(chdir("/"), "chdir /: %s", strerror(errno));
+  CHECK(syscall(__NR_move_mount, mnt, "", tmp, "", MOVE_F_EMPTY_PATH | MOVE_T_EMPTY_PATH), "image overlay on %s: %s", r, strerror(errno));
+  close(mnt);
+  close(tmp);
+}
+
 void build_root(void) {
   step = "root";
   char dest[4096];
@@ -288,6 +326,7 @@ void build_root(void) {
   /* Nothing we mount may propagate back to the host. */
   CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make / private: %s", strerror(errno));
   CHECK(mount("tmpfs", r, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m"), "tmpfs on %s: %s", r, strerror(errno));
+  if (spec.image) image_root(r);
   int root_fd = open(r, O_PATH | O_DIRECTORY | O_CLOEXEC);
   CHECK(root_fd, "open %s: %s", r, strerror(errno));
   /* In spec order, which is sorted by target: a parent is mounted before what lies under it. */

@@ -9,6 +9,8 @@
  *   idmap BASE                   root only: the agent gets its own user namespace mapping 0-65535
  *                                to host BASE..BASE+65535 (userns.c)
  *   root DIR                     empty host directory; the sandbox root (a tmpfs) is mounted on it
+ *   image DIR                    an unpacked image: the sandbox root is an overlay with DIR as its
+ *                                read-only lower layer (no `ro` lines then: no host path is bound)
  *   ro TARGET                    bind host TARGET read-only, nosuid, nodev, at TARGET
  *   rw TARGET HOSTDIR exec|noexec  HOSTDIR read-write, nosuid, nodev at TARGET (an overlay: root.c)
  *   exec PATH                    PATH, beneath a noexec rw TARGET, becomes its own mount without noexec
@@ -103,6 +105,7 @@ void parse_spec(void) {
     else if (!strcmp(k, "gid") && n == 2) spec.gid = num(f[1]);
     else if (!strcmp(k, "idmap") && n == 2) spec.idmap = num(f[1]);
     else if (!strcmp(k, "root") && n == 2) spec.root = f[1];
+    else if (!strcmp(k, "image") && n == 2 && f[1][0] == '/') spec.image = f[1];
     else if (!strcmp(k, "workdir") && n == 2) spec.workdir = f[1];
     else if (!strcmp(k, "gateway") && n == 2) spec.gateway = f[1];
     else if (!strcmp(k, "proxy_port") && n == 2) spec.proxy_port = num(f[1]);
@@ -138,6 +141,9 @@ void parse_spec(void) {
   if (spec.gateway && spec.proxy_port <= 0) die("gateway without proxy_port");
   if (spec.idmap >= 0 && (spec.uid > 65535 || spec.gid > 65535 || spec.idmap > 0xFFFFFFFFL - 65536 - 2))
     die("idmap %ld: uid and gid must be below 65536 and the range below 2^32", spec.idmap);
+  /* The image is the whole read-only view: host binds beside it would reopen what it closes. */
+  for (int i = 0; spec.image && i < spec.n_mounts; i++)
+    if (!spec.mounts[i].rw) die("read-only host bind %s together with an image root", spec.mounts[i].target);
 }
 
 void read_bpf(void) {

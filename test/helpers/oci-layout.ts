@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
+import { elfInterpreter } from '../../src/runtime/process/root-check.js';
 
 export type Entry =
   | { path: string; type: 'file'; content: string | Buffer; mode?: number }
@@ -127,8 +128,8 @@ export function layoutTar(dir: string, file: string): void {
 }
 
 export const BUSYBOX = '/bin/busybox';
-/** A statically linked busybox names no program interpreter (ld-linux) in its ELF headers. */
-export const hostHasStaticBusybox = () => existsSync(BUSYBOX) && !readFileSync(BUSYBOX).includes('ld-linux');
+/** A statically linked busybox has no program interpreter (PT_INTERP): it runs in a root without libc. */
+export const hostHasStaticBusybox = () => existsSync(BUSYBOX) && elfInterpreter(BUSYBOX) === null;
 
 /** A root with the host's static busybox as /bin/busybox and a few applets linked to it. */
 export function busyboxLayer(applets = ['sh', 'ls', 'cat', 'id', 'echo', 'touch', 'wc', 'head']): Layer {

@@ -19,6 +19,8 @@ import { buildInitSpec } from '../../init-protocol/spec.js';
 import { resolveSecrets } from '../secrets.js';
 import { allocateUidRange } from '../../state/uid-ranges.js';
 import { handOver } from './data-owner.js';
+import { ensureImageRoot } from './image-root.js';
+import { checkRoot } from './root-check.js';
 
 /** Exit code of `nemoclaw run` when the init refused to start the agent (as `docker run`). */
 export const INIT_REFUSED = 125;
@@ -38,6 +40,8 @@ export interface StartOptions {
   host?: HostFacts;
   /** Where `env:` secrets are read; default: this process's environment. */
   secretEnv?: NodeJS.ProcessEnv;
+  /** OCI layout directories or tars to find the sandbox's image in, besides STATE/images/oci/. */
+  imageLayouts?: string[];
 }
 
 export interface ExitStatus {
@@ -107,6 +111,9 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
   // Before anything is created: a missing secret must leave nothing behind.
   const secrets = resolveSecrets(sandbox, opts.secretEnv);
 
+  // The image is unpacked (once per digest) before anything else is created for the sandbox.
+  const imageRoot = sandbox.image ? (await ensureImageRoot(opts.stateDir, sandbox.image, opts.imageLayouts)).path : null;
+
   const paths = sandboxPaths(opts.stateDir, sandbox.name);
   ensureDir(paths.rootMount, 0o755);
   // As root, the sandbox's own host id range (break 4 of issue 14): the agent is uid N inside,
@@ -124,6 +131,8 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
       handOver(rw, owner);
     }
   }
+  // Before the init: a command that cannot start gets a clear message, not exit 127 from inside.
+  checkRoot({ sandbox, imageRoot, rwDirs }, opts.command);
   let gateway: RunningSandbox['gateway'] = null;
   if (sandbox.network.mode === 'gateway') {
     // The relay keeps the socket's directory open, so it must exist even if the gateway does not run yet.
@@ -137,6 +146,7 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
     sandbox,
     landlock,
     rootDir: paths.rootMount,
+    imageRoot,
     rwDirs,
     idmap,
     gatewaySocket: gateway?.socket ?? null,
