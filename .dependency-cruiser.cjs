@@ -12,7 +12,10 @@ module.exports = {
       severity: 'error',
       comment: 'The compiler takes data and returns data: no file system, network, processes or clock.',
       from: { path: '^src/compiler/' },
-      to: { path: ['^node:(fs|child_process|net|http|https|dgram|dns|os|worker_threads|cluster)', '^(fs|child_process|net|http|https|os)$'], dependencyTypes: ['core'] },
+      to: {
+        path: ['^node:(fs|child_process|net|http|https|dgram|dns|os|worker_threads|cluster)', '^(fs|child_process|net|http|https|os)$'],
+        dependencyTypes: ['core'],
+      },
     },
     {
       name: 'compiler-imports-only-below',

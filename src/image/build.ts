@@ -82,7 +82,10 @@ export function buildImage(dir: string, opts: BuildOptions): BuildResult {
     layers.push({ name: recipe.name, digest: blob.digest, size: blob.size, cached: !!hit, blob });
   }
   const config = imageConfig(img.def, layers, hostArch());
-  const manifest = imageManifest(config, layers.map((l) => l.blob));
+  const manifest = imageManifest(
+    config,
+    layers.map((l) => l.blob),
+  );
   store.putBlob(config.digest, config.bytes);
   store.putBlob(manifest.digest, manifest.bytes);
   store.add(ref, { digest: manifest.digest, size: manifest.bytes.length }, config.digest);

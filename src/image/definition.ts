@@ -26,14 +26,23 @@ function diagnostic(doc: LoadedDocument, pointer: string, message: string, prefe
 function schemaMessage(e: ErrorObject): { pointer: string; message: string; preferKey: boolean } {
   const p = e.params as Record<string, unknown>;
   if (e.keyword === 'additionalProperties') {
-    return { pointer: `${e.instancePath}/${String(p.additionalProperty)}`, message: `unknown field "${String(p.additionalProperty)}"`, preferKey: true };
+    return {
+      pointer: `${e.instancePath}/${String(p.additionalProperty)}`,
+      message: `unknown field "${String(p.additionalProperty)}"`,
+      preferKey: true,
+    };
   }
-  if (e.keyword === 'required') return { pointer: e.instancePath, message: `missing required field "${String(p.missingProperty)}"`, preferKey: false };
+  if (e.keyword === 'required')
+    return { pointer: e.instancePath, message: `missing required field "${String(p.missingProperty)}"`, preferKey: false };
   if (e.keyword === 'propertyNames') {
     return { pointer: `${e.instancePath}/${String(p.propertyName)}`, message: `invalid name "${String(p.propertyName)}"`, preferKey: true };
   }
   if (e.keyword === 'enum') {
-    return { pointer: e.instancePath, message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`, preferKey: false };
+    return {
+      pointer: e.instancePath,
+      message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      preferKey: false,
+    };
   }
   return { pointer: e.instancePath, message: e.message ?? 'is invalid', preferKey: false };
 }
@@ -60,19 +69,23 @@ export function loadImageDefinition(dirArg: string): LoadedImage {
     const abs = resolve(dir, rel);
     if (abs !== dir && !abs.startsWith(dir + sep)) diags.push(diagnostic(doc, pointer, `"${rel}" is outside the image directory`));
     else if (!existsSync(abs)) diags.push(diagnostic(doc, pointer, `"${rel}" does not exist in ${dirArg}`));
-    else if (kind === 'file' ? !statSync(abs).isFile() : !statSync(abs).isDirectory()) diags.push(diagnostic(doc, pointer, `"${rel}" is not a ${kind === 'file' ? 'file' : 'directory'}`));
+    else if (kind === 'file' ? !statSync(abs).isFile() : !statSync(abs).isDirectory())
+      diags.push(diagnostic(doc, pointer, `"${rel}" is not a ${kind === 'file' ? 'file' : 'directory'}`));
   };
   def.files?.forEach((f, i) => inside(f.source, `/files/${i}/source`, 'file'));
   if (def.npm) {
     inside(def.npm.project, '/npm/project', 'dir');
     for (const name of ['package.json', 'package-lock.json']) {
       if (existsSync(join(dir, def.npm.project)) && !existsSync(join(dir, def.npm.project, name))) {
-        diags.push(diagnostic(doc, '/npm/project', `${def.npm.project}/${name} is missing (an npm project is installed from its lock only)`));
+        diags.push(
+          diagnostic(doc, '/npm/project', `${def.npm.project}/${name} is missing (an npm project is installed from its lock only)`),
+        );
       }
     }
     if (!def.node) diags.push(diagnostic(doc, '/npm', '`npm` needs a `node` runtime in the same image'));
   }
-  if (def.dockerfile && !def.debian) diags.push(diagnostic(doc, '/dockerfile', '`dockerfile` needs `debian` (the base image must be the same suite)'));
+  if (def.dockerfile && !def.debian)
+    diags.push(diagnostic(doc, '/dockerfile', '`dockerfile` needs `debian` (the base image must be the same suite)'));
   if (diags.length) throw new UserError(`${shown}: invalid image definition`, diags);
   return { dir, file, def };
 }

@@ -16,7 +16,7 @@ export function renderDockerfile(def: ImageDefinition, defDir: string): string {
   if (def.node) {
     L.push(
       '',
-      '# Fetch stage: the Node runtime and the npm project, with Debian\'s npm (the registry is npm\'s configured one).',
+      "# Fetch stage: the Node runtime and the npm project, with Debian's npm (the registry is npm's configured one).",
       `FROM ${base} AS fetch`,
       'RUN apt-get update && apt-get install -y --no-install-recommends npm ca-certificates && rm -rf /var/lib/apt/lists/*',
       'WORKDIR /build',
@@ -29,7 +29,8 @@ export function renderDockerfile(def: ImageDefinition, defDir: string): string {
         `COPY ${def.npm.project}/package.json ${def.npm.project}/package-lock.json ${dest}/`,
         `RUN cd ${dest} && PATH=/out${npmBin}:$PATH node /usr/share/nodejs/npm/bin/npm-cli.js ci --omit=dev --ignore-scripts --no-audit --no-fund`,
       );
-      for (const [cmd, rel] of Object.entries(def.npm.bin ?? {})) L.push(`RUN ln -s ${posix.join(def.npm.prefix, rel)} /out${npmBin}/${cmd}`);
+      for (const [cmd, rel] of Object.entries(def.npm.bin ?? {}))
+        L.push(`RUN ln -s ${posix.join(def.npm.prefix, rel)} /out${npmBin}/${cmd}`);
     }
   }
   L.push('', `FROM ${base}`);
@@ -52,7 +53,8 @@ export function renderDockerfile(def: ImageDefinition, defDir: string): string {
     L.push(`RUN mkdir -p ${d.path} && chmod ${d.mode ?? '0755'} ${d.path}${owner}`);
   }
   for (const f of def.files ?? []) L.push(`COPY --chmod=${f.mode ?? '0644'} ${f.source} ${f.path}`);
-  for (const [path, target] of Object.entries(def.links ?? {})) L.push(`RUN mkdir -p ${posix.dirname(path)} && ln -sfn ${q(target)} ${path}`);
+  for (const [path, target] of Object.entries(def.links ?? {}))
+    L.push(`RUN mkdir -p ${posix.dirname(path)} && ln -sfn ${q(target)} ${path}`);
   const c = def.config ?? {};
   for (const [k, v] of Object.entries(c.env ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) L.push(`ENV ${k}=${JSON.stringify(v)}`);
   if (c.user) L.push(`USER ${c.user}`);

@@ -10,7 +10,10 @@ import { UserError } from '../util/errors.js';
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
   const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw new UserError(`cannot run ${cmd}: ${r.error.message}`);
-  if (r.status !== 0) throw new UserError(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`);
+  if (r.status !== 0)
+    throw new UserError(
+      `${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`,
+    );
   return r.stdout;
 }
 
@@ -18,25 +21,36 @@ export function debArchitecture(): string {
   return run('dpkg', ['--print-architecture']).trim();
 }
 
-/** `apt-get download name=version` into `cacheDir` (once); the .deb's path. */
-export function fetchDeb(cacheDir: string, name: string, version: string, arch: string): string {
-  mkdirSync(cacheDir, { recursive: true });
+/** The cached .deb of name=version, if it was downloaded before. */
+function cachedDeb(cacheDir: string, name: string, version: string, arch: string): string | undefined {
   // apt names the file name_version_arch.deb with the epoch's ':' written as %3a; arch may be "all".
   const stem = `${name}_${version.replace(/:/g, '%3a')}_`;
-  const find = () => readdirSync(cacheDir).find((f) => f.startsWith(stem) && (f.endsWith(`_${arch}.deb`) || f.endsWith('_all.deb')) && f.slice(stem.length).split('_').length === 1);
-  const have = find();
-  if (have) return join(cacheDir, have);
-  try {
-    run('apt-get', ['download', '-q', `${name}=${version}`], { cwd: cacheDir });
-  } catch (e) {
-    throw new UserError(
-      `Debian package ${name}=${version} could not be downloaded (${(e as Error).message.split('\n').pop()}); ` +
-        'check `apt-cache policy ' + name + '` (run apt-get update, or pin the version the apt sources have)',
-    );
+  const f = readdirSync(cacheDir).find((f) => f.startsWith(stem) && (f === `${stem}${arch}.deb` || f === `${stem}all.deb`));
+  return f && join(cacheDir, f);
+}
+
+/**
+ * `apt-get download name=version…` into `cacheDir`, one apt-get for all the missing ones (each
+ * apt-get start reads the package lists: ~1 s); the .deb paths in the order given.
+ */
+export function fetchDebs(cacheDir: string, packages: [string, string][], arch: string): string[] {
+  mkdirSync(cacheDir, { recursive: true });
+  const missing = packages.filter(([n, v]) => !cachedDeb(cacheDir, n, v, arch));
+  if (missing.length) {
+    try {
+      run('apt-get', ['download', '-q', ...missing.map(([n, v]) => `${n}=${v}`)], { cwd: cacheDir });
+    } catch (e) {
+      throw new UserError(
+        `Debian packages could not be downloaded: ${(e as Error).message.split('\n').pop()}\n` +
+          'check `apt-cache policy <package>`: run apt-get update, or pin the versions the apt sources have',
+      );
+    }
   }
-  const got = find();
-  if (!got) throw new UserError(`apt-get download ${name}=${version} left no .deb in ${cacheDir}`);
-  return join(cacheDir, got);
+  return packages.map(([n, v]) => {
+    const deb = cachedDeb(cacheDir, n, v, arch);
+    if (!deb) throw new UserError(`apt-get download ${n}=${v} left no .deb in ${cacheDir}`);
+    return deb;
+  });
 }
 
 export function unpackDeb(deb: string, into: string): void {
@@ -59,7 +73,10 @@ export function fetchNodeRuntime(cacheDir: string, pkg: string, version: string)
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const tgz = run('npm', ['pack', '--silent', `${pkg}@${version}`, '--pack-destination', tmp]).trim().split('\n').pop()!;
+  const tgz = run('npm', ['pack', '--silent', `${pkg}@${version}`, '--pack-destination', tmp])
+    .trim()
+    .split('\n')
+    .pop()!;
   run('tar', ['-xzf', join(tmp, tgz), '-C', tmp, 'package/bin/node', 'package/LICENSE']);
   rmSync(join(tmp, tgz));
   rmSync(dir, { recursive: true, force: true });
@@ -74,5 +91,8 @@ export function fetchNodeRuntime(cacheDir: string, pkg: string, version: string)
  */
 export function npmCi(node: string, projectDir: string): void {
   const env = { ...process.env, PATH: `${dirname(node)}:${process.env.PATH ?? ''}`, npm_config_update_notifier: 'false' };
-  run(node, [npmCliPath(), 'ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: projectDir, env });
+  run(node, [npmCliPath(), 'ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: projectDir,
+    env,
+  });
 }

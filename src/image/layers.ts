@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join, posix } from 'node:path';
 import { canonicalJson } from '../compiler/canonical.js';
 import type { ImageDefinition } from '../generated/image.js';
-import { debArchitecture, fetchDeb, fetchNodeRuntime, npmCi, unpackDeb } from './fetch.js';
+import { debArchitecture, fetchDebs, fetchNodeRuntime, npmCi, unpackDeb } from './fetch.js';
 import { treeEntries, type TarEntry } from './tar.js';
 import type { LoadedImage } from './definition.js';
 
@@ -22,7 +22,10 @@ export interface LayerRecipe {
   entries(work: string): Iterable<TarEntry>;
 }
 
-const keyOf = (inputs: unknown): string => createHash('sha256').update(canonicalJson({ format: LAYER_FORMAT, ...(inputs as object) })).digest('hex');
+const keyOf = (inputs: unknown): string =>
+  createHash('sha256')
+    .update(canonicalJson({ format: LAYER_FORMAT, ...(inputs as object) }))
+    .digest('hex');
 const fileDigest = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 export interface FetchDirs {
@@ -47,12 +50,14 @@ function debianLayer(debian: NonNullable<ImageDefinition['debian']>, dirs: Fetch
     name: `debian ${Object.keys(packages).join(' ')}`,
     key: keyOf({ kind: 'debian', arch, packages }),
     *entries(work) {
-      for (const [name, version] of Object.entries(packages)) unpackDeb(fetchDeb(dirs.debs, name, version, arch), work);
+      for (const deb of fetchDebs(dirs.debs, Object.entries(packages), arch)) unpackDeb(deb, work);
       // ca-certificates ships the certificates; its maintainer script (not run here) would
       // concatenate them into the bundle every TLS client reads.
       const mozilla = join(work, 'usr/share/ca-certificates/mozilla');
       if (existsSync(mozilla)) {
-        const certs = readdirSync(mozilla).filter((f) => f.endsWith('.crt')).sort();
+        const certs = readdirSync(mozilla)
+          .filter((f) => f.endsWith('.crt'))
+          .sort();
         mkdirSync(join(work, 'etc/ssl/certs'), { recursive: true });
         writeFileSync(join(work, 'etc/ssl/certs/ca-certificates.crt'), certs.map((c) => readFileSync(join(mozilla, c), 'utf8')).join(''));
       }
@@ -125,7 +130,8 @@ function filesLayer(img: LoadedImage): LayerRecipe {
   const { def } = img;
   const user = def.user;
   const passwd =
-    'root:x:0:0:root:/root:/bin/sh\n' + (user ? `${user.name}:x:${user.uid}:${user.uid}:${user.name}:${user.home}:${user.shell ?? '/bin/sh'}\n` : '');
+    'root:x:0:0:root:/root:/bin/sh\n' +
+    (user ? `${user.name}:x:${user.uid}:${user.uid}:${user.name}:${user.home}:${user.shell ?? '/bin/sh'}\n` : '');
   const group = 'root:x:0:\n' + (user ? `${user.name}:x:${user.uid}:\n` : '');
   const entries = new Map<string, TarEntry>();
   const uidOf = (owner: string | undefined) => (owner === 'user' && user ? user.uid : 0);
@@ -136,7 +142,8 @@ function filesLayer(img: LoadedImage): LayerRecipe {
     entries.set(e.path, e);
   };
   const rel = (abs: string) => abs.replace(/^\/+/, '').replace(/\/+$/, '');
-  const file = (path: string, data: Buffer, mode: number) => add({ type: 'file', path: rel(path), mode, uid: 0, gid: 0, size: data.length, source: data });
+  const file = (path: string, data: Buffer, mode: number) =>
+    add({ type: 'file', path: rel(path), mode, uid: 0, gid: 0, size: data.length, source: data });
   file('/etc/passwd', Buffer.from(passwd), 0o644);
   file('/etc/group', Buffer.from(group), 0o644);
   if (user) add({ type: 'dir', path: rel(user.home), mode: 0o755, uid: user.uid, gid: user.uid });
@@ -154,8 +161,14 @@ function filesLayer(img: LoadedImage): LayerRecipe {
   const sorted = [...entries.values()].sort((x, y) => Buffer.compare(Buffer.from(x.path), Buffer.from(y.path)));
   return {
     name: 'files',
-    key: keyOf({ kind: 'files', user: user ?? null, directories: def.directories ?? [], files: def.files ?? [], contents, links: def.links ?? {} }),
+    key: keyOf({
+      kind: 'files',
+      user: user ?? null,
+      directories: def.directories ?? [],
+      files: def.files ?? [],
+      contents,
+      links: def.links ?? {},
+    }),
     entries: () => sorted,
   };
 }
-

@@ -99,10 +99,19 @@ export class ImageStore {
   add(ref: string, manifest: { digest: string; size: number }, config: string): void {
     const others = this.readIndex()
       .filter((d) => d.digest !== manifest.digest)
-      .map((d) => (d.annotations?.[REF_ANNOTATION] === ref ? { ...d, annotations: { [CONFIG_ANNOTATION]: d.annotations[CONFIG_ANNOTATION] ?? '' } } : d));
+      .map((d) =>
+        d.annotations?.[REF_ANNOTATION] === ref
+          ? { ...d, annotations: { [CONFIG_ANNOTATION]: d.annotations[CONFIG_ANNOTATION] ?? '' } }
+          : d,
+      );
     this.writeIndex([
       ...others,
-      { mediaType: MEDIA.manifest, digest: manifest.digest, size: manifest.size, annotations: { [REF_ANNOTATION]: ref, [CONFIG_ANNOTATION]: config } },
+      {
+        mediaType: MEDIA.manifest,
+        digest: manifest.digest,
+        size: manifest.size,
+        annotations: { [REF_ANNOTATION]: ref, [CONFIG_ANNOTATION]: config },
+      },
     ]);
   }
 

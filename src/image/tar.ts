@@ -79,7 +79,13 @@ function writeEntry(sink: Sink, e: TarEntry): void {
     sink.write(pax);
     sink.pad();
   }
-  const short = (s: string) => (fitsUstar(s) ? s : Buffer.from(s).subarray(0, 99).toString('latin1').replace(/[^\x20-\x7e]/g, '_'));
+  const short = (s: string) =>
+    fitsUstar(s)
+      ? s
+      : Buffer.from(s)
+          .subarray(0, 99)
+          .toString('latin1')
+          .replace(/[^\x20-\x7e]/g, '_');
   if (e.type === 'dir') sink.write(header(short(name), '5', e.mode, e.uid, e.gid, 0, ''));
   else if (e.type === 'symlink') sink.write(header(short(name), '2', 0o777, e.uid, e.gid, 0, short(link)));
   else {

@@ -39,17 +39,25 @@ async function dockerLoad(archive: string): Promise<string> {
     stream.on('end', () => ok(text));
     stream.on('error', fail);
   });
-  const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { stream?: string; error?: string });
+  const lines = out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { stream?: string; error?: string });
   const err = lines.find((l) => l.error);
   if (err) throw new UserError(`docker load failed: ${err.error}`);
-  return lines.map((l) => l.stream ?? '').join('').trim();
+  return lines
+    .map((l) => l.stream ?? '')
+    .join('')
+    .trim();
 }
 
 function build(dir: string, opts: Opts, stateDir: string): Promise<number> | number {
   const started = Date.now();
   const r = buildImage(dir, { stateDir, tag: opts.tag, progress: (l) => process.stderr.write(`${l}\n`) });
   const cached = r.layers.filter((l) => l.cached).length;
-  process.stderr.write(`built ${r.ref} (${r.layers.length} layers, ${cached} from cache, ${mib(r.size)}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(
+    `built ${r.ref} (${r.layers.length} layers, ${cached} from cache, ${mib(r.size)}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
   const store = ImageStore.open(stateDir);
   const image = store.find(r.digest)!;
   const finish = async (): Promise<number> => {
@@ -84,9 +92,18 @@ function list(opts: Opts, stateDir: string): number {
     process.stdout.write(`no images in ${store.dir}\n`);
     return 0;
   }
-  const table = [['REF', 'DIGEST', 'IMAGE ID', 'SIZE', 'USED BY'], ...rows.map((r) => [r.ref ?? '<none>', short(r.digest), short(r.config), mib(r.size), r.used_by.join(',') || '-'])];
+  const table = [
+    ['REF', 'DIGEST', 'IMAGE ID', 'SIZE', 'USED BY'],
+    ...rows.map((r) => [r.ref ?? '<none>', short(r.digest), short(r.config), mib(r.size), r.used_by.join(',') || '-']),
+  ];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
-  for (const row of table) process.stdout.write(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd() + '\n');
+  for (const row of table)
+    process.stdout.write(
+      row
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd() + '\n',
+    );
   return 0;
 }
 
@@ -98,7 +115,10 @@ function remove(refs: string[], stateDir: string): number {
     const image = store.find(ref);
     if (!image) throw new UserError(`no image ${ref} in ${store.dir}`);
     const users = usersOf(image, pinned);
-    if (users.length) throw new UserError(`image ${ref} is used by sandbox ${users.join(', ')}; destroy or update ${users.length > 1 ? 'them' : 'it'} first`);
+    if (users.length)
+      throw new UserError(
+        `image ${ref} is used by sandbox ${users.join(', ')}; destroy or update ${users.length > 1 ? 'them' : 'it'} first`,
+      );
     return image;
   });
   store.remove(targets.map((t) => t.digest));
