@@ -2,7 +2,7 @@
 // runtime from the verified blueprint store, restarts them with exponential backoff when they
 // exit, appends their output to a log file, and remembers what should run so a restarted daemon
 // brings the same sandboxes back. The reconciler drives it through the control API (routes.ts).
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { procStartTime } from '../util/proc.js';
@@ -257,6 +257,14 @@ export class Supervisor {
     e.status.pid = null;
   }
 
+  private appendLog(path: string, line: string): void {
+    try {
+      appendFileSync(path, line, { mode: 0o600 });
+    } catch {
+      /* the status still says it */
+    }
+  }
+
   private openLog(path: string): number {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
@@ -305,7 +313,9 @@ export class Supervisor {
       e.running = null;
       e.status.pid = null;
       e.status.last_exit = { code: st.code, at: new Date().toISOString() };
-      e.status.last_error = `exited with code ${st.code}`;
+      e.status.last_error = st.reason;
+      // In the agent's own log too, so `nemoclaw logs` says why the output stops there.
+      if (st.oomKilled) this.appendLog(e.status.log, `nemoclaw: ${e.name}: ${st.reason}\n`);
       if (Date.now() - startedAt >= this.backoff.resetAfterMs) e.failures = 0;
       this.scheduleRestart(e);
     });

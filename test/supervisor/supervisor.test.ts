@@ -27,7 +27,7 @@ function fakeRuntime(fail?: () => Error | undefined) {
     const exited = new Promise<ExitStatus>((r) => {
       exit = r;
     });
-    const run: FakeRun = { opts, exit: (code) => exit({ code }), stopped: false };
+    const run: FakeRun = { opts, exit: (code) => exit({ code, oomKilled: false, reason: `exited with code ${code}` }), stopped: false };
     runs.push(run);
     return {
       name: opts.artifacts.sandbox.name,
@@ -40,7 +40,7 @@ function fakeRuntime(fail?: () => Error | undefined) {
       wait: () => exited,
       stop: async () => {
         run.stopped = true;
-        exit({ code: 143 });
+        exit({ code: 143, oomKilled: false, reason: 'exited with code 143' });
         return exited;
       },
     };

@@ -16,6 +16,7 @@ import { sandboxPaths } from '../../state/sandbox-layout.js';
 import { parseReport, type EnforcementReport } from '../../init-protocol/report.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { resolveSecrets } from '../../runtime/secrets.js';
+import { describeExit } from '../../runtime/exit-reason.js';
 import type { DesiredSandbox, ProcessState } from '../../state/types.js';
 import { knownView, unknownView, type Driver, type DriverContext, type DriverObservation, type DriverView } from './driver.js';
 
@@ -96,6 +97,11 @@ async function resolveImage(ref: string): Promise<string> {
   }
 }
 
+/** Why a stopped container stopped; Docker records an OOM kill in State.OOMKilled. */
+export function containerExitReason(info: Docker.ContainerInspectInfo): string {
+  return describeExit({ code: info.State.ExitCode, oomKilled: info.State.OOMKilled, memoryLimitBytes: info.HostConfig.Memory ?? 0 });
+}
+
 async function observeOne(stateDir: string, info: Docker.ContainerInspectInfo): Promise<[string, DriverObservation]> {
   const name = info.Config.Labels[LABEL_SANDBOX]!;
   return [
@@ -107,7 +113,7 @@ async function observeOne(stateDir: string, info: Docker.ContainerInspectInfo): 
       restarts: info.RestartCount,
       report: readReport(stateDir, name),
       seccomp_digest: null, // Docker loads the filter; the init checks one is active (report.seccomp)
-      last_error: info.State.Error || (info.State.Running ? null : `exited with ${info.State.ExitCode}`),
+      last_error: info.State.Error || (info.State.Running ? null : containerExitReason(info)),
       id: info.Id,
     },
   ];
@@ -116,21 +122,26 @@ async function observeOne(stateDir: string, info: Docker.ContainerInspectInfo): 
 /** Does this sandbox's init read its spec from a FIFO the driver writes once (it has secrets)? */
 const specViaFifo = (sb: DesiredSandbox): boolean => Object.keys(sb.artifacts.sandbox.secrets ?? {}).length > 0;
 
-export function containerSpec(stateDir: string, sb: DesiredSandbox, image: string): Docker.ContainerCreateOptions {
+/**
+ * FOREGROUND: a container `nemoclaw run` owns for as long as it runs: never restarted by Docker,
+ * named apart from an applied sandbox, and without the state label, so observe (status, apply)
+ * does not take it for one of the inventory's.
+ */
+export function containerSpec(stateDir: string, sb: DesiredSandbox, image: string, foreground = false): Docker.ContainerCreateOptions {
   const { sandbox, seccomp } = sb.artifacts;
   const paths = sandboxPaths(stateDir, sb.name);
   const binds = [`${initBinary}:${IN_INIT}:ro`, `${runDir(stateDir, sb.name)}:${IN_RUN}:rw`];
   for (const m of sandbox.mounts) if (m.mode === 'rw') binds.push(`${paths.rwDir(m.target)}:${m.target}:rw`);
   if (sandbox.network.mode === 'gateway') binds.push(`${dirname(paths.gatewaySocket)}:${IN_GATEWAY}:ro`);
   return {
-    name: `nemoclaw-${sb.name}-${stateLabel(stateDir).slice(0, 8)}`,
+    name: `nemoclaw-${sb.name}-${stateLabel(stateDir).slice(0, 8)}${foreground ? '-run' : ''}`,
     Image: image,
     Entrypoint: [IN_INIT, '--container', IN_RUN],
     Cmd: [],
     User: `${sandbox.user.uid}:${sandbox.user.gid}`,
     WorkingDir: sandbox.workdir,
     Env: [],
-    Labels: { [LABEL_SANDBOX]: sb.name, [LABEL_STATE]: stateLabel(stateDir) },
+    Labels: foreground ? { [LABEL_SANDBOX]: sb.name } : { [LABEL_SANDBOX]: sb.name, [LABEL_STATE]: stateLabel(stateDir) },
     NetworkDisabled: false,
     HostConfig: {
       Binds: binds,
@@ -147,7 +158,7 @@ export function containerSpec(stateDir: string, sb: DesiredSandbox, image: strin
       IpcMode: 'private',
       // Docker restarting a container on its own would leave the init waiting for a spec (with its
       // secrets) nobody writes: such a sandbox stays down until the next apply/reconcile re-creates it.
-      RestartPolicy: specViaFifo(sb) ? { Name: 'no' } : { Name: 'unless-stopped', MaximumRetryCount: 0 },
+      RestartPolicy: foreground || specViaFifo(sb) ? { Name: 'no' } : { Name: 'unless-stopped', MaximumRetryCount: 0 },
     },
   };
 }
@@ -210,6 +221,66 @@ async function writeSpecToFifo(path: string, spec: string, id: string, name: str
   }
 }
 
+/** Create and start the container; resolves once the init reported enforcement. */
+async function launch(ctx: DriverContext, sb: DesiredSandbox, foreground: boolean): Promise<Docker.Container> {
+  const { sandbox, landlock } = sb.artifacts;
+  if (!sandbox.image) throw new Error(`sandbox ${sb.name}: runtime docker needs an image`);
+  // Read here, in the process that starts the container, before anything is created for it.
+  const secrets = resolveSecrets(sandbox);
+  await loadEngine();
+  const image = await resolveImage(sandbox.image);
+  const paths = sandboxPaths(ctx.stateDir, sb.name);
+  const run = runDir(ctx.stateDir, sb.name);
+  mkdirSync(run, { recursive: true, mode: 0o700 });
+  rmSync(join(run, 'report.json'), { force: true });
+  const rwDirs: Record<string, string> = {};
+  for (const m of sandbox.mounts) {
+    if (m.mode !== 'rw') continue;
+    rwDirs[m.target] = paths.rwDir(m.target);
+    mkdirSync(rwDirs[m.target]!, { recursive: true, mode: 0o700 });
+  }
+  // The agent runs as the sandbox uid inside the container; its own directories must be its own.
+  const owned = [run, ...Object.values(rwDirs)];
+  if (sandbox.network.mode === 'gateway') {
+    // The relay in the container runs as the sandbox uid too: it gets this sandbox's socket
+    // directory, and the gateway gives a socket the owner of its directory (also after a restart).
+    const gwDir = dirname(paths.gatewaySocket);
+    mkdirSync(gwDir, { recursive: true, mode: 0o700 });
+    owned.push(gwDir);
+    if (existsSync(paths.gatewaySocket)) owned.push(paths.gatewaySocket);
+  }
+  for (const d of owned) chownSync(d, sandbox.user.uid, sandbox.user.gid);
+  const spec = buildInitSpec({
+    sandbox,
+    landlock,
+    secrets,
+    rootDir: '-',
+    rwDirs,
+    cgroups: {},
+    gatewaySocket: sandbox.network.mode === 'gateway' ? `${IN_GATEWAY}/${paths.gatewaySocket.split('/').pop()}` : null,
+  });
+  const specPath = join(run, 'spec');
+  const fifo = specViaFifo(sb);
+  rmSync(specPath, { force: true });
+  if (fifo) {
+    // No argv holds a value here: only the path. mkfifo(3) has no binding in node:fs.
+    execFileSync('mkfifo', ['-m', '600', specPath]);
+  } else writeFileAtomic(specPath, spec, { mode: 0o600 });
+  chownSync(specPath, sandbox.user.uid, sandbox.user.gid);
+  writeFileAtomic(join(run, 'digest'), sb.digest + '\n');
+
+  const container = await docker().createContainer(containerSpec(ctx.stateDir, sb, image, foreground));
+  try {
+    await container.start();
+    if (fifo) await writeSpecToFifo(specPath, spec, container.id, sb.name);
+    await waitForReport(ctx.stateDir, sb.name, container.id);
+  } catch (e) {
+    await container.remove({ force: true }).catch(() => undefined);
+    throw e;
+  }
+  return container;
+}
+
 export const dockerDriver: Driver = {
   kind: 'docker',
 
@@ -237,62 +308,7 @@ export const dockerDriver: Driver = {
   },
 
   async create(ctx, sb) {
-    const { sandbox, landlock } = sb.artifacts;
-    if (!sandbox.image) throw new Error(`sandbox ${sb.name}: runtime docker needs an image`);
-    // Read here, in the process that starts the container, before anything is created for it.
-    const secrets = resolveSecrets(sandbox);
-    await loadEngine();
-    const image = await resolveImage(sandbox.image);
-    const paths = sandboxPaths(ctx.stateDir, sb.name);
-    const run = runDir(ctx.stateDir, sb.name);
-    mkdirSync(run, { recursive: true, mode: 0o700 });
-    rmSync(join(run, 'report.json'), { force: true });
-    const rwDirs: Record<string, string> = {};
-    for (const m of sandbox.mounts) {
-      if (m.mode !== 'rw') continue;
-      rwDirs[m.target] = paths.rwDir(m.target);
-      mkdirSync(rwDirs[m.target]!, { recursive: true, mode: 0o700 });
-    }
-    // The agent runs as the sandbox uid inside the container; its own directories must be its own.
-    const owned = [run, ...Object.values(rwDirs)];
-    if (sandbox.network.mode === 'gateway') {
-      // The relay in the container runs as the sandbox uid too: it gets this sandbox's socket
-      // directory, and the gateway gives a socket the owner of its directory (also after a restart).
-      const gwDir = dirname(paths.gatewaySocket);
-      mkdirSync(gwDir, { recursive: true, mode: 0o700 });
-      owned.push(gwDir);
-      if (existsSync(paths.gatewaySocket)) owned.push(paths.gatewaySocket);
-    }
-    for (const d of owned) chownSync(d, sandbox.user.uid, sandbox.user.gid);
-    const spec = buildInitSpec({
-      sandbox,
-      landlock,
-      secrets,
-      rootDir: '-',
-      rwDirs,
-      cgroups: {},
-      gatewaySocket: sandbox.network.mode === 'gateway' ? `${IN_GATEWAY}/${paths.gatewaySocket.split('/').pop()}` : null,
-    });
-    const specPath = join(run, 'spec');
-    const fifo = specViaFifo(sb);
-    rmSync(specPath, { force: true });
-    if (fifo) {
-      // No argv holds a value here: only the path. mkfifo(3) has no binding in node:fs.
-      execFileSync('mkfifo', ['-m', '600', specPath]);
-    } else writeFileAtomic(specPath, spec, { mode: 0o600 });
-    chownSync(specPath, sandbox.user.uid, sandbox.user.gid);
-    writeFileAtomic(join(run, 'digest'), sb.digest + '\n');
-
-    const container = await docker().createContainer(containerSpec(ctx.stateDir, sb, image));
-    try {
-      await container.start();
-      if (fifo) await writeSpecToFifo(specPath, spec, container.id, sb.name);
-      await waitForReport(ctx.stateDir, sb.name, container.id);
-    } catch (e) {
-      await container.remove({ force: true }).catch(() => undefined);
-      throw e;
-    }
-    const [, obs] = await observeOne(ctx.stateDir, await container.inspect());
+    const [, obs] = await observeOne(ctx.stateDir, await (await launch(ctx, sb, false)).inspect());
     return obs;
   },
 
@@ -318,3 +334,48 @@ export const dockerDriver: Driver = {
     return obs;
   },
 };
+
+export interface ForegroundContainer {
+  id: string;
+  report: EnforcementReport | null;
+  /** Resolves when the agent exited and the container is removed. */
+  wait(): Promise<{ code: number; oomKilled: boolean; reason: string }>;
+  /** docker stop (SIGTERM, SIGKILL after graceSec). */
+  stop(graceSec?: number): Promise<void>;
+}
+
+/**
+ * `nemoclaw run` for a docker sandbox: the container of `create`, but owned by the caller: its
+ * output is streamed to OUT/ERR, Docker never restarts it, and it is removed once the agent exits.
+ */
+export async function runForeground(
+  stateDir: string,
+  sb: DesiredSandbox,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<ForegroundContainer> {
+  const container = await launch({ stateDir }, sb, true);
+  // The engine keeps everything since the start: following the log from its beginning loses nothing.
+  const stream = await container.logs({ follow: true, stdout: true, stderr: true });
+  docker().modem.demuxStream(stream, out, err);
+  const ended = new Promise<void>((r) => {
+    stream.on('end', () => r());
+    stream.on('error', () => r());
+  });
+  const exited = (async () => {
+    await container.wait();
+    await ended;
+    const info = await container.inspect();
+    await container.remove({ force: true }).catch(() => undefined);
+    rmSync(join(runDir(stateDir, sb.name), 'report.json'), { force: true });
+    return { code: info.State.ExitCode, oomKilled: info.State.OOMKilled, reason: containerExitReason(info) };
+  })();
+  return {
+    id: container.id,
+    report: readReport(stateDir, sb.name),
+    wait: () => exited,
+    stop: async (graceSec = 5) => {
+      await container.stop({ t: graceSec }).catch(() => undefined);
+    },
+  };
+}

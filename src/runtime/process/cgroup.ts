@@ -12,7 +12,26 @@ export interface SandboxCgroups {
   memory?: string;
   /** Why a controller is missing, for the summary; empty when both are in place. */
   notes: string[];
+  /** How many times the kernel's OOM killer fired in the memory cgroup (0 without one). */
+  oomKills(): number;
   remove(): Promise<void>;
+}
+
+/**
+ * The `oom_kill N` line of memory.events (v2) or memory.oom_control (v1): counted by the kernel
+ * for this cgroup alone, so a kill is attributed to the memory limit and not guessed from a 137.
+ */
+export function readOomKills(memoryDir: string | undefined): number {
+  if (!memoryDir) return 0;
+  for (const file of ['memory.events', 'memory.oom_control']) {
+    try {
+      const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(memoryDir, file), 'utf8'));
+      if (m) return Number(m[1]);
+    } catch {
+      /* the other version's file */
+    }
+  }
+  return 0;
 }
 
 function tryCreate(dir: string, limits: [file: string, value: string][], notes: string[], what: string): string | undefined {
@@ -83,6 +102,7 @@ export function createCgroups(
   return {
     ...out,
     notes,
+    oomKills: () => readOomKills(out.memory),
     async remove() {
       // Processes of a dead pid namespace leave the cgroup a moment after pid 1 exits.
       for (const dir of dirs) {

@@ -11,6 +11,7 @@ import { UserError } from '../../util/errors.js';
 import { initBinary } from '../../util/package-paths.js';
 import { compileSeccompBpf } from '../seccomp-bpf.js';
 import { createCgroups } from './cgroup.js';
+import { describeExit } from '../exit-reason.js';
 import { probeHost, type HostFacts } from './host.js';
 import { sandboxPaths } from '../../state/sandbox-layout.js';
 import { preflight } from './preflight.js';
@@ -47,6 +48,10 @@ export interface StartOptions {
 export interface ExitStatus {
   /** Agent's exit code, 128+N when killed by signal N, 125 when the init refused. */
   code: number;
+  /** The OOM killer fired in the sandbox's memory cgroup during this run. */
+  oomKilled: boolean;
+  /** In words: "killed: memory limit 512 MiB reached", "exited with code 3". */
+  reason: string;
 }
 
 export interface RunningSandbox {
@@ -161,10 +166,16 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
   const child = spawn(initBinary, [], { stdio: [...stdio, 'pipe', 'pipe', 'pipe'], env: {} });
   const exited = new Promise<ExitStatus>((resolve) => {
     child.on('exit', (code, signal) => {
-      const status = { code: code ?? 128 + (signal ? constants.signals[signal] : 0) };
-      void cgroups.remove().then(() => resolve(status));
+      const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
+      // Read before the cgroup is removed: its counter goes with it.
+      const oomKilled = cgroups.oomKills() > 0;
+      const reason = describeExit({ code: exitCode, oomKilled, memoryLimitBytes: sandbox.limits.memory_bytes });
+      void cgroups.remove().then(() => resolve({ code: exitCode, oomKilled, reason }));
     });
-    child.on('error', () => void cgroups.remove().then(() => resolve({ code: INIT_REFUSED })));
+    child.on(
+      'error',
+      () => void cgroups.remove().then(() => resolve({ code: INIT_REFUSED, oomKilled: false, reason: `exited with code ${INIT_REFUSED}` })),
+    );
   });
   const [specPipe, bpfPipe, reportPipe] = [child.stdio[3] as Writable, child.stdio[4] as Writable, child.stdio[5 as number] as Readable];
   for (const p of [specPipe, bpfPipe])
