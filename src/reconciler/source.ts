@@ -92,6 +92,11 @@ export async function checkoutVerified(root: string, commit: string): Promise<st
     await git.raw(['worktree', 'add', '--quiet', '--detach', '--force', tree, commit]);
   } else {
     const wt = gitAt(tree);
+    // One `status` tells whether the tree already is exactly COMMIT (a no-op tick): at that
+    // commit, nothing modified, untracked or ignored. Anything else is checked out afresh.
+    const st = await wt.raw(['status', '--porcelain=v2', '--branch', '--ignored', '--untracked-files=all']);
+    const lines = st.split('\n').filter((l) => l && !l.startsWith('# '));
+    if (st.includes(`# branch.oid ${commit}\n`) && lines.length === 0) return tree;
     await wt.raw(['checkout', '--quiet', '--force', '--detach', commit]);
     // Nothing from an earlier commit (or a hand edit) may leak into the compile.
     await wt.raw(['clean', '--quiet', '-ffdx']);

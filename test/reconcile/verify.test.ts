@@ -3,11 +3,11 @@
 // the backoff after failures.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { nextDelay } from '../../src/reconciler/loop.js';
-import { descendsFrom, fetchSource } from '../../src/reconciler/source.js';
+import { checkoutVerified, descendsFrom, fetchSource } from '../../src/reconciler/source.js';
 import { commitChecks, verifyCommit } from '../../src/reconciler/verify-commit.js';
 import { cachedVerification, rememberVerification, verificationKey } from '../../src/reconciler/verify-cache.js';
 import { redactUrl, sourcePaths, type GitSource } from '../../src/state/source.js';
@@ -93,6 +93,18 @@ test('a tick downloads nothing when the remote has not moved; a remembered pass 
   assert.equal((await fetchSource(root, repo.remote, 'refs/heads/main')).commit, c2);
   repo.forcePush(c1);
   assert.deepEqual(await fetchSource(root, repo.remote, 'main'), { commit: c1, notes: n.notes, downloaded: true });
+
+  // The checked-out tree is exactly the commit on every tick: a hand edit or a stray file is undone.
+  const tree = await checkoutVerified(root, c1);
+  assert.equal(readFileSync(join(tree, 'nemoclaw.yaml'), 'utf8'), YAML);
+  assert.equal(await checkoutVerified(root, c1), tree);
+  writeFileSync(join(tree, 'nemoclaw.yaml'), YAML + '# hand edit\n');
+  writeFileSync(join(tree, 'stray.yaml'), 'x');
+  await checkoutVerified(root, c1);
+  assert.equal(readFileSync(join(tree, 'nemoclaw.yaml'), 'utf8'), YAML);
+  assert.equal(existsSync(join(tree, 'stray.yaml')), false);
+  await checkoutVerified(root, c2);
+  assert.equal(readFileSync(join(tree, 'nemoclaw.yaml'), 'utf8'), YAML + '# two\n');
 
   const source = { ...base, url: repo.remote, allowed_signers: repo.allowedSigners };
   const file = sourcePaths(root).verifiedFile;
