@@ -1,6 +1,6 @@
 // The audit log: JSON lines, one per connection, per HTTP request, per denial and per approval
 // action (record kinds: record.ts). Written by the daemon's parts; read by `nemoclaw audit`.
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   aggregate,
@@ -14,6 +14,7 @@ import {
 } from './aggregate.js';
 import { capEntry } from './cap.js';
 import { lifecycle, type AuditEntry, type AuditRecord } from './record.js';
+import { RotatingFile } from './rotating-file.js';
 import { openSyslog, type SyslogHealth, type SyslogSender, type SyslogTarget } from './syslog.js';
 
 export const AUDIT_FILE = 'audit.jsonl';
@@ -57,8 +58,7 @@ export interface AuditHealth {
  * crash handler into a loop that audited its own failure.
  */
 export class AuditLog {
-  private fd = -1;
-  private size = 0;
+  private readonly file: RotatingFile;
   private queue: string[] = [];
   private backlog: Buffer[] = [];
   private backlogBytes = 0;
@@ -71,19 +71,15 @@ export class AuditLog {
   private readonly syslog: SyslogSender | undefined;
   private readonly timer: NodeJS.Timeout;
   readonly path: string;
-  private readonly maxBytes: number;
-  private readonly keep: number;
   private readonly maxBacklog: number;
 
   constructor(private readonly opts: AuditOptions) {
     this.path = join(opts.dir, AUDIT_FILE);
-    this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
-    this.keep = opts.keep ?? 5;
     this.maxBacklog = opts.maxBacklogBytes ?? 4 * 2 ** 20;
     this.throttle = newThrottle(opts.throttle);
     this.syslog = opts.syslog && openSyslog(opts.syslog);
-    this.fd = openSync(this.path, 'a', 0o600); // at start a failure is the caller's to report
-    this.size = fstatSync(this.fd).size;
+    // At start a failure is the caller's to report.
+    this.file = new RotatingFile(this.path, { maxBytes: opts.maxBytes ?? 64 * 1024 * 1024, keep: opts.keep ?? 5, mode: 0o600 });
     this.timer = setInterval(() => this.tick(), 1000);
     this.timer.unref();
   }
@@ -146,20 +142,14 @@ export class AuditLog {
     this.queue = [];
     if (this.backlogBytes === 0) return;
     const data = Buffer.concat(this.backlog);
-    let off = 0;
-    try {
-      if (this.fd < 0) this.reopen();
-      if (this.size > 0 && this.size + data.length > this.maxBytes) this.rotate();
-      while (off < data.length) off += writeSync(this.fd, data, off);
-    } catch (e) {
+    const { written, error } = this.file.append(data);
+    if (error) {
       // A partial write leaves half a line; the rest follows on the next try, so the line is whole.
-      this.size += off;
-      this.backlog = [data.subarray(off)];
-      this.backlogBytes = data.length - off;
-      this.failed(e as NodeJS.ErrnoException);
+      this.backlog = [data.subarray(written)];
+      this.backlogBytes = data.length - written;
+      this.failed(error);
       return;
     }
-    this.size += data.length;
     this.backlog = [];
     this.backlogBytes = 0;
     if (this.failure) this.recovered();
@@ -185,22 +175,6 @@ export class AuditLog {
     this.opts.onHealth?.(this.health());
   }
 
-  private reopen(): void {
-    this.fd = openSync(this.path, 'a', 0o600);
-    this.size = fstatSync(this.fd).size;
-  }
-
-  private rotate(): void {
-    closeSync(this.fd);
-    this.fd = -1;
-    for (let i = this.keep - 1; i >= 1; i--) {
-      const from = `${this.path}.${i}`;
-      if (existsSync(from)) renameSync(from, `${this.path}.${i + 1}`);
-    }
-    renameSync(this.path, `${this.path}.1`);
-    this.reopen();
-  }
-
   /** Write out open aggregation and budget windows, flush, close. */
   close(): void {
     if (this.closed) return;
@@ -208,8 +182,7 @@ export class AuditLog {
     this.flushSync();
     this.closed = true;
     clearInterval(this.timer);
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+    this.file.close();
     this.syslog?.close();
   }
 }

@@ -137,6 +137,8 @@ export interface LifecycleRecord extends Stamp, ApiActivity {
 
 /** What the inference router records of one model call (never a prompt, response or header value). */
 export interface InferenceDetail {
+  /** Unique per call; the call's entry in inference-capture.jsonl carries the same id. */
+  call_id: string;
   api: 'openai' | 'anthropic';
   provider: string | null;
   model_requested: string | null;

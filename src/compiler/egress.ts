@@ -85,6 +85,8 @@ function inferenceRoute(name: string, s: ResolvedSandbox, config: NemoclawConfig
     aliases: sortKeys(aliases),
     fallback: [...(inf.fallback ?? [])],
     local_only: inf.local_only ?? false,
+    // Only when on, so routes without capture compile to the same bytes (and digests) as before.
+    ...(inf.capture === 'full' ? { capture: 'full' as const } : {}),
     limits: {
       requests_per_minute: inf.limits?.requests_per_minute ?? null,
       concurrent: inf.limits?.concurrent ?? null,

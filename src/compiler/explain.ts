@@ -101,6 +101,7 @@ export function inferenceText(r: InferenceRoute): string {
     ...(r.fallback.length ? [`fallback ${r.fallback.join(' → ')}`] : []),
     ...(r.local_only ? ['local providers only'] : []),
     ...(limits.length ? [`limits ${limits.join(', ')}`] : []),
+    ...(r.capture === 'full' ? ['CAPTURE ON: prompts and responses are written to <state>/gateway/inference-capture.jsonl'] : []),
     'through the router on the proxy port (OPENAI_BASE_URL, ANTHROPIC_BASE_URL); the router adds the credential, the agent holds only a placeholder key',
   ].join('; ');
 }

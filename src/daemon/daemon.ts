@@ -107,7 +107,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   }
   // The inference router serves the model calls the gateway recognizes; its records go to the
   // gateway's audit log, and today's earlier records seed the token budgets across restarts.
-  const router = createRouter({ audit: (r) => gw.audit(r) });
+  const router = createRouter({ audit: (r) => gw.audit(r), captureDir: layout.gatewayDir });
   router.seed(readAudit(layout.gatewayDir, { since: Date.parse(new Date().toISOString().slice(0, 10)) }));
   const gw: Gateway = new Gateway({
     stateDir,

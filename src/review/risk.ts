@@ -183,7 +183,13 @@ function inferenceChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] 
     what,
   });
   if (!ib) return [change('narrows', ia!.provider, `may no longer call model providers (${Object.keys(ia!.providers).join(', ')})`)];
-  if (!ia) return [change('widens', ib.provider, `may now call the model providers ${Object.keys(ib.providers).join(', ')}`)];
+  if (!ia)
+    return [
+      change('widens', ib.provider, `may now call the model providers ${Object.keys(ib.providers).join(', ')}`),
+      ...(ib.capture === 'full'
+        ? [change('widens', ib.provider, 'prompts and responses are captured to disk (inference.capture: full)')]
+        : []),
+    ];
   const out: RiskChange[] = [];
   const local = (p: { endpoint: string; local: boolean }) => p.local || isLocalEndpoint(p.endpoint);
   for (const [name, p] of Object.entries(ib.providers)) {
@@ -197,6 +203,12 @@ function inferenceChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] 
     if (!ib.providers[name]) out.push(change('narrows', name, `may no longer call the model provider ${name}`));
   if (ia.local_only && !ib.local_only) out.push(change('widens', ib.provider, 'model calls may now leave the machine (local_only off)'));
   if (!ia.local_only && ib.local_only) out.push(change('narrows', ib.provider, 'model calls are now local-only'));
+  if (ia.capture !== ib.capture)
+    out.push(
+      ib.capture === 'full'
+        ? change('widens', ib.provider, 'prompts and responses are now captured to disk (inference.capture: full)')
+        : change('narrows', ib.provider, 'prompts and responses are no longer captured (inference.capture: off)'),
+    );
   return out; // same providers and endpoints, other models or limits: not a change of who sees the data
 }
 

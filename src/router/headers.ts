@@ -1,6 +1,7 @@
 // Headers between the agent and the provider. Every credential the caller sends is dropped (its
 // own key, cookies, account selectors); the provider's key is added in the provider's own style.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { redactText } from './redact.js';
 import type { Api } from './route.js';
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
@@ -52,11 +53,11 @@ export function upstreamHeaders(raw: string[], api: Api, key: string | null): Ou
   return out;
 }
 
-/** The provider's response headers for the agent, minus hop-by-hop headers and cookies. */
-export function downstreamHeaders(raw: string[]): string[] {
+/** The provider's response headers for the agent, minus hop-by-hop headers and cookies; `key` masked if echoed. */
+export function downstreamHeaders(raw: string[], key: string | null): string[] {
   const drop = dropList(raw, RESPONSE_DROP);
   const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (!drop.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
+  for (let i = 0; i < raw.length; i += 2) if (!drop.has(raw[i]!.toLowerCase())) out.push(raw[i]!, redactText(raw[i + 1]!, key));
   return out;
 }
 

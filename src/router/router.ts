@@ -2,17 +2,20 @@
 // src/gateway/inference-hook.ts). Per call: limits, the sandbox's routing policy, the provider's
 // credential in place of the caller's, the response streamed back chunk by chunk as it arrives,
 // usage metered from the provider's own counts, one audit record.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { InferenceRoute } from '../compiler/artifacts.js';
 import type { AuditEntry } from '../audit/record.js';
 import { inferenceRecord, asInferenceRecord, type InferenceDetail } from './audit-record.js';
+import { BodyTap, CaptureLog } from './capture.js';
 import { credentialStore, type CredentialError } from './credentials.js';
 import { sendError, type RouterError } from './errors.js';
 import { downstreamHeaders, upstreamHeaders, wantsAnthropic } from './headers.js';
 import { admit, addTokens, finish, newMeter, utcDay, type SandboxMeter } from './limits.js';
 import { allowedModels, checkRoute, choose, endpointOf, type Api, type Attempt } from './route.js';
-import { closeAgents, send } from './upstream.js';
+import { closeAgents, exchange } from './upstream.js';
+import { redactText, streamRedactor } from './redact.js';
 import { jsonMeter, sseMeter } from './usage.js';
 
 /** What the gateway passes with each call (the same shape as its InferenceCall). */
@@ -30,6 +33,11 @@ export interface RouterOptions {
   connectTimeoutMs?: number;
   /** Largest request body accepted (prompts with images can be large). Default 32 MiB. */
   maxBodyBytes?: number;
+  /** Where inference-capture.jsonl goes (the gateway's directory); without it nothing is captured. */
+  captureDir?: string;
+  /** Rotation of the capture file; defaults as for the audit log. */
+  captureMaxBytes?: number;
+  captureKeep?: number;
 }
 
 export interface RouterStatus {
@@ -55,7 +63,9 @@ export function createRouter(o: RouterOptions): Router {
     if (!m) meters.set(sandbox, (m = newMeter(Date.now())));
     return m;
   };
-  const opts = { connectTimeoutMs: o.connectTimeoutMs ?? 10_000, maxBodyBytes: o.maxBodyBytes ?? 32 * 2 ** 20 };
+  const capture =
+    o.captureDir === undefined ? undefined : new CaptureLog({ dir: o.captureDir, maxBytes: o.captureMaxBytes, keep: o.captureKeep });
+  const opts = { connectTimeoutMs: o.connectTimeoutMs ?? 10_000, maxBodyBytes: o.maxBodyBytes ?? 32 * 2 ** 20, capture };
   return {
     check: checkRoute,
     handle(call, req, res) {
@@ -73,7 +83,10 @@ export function createRouter(o: RouterOptions): Router {
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([sandbox, m]) => ({ sandbox, active: m.active, tokens_today: m.day === utcDay(Date.now()) ? m.tokens : 0 }));
     },
-    close: closeAgents,
+    close() {
+      closeAgents();
+      capture?.close();
+    },
   };
 }
 
@@ -82,6 +95,7 @@ interface ServeContext {
   maxBodyBytes: number;
   creds: ReturnType<typeof credentialStore>;
   meter: SandboxMeter;
+  capture: CaptureLog | undefined;
   audit(rec: AuditEntry): void;
 }
 
@@ -102,6 +116,7 @@ async function serve(call: RouterCall, req: IncomingMessage, res: ServerResponse
   }
   const ep = endpointOf(method, path, wantsAnthropic(req.headers));
   const detail: InferenceDetail = {
+    call_id: randomUUID(),
     api: ep?.api ?? 'openai',
     provider: null,
     model_requested: null,
@@ -183,27 +198,23 @@ async function serve(call: RouterCall, req: IncomingMessage, res: ServerResponse
       continue;
     }
     const out = attemptBody(json, a, ep.path, detail.stream);
-    let up: ReturnType<typeof send>;
-    try {
-      up = send({
-        p: a.p,
-        localOnly: route.local_only,
-        path: ep.path,
-        method,
-        headers: upstreamHeaders(req.rawHeaders, ep.api, key),
-        body: out,
-        connectTimeoutMs: ctx.connectTimeoutMs,
-      });
-    } catch (e) {
-      lastError = { reason: 'upstream_failed', detail: `provider ${a.provider}: ${safeMessage(e)}` };
-      detail.fallback.push(a.provider);
-      continue;
-    }
-    const abort = () => up.req.destroy();
+    const current: { req?: ClientRequest } = {};
+    const abort = () => current.req?.destroy();
     res.once('close', abort);
     let upRes: IncomingMessage;
     try {
-      upRes = await up.response;
+      upRes = await exchange(
+        {
+          p: a.p,
+          localOnly: route.local_only,
+          path: ep.path,
+          method,
+          headers: upstreamHeaders(req.rawHeaders, ep.api, key),
+          body: out,
+          connectTimeoutMs: ctx.connectTimeoutMs,
+        },
+        current,
+      );
     } catch (e) {
       res.off('close', abort);
       lastError = { reason: 'upstream_failed', detail: `provider ${a.provider}: ${safeMessage(e)}` };
@@ -219,7 +230,22 @@ async function serve(call: RouterCall, req: IncomingMessage, res: ServerResponse
     }
     detail.provider = a.provider;
     detail.model = a.model;
-    return relay(upRes, res, a, status, detail, t0, record);
+    const capture =
+      route.capture === 'full' && ctx.capture
+        ? (response: string, truncated: boolean) =>
+            ctx.capture!.write({
+              call_id: detail.call_id,
+              sandbox,
+              provider: a.provider,
+              model: a.model,
+              status,
+              stream: detail.stream,
+              request: redactText(body.toString('utf8'), key),
+              response,
+              ...(truncated ? { truncated } : {}),
+            })
+        : undefined;
+    return relay(upRes, res, { a, status, key, detail, t0, record, capture, captureMax: ctx.maxBodyBytes });
   }
   if (res.destroyed) {
     detail.outcome = 'client_closed';
@@ -229,32 +255,45 @@ async function serve(call: RouterCall, req: IncomingMessage, res: ServerResponse
   return refuse(lastError);
 }
 
-/** Stream the provider's answer to the agent as it arrives; meter usage on the way. */
-function relay(
-  upRes: IncomingMessage,
-  res: ServerResponse,
-  a: Attempt,
-  status: number,
-  detail: InferenceDetail,
-  t0: number,
-  record: (status: number, extra?: { reason?: string; dst?: { hostname: string; port: number } }) => void,
-): void {
-  const url = new URL(a.p.endpoint);
-  const dst = { hostname: url.hostname, port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
+interface RelayContext {
+  a: Attempt;
+  status: number;
+  /** The credential sent: masked wherever the provider's answer echoes it. */
+  key: string | null;
+  detail: InferenceDetail;
+  t0: number;
+  record: (status: number, extra?: { reason?: string; dst?: { hostname: string; port: number } }) => void;
+  /** Set when the sandbox captures: called with the response as the agent got it. */
+  capture: ((response: string, truncated: boolean) => void) | undefined;
+  captureMax: number;
+}
+
+/** Stream the provider's answer to the agent as it arrives; mask the key, meter usage on the way. */
+function relay(upRes: IncomingMessage, res: ServerResponse, c: RelayContext): void {
+  const { detail } = c;
+  const dst = destinationOf(c.a.p.endpoint);
   const sse = /^text\/event-stream/i.test(String(upRes.headers['content-type'] ?? ''));
   const meter = sse ? sseMeter() : jsonMeter();
-  res.writeHead(status, upRes.statusMessage, downstreamHeaders(upRes.rawHeaders));
-  let ended = false;
-  upRes.on('data', (chunk: Buffer) => {
-    if (detail.ttft_ms === null) detail.ttft_ms = Math.round((performance.now() - t0) * 1000) / 1000;
-    meter.feed(chunk);
-    if (!res.write(chunk)) {
+  const redactor = streamRedactor(c.key);
+  const tap = c.capture ? new BodyTap(c.captureMax) : undefined;
+  res.writeHead(c.status, upRes.statusMessage, downstreamHeaders(upRes.rawHeaders, c.key));
+  const forward = (out: Buffer) => {
+    if (out.length === 0) return;
+    meter.feed(out);
+    tap?.add(out);
+    if (!res.write(out)) {
       upRes.pause();
       res.once('drain', () => upRes.resume());
     }
+  };
+  let ended = false;
+  upRes.on('data', (chunk: Buffer) => {
+    if (detail.ttft_ms === null) detail.ttft_ms = Math.round((performance.now() - c.t0) * 1000) / 1000;
+    forward(redactor.push(chunk));
   });
   upRes.once('end', () => {
     ended = true;
+    forward(redactor.flush());
     res.end();
   });
   let upstreamFailed = false;
@@ -270,8 +309,22 @@ function relay(
     const t = meter.tokens();
     detail.tokens_in = t.input;
     detail.tokens_out = t.output;
-    record(status, { dst });
+    c.record(c.status, { dst });
+    if (tap) c.capture!(tap.text(), tap.truncated);
   });
+}
+
+const destinations = new Map<string, { hostname: string; port: number }>();
+/** Host and port of a provider endpoint, for the audit record (parsed once per endpoint). */
+function destinationOf(endpoint: string): { hostname: string; port: number } {
+  let d = destinations.get(endpoint);
+  if (!d) {
+    const url = new URL(endpoint);
+    d = { hostname: url.hostname, port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
+    if (destinations.size > 1024) destinations.clear();
+    destinations.set(endpoint, d);
+  }
+  return d;
 }
 
 /** The body for one provider: its real model, and (OpenAI streams) usage asked for in the final chunk. */

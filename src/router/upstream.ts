@@ -82,32 +82,67 @@ export interface UpstreamCall {
   connectTimeoutMs: number;
 }
 
+interface Target {
+  https: boolean;
+  host: string;
+  port: string | number;
+  path: string;
+  /** Host header. */
+  authority: string;
+  servername: string | undefined;
+  protocol: string;
+}
+const targets = new Map<string, Target>();
+
+/** Where a router path goes at a provider; computed once per provider endpoint and path (the hot path parses no URL). */
+function targetOf(p: InferenceProviderRoute, path: string): Target {
+  const k = `${p.api} ${p.endpoint} ${path}`;
+  let t = targets.get(k);
+  if (!t) {
+    const url = upstreamUrl(p, path);
+    const https = url.protocol === 'https:';
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    t = {
+      https,
+      host,
+      port: url.port || (https ? 443 : 80),
+      path: url.pathname,
+      authority: url.host,
+      servername: isIP(host) ? undefined : host,
+      protocol: url.protocol,
+    };
+    if (targets.size > 4096) targets.clear(); // bounded: endpoints come from policy reloads
+    targets.set(k, t);
+  }
+  return t;
+}
+
 /** Send one request; resolves with the response head, rejects on connection errors. */
 export function send(c: UpstreamCall): { req: ClientRequest; response: Promise<IncomingMessage> } {
-  const url = upstreamUrl(c.p, c.path);
-  const https = url.protocol === 'https:';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (c.localOnly && isIP(host) && !isLocalAddress(host)) {
-    const e: NodeJS.ErrnoException = new Error(`${host} is not a local address`);
+  const t = targetOf(c.p, c.path);
+  if (c.localOnly && isIP(t.host) && !isLocalAddress(t.host)) {
+    const e: NodeJS.ErrnoException = new Error(`${t.host} is not a local address`);
     e.code = 'ENOTLOCAL';
     throw e;
   }
-  const req = (https ? httpsRequest : httpRequest)({
-    protocol: url.protocol,
-    host,
-    port: url.port || (https ? 443 : 80),
-    path: url.pathname,
+  const req = (t.https ? httpsRequest : httpRequest)({
+    protocol: t.protocol,
+    host: t.host,
+    port: t.port,
+    path: t.path,
     method: c.method,
-    headers: { ...c.headers, host: url.host, 'content-length': c.body.length },
-    agent: agentFor(c.p, c.localOnly, https),
-    servername: isIP(host) ? undefined : host,
+    headers: { ...c.headers, host: t.authority, 'content-length': c.body.length },
+    agent: agentFor(c.p, c.localOnly, t.https),
+    servername: t.servername,
   });
   req.setNoDelay(true);
   const response = new Promise<IncomingMessage>((resolve, reject) => {
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), c.connectTimeoutMs);
+    // A timer only while a new connection is being made: a kept-alive one needs none.
+    let timer: NodeJS.Timeout | undefined;
     req.once('socket', (s) => {
-      if (!s.connecting) clearTimeout(timer);
-      else s.once('connect', () => clearTimeout(timer));
+      if (!s.connecting) return;
+      timer = setTimeout(() => req.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), c.connectTimeoutMs);
+      s.once('connect', () => clearTimeout(timer));
     });
     req.once('response', (r) => {
       clearTimeout(timer);
@@ -120,6 +155,31 @@ export function send(c: UpstreamCall): { req: ClientRequest; response: Promise<I
   });
   req.end(c.body);
   return { req, response };
+}
+
+/** Errors that, on a reused connection and before any byte of the answer, mean the provider had closed it while idle. */
+const STALE = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * send(), and when a kept-alive connection turns out to be dead before any byte of the answer
+ * (the provider closed it while it sat idle), once more on a fresh connection: the provider never
+ * got the request, so sending it again is safe. `current` always holds the request in flight, for
+ * the caller to abort.
+ */
+export async function exchange(c: UpstreamCall, current: { req?: ClientRequest }): Promise<IncomingMessage> {
+  const first = send(c);
+  current.req = first.req;
+  try {
+    return await first.response;
+  } catch (e) {
+    if (!first.req.reusedSocket || !STALE.has((e as NodeJS.ErrnoException).code ?? '')) throw e;
+  }
+  // The other idle connections to this provider are likely as dead: close them so the retry connects anew.
+  const agent = agentFor(c.p, c.localOnly, targetOf(c.p, c.path).https);
+  for (const list of Object.values(agent.freeSockets)) for (const s of list ?? []) s.destroy();
+  const again = send(c);
+  current.req = again.req;
+  return again.response;
 }
 
 export function closeAgents(): void {

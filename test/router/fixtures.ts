@@ -80,6 +80,10 @@ export interface FakeOptions {
   /** Stream chunks: how many, and ms between them. */
   chunks?: number;
   chunkDelayMs?: number;
+  /** A careless provider: echoes the Authorization header it got in its answer (streamed: split across two writes; with failWith: in the error body). */
+  echoKey?: boolean;
+  /** Drop a kept-alive connection when a second request arrives on it, as a provider that closed it while idle would appear. */
+  resetReused?: boolean;
 }
 
 export interface FakeProvider {
@@ -93,7 +97,13 @@ export interface FakeProvider {
 
 export async function fakeProvider(ca: TestCa, opts: FakeOptions): Promise<FakeProvider> {
   const seen: Seen[] = [];
+  const served = new WeakSet<object>();
   const server = createServer({ cert: ca.cert, key: ca.key }, (req, res) => {
+    if (fake.opts.resetReused) {
+      // (resetAndDestroy is not offered on TLS sockets; a close before any answer is a "socket hang up", ECONNRESET, the same to the client.)
+      if (served.has(req.socket)) return void req.socket.destroy();
+      served.add(req.socket);
+    }
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
@@ -102,9 +112,18 @@ export async function fakeProvider(ca: TestCa, opts: FakeOptions): Promise<FakeP
       res.on('close', () => {
         if (!res.writableFinished) s.aborted = true;
       });
+      const auth = String(req.headers.authorization ?? req.headers['x-api-key'] ?? '');
       if (fake.opts.failWith) {
         res.writeHead(fake.opts.failWith, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { message: 'overloaded' } }));
+        res.end(JSON.stringify({ error: { message: fake.opts.echoKey ? `invalid credential: ${auth}` : 'overloaded' } }));
+        return;
+      }
+      if (fake.opts.echoKey) {
+        // The key split across two writes that reach the router as two chunks.
+        const cut = auth.length - 5;
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'x-debug-auth': auth });
+        res.write(`data: {"debug":"${auth.slice(0, cut)}`);
+        setTimeout(() => res.end(`${auth.slice(cut)}","choices":[]}\n\ndata: [DONE]\n\n`), 30);
         return;
       }
       let body: Record<string, unknown> = {};
