@@ -65,8 +65,9 @@ export function claimSource(root: string, want: Source, adopt: boolean): void {
 }
 
 /** --settle DURATION, NEMOCLAW_SETTLE, or the default. */
-export function settleOption(flag: string | undefined): number {
-  const raw = flag ?? process.env.NEMOCLAW_SETTLE;
+export function settleOption(flag: string | number | undefined): number {
+  // cac hands over `--settle 0` (any all-digit value) as a number.
+  const raw = flag === undefined ? process.env.NEMOCLAW_SETTLE : String(flag);
   if (raw === undefined) return DEFAULT_SETTLE_MS;
   if (raw.trim() === '0') return 0;
   const ms = parseDuration(raw);

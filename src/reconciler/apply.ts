@@ -40,25 +40,38 @@ interface Step {
   phase?: string;
 }
 
-/** How many sandboxes an apply works on at once. */
-const PARALLEL = 8;
+/**
+ * How many sandboxes an apply works on at once. Starting one is mostly waiting (on the gateway's
+ * control API, on the init to report), so the bound is above the core count; stopping is waiting
+ * for a process to exit.
+ */
+const PARALLEL: Record<Action['kind'], number> = { delete: 32, replace: 16, create: 16, reload: 16, noop: 1 };
 
-/** Run f over items, at most `limit` at a time; the first failure rejects after running ones settle. */
-async function pool<T>(items: T[], limit: number, f: (x: T) => Promise<void>): Promise<void> {
+/** A sandbox whose steps failed, and why. */
+interface Failure {
+  sandbox: string;
+  error: unknown;
+}
+
+/**
+ * Run each sandbox's chain of steps, at most `limit` chains at a time. A failing chain stops only
+ * itself: the other sandboxes still get their turn, and every failure is returned.
+ */
+async function pool<T>(items: T[], limit: number, f: (x: T) => Promise<void>, nameOf: (x: T) => string): Promise<Failure[]> {
   let next = 0;
-  let failure: unknown;
+  const failures: Failure[] = [];
   const worker = async () => {
-    while (next < items.length && failure === undefined) {
+    while (next < items.length) {
       const x = items[next++]!;
       try {
         await f(x);
-      } catch (e) {
-        failure ??= e;
+      } catch (error) {
+        failures.push({ sandbox: nameOf(x), error });
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure;
+  return failures.sort((a, b) => a.sandbox.localeCompare(b.sandbox));
 }
 
 function entryFor(
@@ -218,6 +231,12 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: Ru
   }
 }
 
+class PhaseFailed extends Error {
+  constructor(readonly failures: Failure[]) {
+    super(failures.map((f) => `${f.sandbox}: ${(f.error as Error).message}`).join('; '));
+  }
+}
+
 export async function applyPlan(
   ctx: ApplyContext,
   plan: Plan,
@@ -276,13 +295,18 @@ export async function applyPlan(
   let done = 0;
   const runOne = async (i: number) => {
     const t0 = Date.now();
-    await journal.run(i + 1, steps[i]!.run);
+    await journal.run(i + 1, async () => {
+      await steps[i]!.run();
+      await store.inventoryWritten(); // what the step recorded is on disk before it counts as done
+    });
     ctx.progress(`[${String(++done).padStart(width)}/${steps.length}] ${steps[i]!.description} (${Date.now() - t0} ms)`);
   };
+  store.batchInventory();
   try {
     // Steps of one sandbox run in order; different sandboxes of the same kind of action run
     // side by side (stopping 50 sandboxes one after the other would take minutes). Steps that
-    // belong to no sandbox (gateway, generation) are barriers.
+    // belong to no sandbox (gateway, generation) are barriers, and so is the end of a kind of
+    // action: when a sandbox of it failed, the others still ran, and the apply stops there.
     let i = 0;
     while (i < steps.length) {
       if (steps[i]!.sandbox === null) {
@@ -290,24 +314,33 @@ export async function applyPlan(
         continue;
       }
       const chains = new Map<string, number[]>();
-      const phase = steps[i]!.phase;
+      const phase = steps[i]!.phase as Action['kind'];
       while (i < steps.length && steps[i]!.sandbox !== null && steps[i]!.phase === phase) {
         const k = steps[i]!.sandbox!;
         chains.set(k, [...(chains.get(k) ?? []), i++]);
       }
-      await pool([...chains.values()], PARALLEL, async (chain) => {
-        for (const j of chain) await runOne(j);
-      });
+      const failures = await pool(
+        [...chains.values()],
+        PARALLEL[phase],
+        async (chain) => {
+          for (const j of chain) await runOne(j);
+        },
+        (chain) => steps[chain[0]!]!.sandbox!,
+      );
+      if (failures.length) throw new PhaseFailed(failures);
     }
   } catch (e) {
+    store.endInventoryBatch();
     journal.finish(false);
-    throw new UserError(
-      `apply failed at step ${journal.steps.find((s) => s.state === 'failed')?.n ?? '?'}: ${(e as Error).message}\n` +
-        'What already happened is recorded; run apply again to converge.',
-      [],
-      1,
-    );
+    const failed = journal.steps.filter((s) => s.state === 'failed');
+    const what =
+      e instanceof PhaseFailed && e.failures.length > 1
+        ? `${e.failures.length} sandboxes failed (first at step ${failed[0]?.n ?? '?'}):\n` +
+          e.failures.map((f) => `  - ${f.sandbox}: ${(f.error as Error).message}`).join('\n')
+        : `at step ${failed[0]?.n ?? '?'}: ${((e instanceof PhaseFailed ? e.failures[0]!.error : e) as Error).message}`;
+    throw new UserError(`apply failed ${what}\nWhat already happened is recorded; run apply again to converge.`, [], 1);
   }
+  store.endInventoryBatch();
   journal.finish(true);
   const health = await checkHealth(store, started, ctx.settleMs ?? DEFAULT_SETTLE_MS);
   return { generation, problems: await verify(ctx, desired, o.scope), steps: steps.length, health };

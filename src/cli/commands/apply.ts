@@ -19,7 +19,7 @@ interface Opts {
   allowDestroy?: boolean;
   stateDir?: string;
   diff: boolean;
-  settle?: string;
+  settle?: string | number;
   adopt?: boolean;
 }
 
