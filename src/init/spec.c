@@ -9,6 +9,7 @@
  *   idmap BASE                   root only: the agent gets its own user namespace mapping 0-65535
  *                                to host BASE..BASE+65535 (userns.c)
  *   root DIR                     empty host directory; the sandbox root (a tmpfs) is mounted on it
+ *   disk IMAGE MOUNTPOINT        loop-mount the ext4 IMAGE on MOUNTPOINT first (rw HOSTDIRs lie in it)
  *   ro TARGET                    bind host TARGET read-only, nosuid, nodev, at TARGET
  *   rw TARGET HOSTDIR exec|noexec  HOSTDIR read-write, nosuid, nodev at TARGET (an overlay: root.c)
  *   exec PATH                    PATH, beneath a noexec rw TARGET, becomes its own mount without noexec
@@ -102,6 +103,7 @@ void parse_spec(void) {
     else if (!strcmp(k, "uid") && n == 2) spec.uid = num(f[1]);
     else if (!strcmp(k, "gid") && n == 2) spec.gid = num(f[1]);
     else if (!strcmp(k, "idmap") && n == 2) spec.idmap = num(f[1]);
+    else if (!strcmp(k, "disk") && n == 3) { spec.disk_image = f[1]; spec.disk_mount = f[2]; }
     else if (!strcmp(k, "root") && n == 2) spec.root = f[1];
     else if (!strcmp(k, "workdir") && n == 2) spec.workdir = f[1];
     else if (!strcmp(k, "gateway") && n == 2) spec.gateway = f[1];
