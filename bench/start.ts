@@ -16,6 +16,9 @@ import { probeHost } from '../src/runtime/process/host.js';
 import { sandboxPaths } from '../src/state/sandbox-layout.js';
 import { buildInitSpec } from '../src/init-protocol/spec.js';
 import { compileSeccompBpf } from '../src/runtime/seccomp-bpf.js';
+import { prepareDisk } from '../src/runtime/process/disk.js';
+import { preflight } from '../src/runtime/process/preflight.js';
+import { allocateUidRange } from '../src/state/uid-ranges.js';
 
 const N = Number(process.argv[2] ?? 40);
 const root = packageRoot;
@@ -64,12 +67,22 @@ sandboxes:
   const state = join(dir, 'state');
   const paths = sandboxPaths(state, 'bench');
   const { sandbox, landlock, seccomp } = compiled.artifacts;
+  // As `run` does: as root, the sandbox's own host id range and its own disk image (limits.disk).
+  const asRoot = process.getuid?.() === 0;
+  const idmap = asRoot ? allocateUidRange(state, 'bench').first : null;
+  const owner = idmap === null ? sandbox.user : { uid: idmap + sandbox.user.uid, gid: idmap + sandbox.user.gid };
+  const ownDisk = preflight({ sandbox, landlock }, host).ownDisk;
   const rwDirs: Record<string, string> = {};
+  spawnSync('mkdir', ['-p', paths.rootMount, dirname(paths.gatewaySocket), paths.diskMount]);
+  if (ownDisk) await prepareDisk(paths.diskImage, sandbox.limits.disk_bytes, join(paths.dir, 'rw'), owner);
   for (const m of sandbox.mounts)
     if (m.mode === 'rw') {
-      const rw = (rwDirs[m.target] = paths.rwDir(m.target));
-      spawnSync('mkdir', ['-p', rw, paths.rootMount, dirname(paths.gatewaySocket)]);
-      if (process.getuid?.() === 0) spawnSync('chown', ['1000:1000', rw]);
+      if (ownDisk) rwDirs[m.target] = paths.diskRwDir(m.target);
+      else {
+        const rw = (rwDirs[m.target] = paths.rwDir(m.target));
+        spawnSync('mkdir', ['-p', rw]);
+        if (asRoot) spawnSync('chown', [`${owner.uid}:${owner.gid}`, rw]);
+      }
     }
   const cg = createCgroups('bench', sandbox.limits, host.cgroups);
   const specFile = join(dir, 'spec');
@@ -81,6 +94,8 @@ sandboxes:
       landlock,
       rootDir: paths.rootMount,
       rwDirs,
+      idmap,
+      disk: ownDisk ? { image: paths.diskImage, mount: paths.diskMount } : null,
       gatewaySocket: paths.gatewaySocket,
       cgroups: { pids: cg.pids, memory: cg.memory },
     }),

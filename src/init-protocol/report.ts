@@ -26,6 +26,8 @@ export interface EnforcementReport {
   seccomp: { instructions: number; sha256: string };
   /** execve of a memfd: blocked by vm.memfd_noexec=2 (Linux 6.6+, as root); not_blocked otherwise. */
   memfd_exec?: 'blocked' | 'not_blocked';
+  /** read_write data and workdir: on the sandbox's own file system of limits.disk bytes, or shared with the state directory. */
+  disk?: 'own_filesystem' | 'shared';
   /** Pathname unix sockets under read_only binds: unreachable (idmapped binds, as root) or reachable. */
   read_only_sockets?: 'unreachable' | 'reachable';
   no_new_privs: boolean;

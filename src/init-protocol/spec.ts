@@ -13,6 +13,8 @@ export interface InitSpecInput {
   rwDirs: Record<string, string>;
   /** First host id of the sandbox's own 65536-id range (root); null: no range (unprivileged). */
   idmap?: number | null;
+  /** The sandbox's own file system: ext4 IMAGE, loop-mounted on MOUNT inside the sandbox's mount namespace; rwDirs lie in it. */
+  disk?: { image: string; mount: string } | null;
   /** The gateway's unix socket for this sandbox; null: no relay (no network at all). */
   gatewaySocket: string | null;
   cgroups: { pids?: string; memory?: string };
@@ -86,6 +88,7 @@ export function buildInitSpec(input: InitSpecInput): string {
   if (input.idmap !== undefined && input.idmap !== null) lines.push(['idmap', String(input.idmap)]);
   // With an image, read_only paths are paths inside it (as for docker): Landlock rules, no host bind.
   if (input.imageRoot) lines.push(['image', input.imageRoot]);
+  if (input.disk) lines.push(['disk', input.disk.image, input.disk.mount]);
   const { execTargets, subMounts } = execLines(s, l);
   for (const m of s.mounts) {
     if (m.mode === 'ro') {

@@ -28,6 +28,7 @@ struct nrule { uint64_t port, access; };
 /* What the spec asks for (spec.c). */
 extern struct spec {
   char *name, *root, *image, *workdir, *gateway, *pids_cg, *mem_cg;
+  char *disk_image, *disk_mount; /* the sandbox's own file system (disk.c); NULL: none */
   long uid, gid, nofile, pids, floor, proxy_port;
   long idmap; /* first host id of the sandbox's own 65536-id range (root only); -1: none */
   struct mnt mounts[MAX_LIST]; int n_mounts;
@@ -44,6 +45,7 @@ extern struct sock_fprog bpf;
 extern struct done {
   int memfd_noexec; /* vm.memfd_noexec=2 in the sandbox's pid namespace */
   int ro_binds, ro_idmapped; /* read_only binds, and how many are idmapped (sockets unreachable) */
+  int disk; /* rw data on the sandbox's own file system (limits.disk) */
   int agent_userns; /* the agent runs in its own user namespace over spec.idmap (root) */
   int userns, relay, abi, ll_enforced, ll_paths, ll_nets, ll_skipped, bpf_len;
   uint64_t fs, net, scope;
@@ -76,6 +78,9 @@ void bring_up_loopback(void);
 void prepare_idmap(void);
 void build_root(void);
 void pivot_into_root(void);
+
+/* disk.c: in pid 1, before build_root */
+void mount_disk(void);
 
 /* relay.c */
 int open_gateway_dir(void);

@@ -5,7 +5,7 @@
  * closed: any step that fails prints "nemoclaw-init: <step>: <reason>" to stderr, writes
  * {"ok":false,...} to the report fd and exits 125 before the agent runs.
  *
- *   cgroups -> idmap userns -> namespaces -> (fork: pid 1) -> root + pivot_root -> hostname -> loopback
+ *   cgroups -> idmap userns -> namespaces -> (fork: pid 1) -> own disk -> root + pivot_root -> hostname -> loopback
  *   -> proxy relay -> (fork: agent) -> rlimits -> [root: own user namespace over the sandbox's host
  *   id range, mapped by pid 1] -> close fds -> env -> identity -> capabilities
  *   -> no_new_privs -> dumpable 0 -> Landlock -> seccomp -> report -> exec
@@ -105,6 +105,7 @@ int main(int argc, char **argv) {
 __attribute__((noreturn)) static void sandbox_pid1(void) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die("pdeathsig: %s", strerror(errno));
   int gw_dir = open_gateway_dir();
+  mount_disk();
   build_root();
   pivot_into_root();
   step = "hostname";

@@ -89,6 +89,7 @@ void send_report(void) {
   cat(r, sizeof r, ",\"path_rules\":%d,\"net_rules\":%d,\"skipped_rules\":%d}", done.ll_paths, done.ll_nets, done.ll_skipped);
   cat(r, sizeof r, ",\"seccomp\":{\"instructions\":%d,\"sha256\":\"%s\"}", done.bpf_len, done.bpf_sha);
   cat(r, sizeof r, ",\"memfd_exec\":\"%s\"", done.memfd_noexec ? "blocked" : "not_blocked");
+  if (!container_mode) cat(r, sizeof r, ",\"disk\":\"%s\"", done.disk ? "own_filesystem" : "shared");
   if (!container_mode)
     cat(r, sizeof r, ",\"read_only_sockets\":\"%s\"", done.ro_idmapped == done.ro_binds ? "unreachable" : "reachable");
   cat(r, sizeof r, ",\"no_new_privs\":true,\"capabilities\":\"none\",\"dumpable\":false");

@@ -226,6 +226,12 @@ static void overlay_at(int root_fd, const char *hostdir, const char *target, uin
   CHECK(gd, "open %s: %s", g, strerror(errno));
   if ((mkdirat(gd, lower, 0755) < 0 && errno != EEXIST) || (mkdirat(gd, work, 0700) < 0 && errno != EEXIST))
     die("overlay directories beside %s: %s", hostdir, strerror(errno));
+  /* On the sandbox's own disk the upper directory is made here, the agent's (host ids of its range). */
+  if (mkdirat(gd, p, 0755) < 0 && errno != EEXIST) die("mkdir %s: %s", p, strerror(errno));
+  if (mkdirat(gd, upper, 0700) == 0) {
+    long shift = spec.idmap >= 0 ? spec.idmap : 0;
+    CHECK(fchownat(gd, upper, (uid_t)(spec.uid + shift), (gid_t)(spec.gid + shift), AT_SYMLINK_NOFOLLOW), "chown %s: %s", upper, strerror(errno));
+  } else if (errno != EEXIST) die("mkdir %s: %s", upper, strerror(errno));
   snprintf(work, sizeof work, "%s.work/%s", p, n);
   if (mkdirat(gd, work, 0700) < 0 && errno != EEXIST) die("mkdir %s: %s", work, strerror(errno));
   CHECK(fchdir(gd), "chdir %s: %s", g, strerror(errno));

@@ -11,6 +11,7 @@
  *   root DIR                     empty host directory; the sandbox root (a tmpfs) is mounted on it
  *   image DIR                    an unpacked image: the sandbox root is an overlay with DIR as its
  *                                read-only lower layer (no `ro` lines then: no host path is bound)
+ *   disk IMAGE MOUNTPOINT        loop-mount the ext4 IMAGE on MOUNTPOINT first (rw HOSTDIRs lie in it)
  *   ro TARGET                    bind host TARGET read-only, nosuid, nodev, at TARGET
  *   rw TARGET HOSTDIR exec|noexec  HOSTDIR read-write, nosuid, nodev at TARGET (an overlay: root.c)
  *   exec PATH                    PATH, beneath a noexec rw TARGET, becomes its own mount without noexec
@@ -104,6 +105,7 @@ void parse_spec(void) {
     else if (!strcmp(k, "uid") && n == 2) spec.uid = num(f[1]);
     else if (!strcmp(k, "gid") && n == 2) spec.gid = num(f[1]);
     else if (!strcmp(k, "idmap") && n == 2) spec.idmap = num(f[1]);
+    else if (!strcmp(k, "disk") && n == 3) { spec.disk_image = f[1]; spec.disk_mount = f[2]; }
     else if (!strcmp(k, "root") && n == 2) spec.root = f[1];
     else if (!strcmp(k, "image") && n == 2 && f[1][0] == '/') spec.image = f[1];
     else if (!strcmp(k, "workdir") && n == 2) spec.workdir = f[1];

@@ -115,6 +115,7 @@ export function semanticSummary(name: string, before: CompiledSandbox | null, af
     ['pids', 'processes'],
     ['memory_bytes', 'bytes of memory'],
     ['nofile', 'open files'],
+    ['disk_bytes', 'bytes of disk'],
   ] as const) {
     if (lb[k] > la[k]) gains.push(`${name} may now use up to ${lb[k]} ${what} (was ${la[k]})`);
     if (lb[k] < la[k]) losses.push(`${name} may no longer use more than ${lb[k]} ${what} (was ${la[k]})`);

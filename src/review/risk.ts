@@ -165,10 +165,17 @@ function limitChanges(a: CompiledSandbox, b: CompiledSandbox): RiskChange[] {
   const la = a.artifacts.sandbox.limits;
   const lb = b.artifacts.sandbox.limits;
   const out: RiskChange[] = [];
-  for (const k of ['pids', 'memory_bytes', 'nofile'] as const) {
+  for (const k of ['pids', 'memory_bytes', 'nofile', 'disk_bytes'] as const) {
     if (lb[k] > la[k]) out.push({ area: 'limits', direction: 'widens', subject: k, what: `${k} ${la[k]} → ${lb[k]}` });
     if (lb[k] < la[k]) out.push({ area: 'limits', direction: 'narrows', subject: k, what: `${k} ${la[k]} → ${lb[k]}` });
   }
+  if (la.disk_enforcement !== lb.disk_enforcement)
+    out.push({
+      area: 'limits',
+      direction: lb.disk_enforcement === 'best_effort' ? 'widens' : 'narrows',
+      subject: 'disk_enforcement',
+      what: `disk_enforcement ${la.disk_enforcement} → ${lb.disk_enforcement}`,
+    });
   return out;
 }
 
@@ -250,7 +257,11 @@ function emptyLike(c: CompiledSandbox): CompiledSandbox {
     ...c,
     artifacts: {
       ...a,
-      sandbox: { ...a.sandbox, user: { uid: 65534, gid: 65534 }, limits: { pids: 0, memory_bytes: 0, nofile: 0 } },
+      sandbox: {
+        ...a.sandbox,
+        user: { uid: 65534, gid: 65534 },
+        limits: { pids: 0, memory_bytes: 0, nofile: 0, disk_bytes: 0, disk_enforcement: 'best_effort' },
+      },
       landlock: { ...a.landlock, path_rules: [], net_rules: [] },
       seccomp: { ...a.seccomp, syscalls: [] },
       egress: { ...a.egress, rules: [], allowed_ips: [], inference: null, on_deny: 'deny' },

@@ -10,6 +10,12 @@ export interface SandboxPaths {
   /** Host directory backing the rw mount at TARGET: rw/<target without leading slash, URI-encoded>. */
   rwDir(target: string): string;
   gatewaySocket: string;
+  /** The sandbox's own file system (limits.disk): a sparse ext4 image. */
+  diskImage: string;
+  /** Empty directory the init mounts the image on, inside the sandbox's mount namespace only. */
+  diskMount: string;
+  /** Directory backing the rw mount at TARGET inside the mounted image (same naming as rwDir). */
+  diskRwDir(target: string): string;
 }
 
 export function sandboxPaths(stateRoot: string, name: string): SandboxPaths {
@@ -19,6 +25,9 @@ export function sandboxPaths(stateRoot: string, name: string): SandboxPaths {
     dir,
     rootMount: join(dir, 'root'),
     rwDir: (target) => join(dir, 'rw', encodeURIComponent(target.replace(/^\/+/, ''))),
+    diskImage: join(dir, 'disk.img'),
+    diskMount: join(dir, 'disk'),
+    diskRwDir: (target) => join(dir, 'disk', 'rw', encodeURIComponent(target.replace(/^\/+/, ''))),
     gatewaySocket: layout.sandboxSocket(name),
   };
 }

@@ -134,7 +134,7 @@ test('the spec carries resolved secrets as env lines, and refuses one that would
     env: { TZ: 'UTC' },
     secrets: { DB_PASSWORD: 'file:/x' },
     mounts: [],
-    limits: { pids: 8, memory_bytes: 1 << 20, nofile: 64 },
+    limits: { pids: 8, memory_bytes: 1 << 20, nofile: 64, disk_bytes: 1 << 30, disk_enforcement: 'hard_requirement' },
     network: { mode: 'gateway', proxy_port: 3128 },
     inference: null,
     protect: false,

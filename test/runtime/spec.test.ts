@@ -21,7 +21,7 @@ const sandbox = (over: Partial<SandboxArtifact> = {}): SandboxArtifact => ({
     { target: '/sandbox', mode: 'rw' },
     { target: '/tmp', mode: 'rw' },
   ],
-  limits: { pids: 512, memory_bytes: 2147483648, nofile: 4096 },
+  limits: { pids: 512, memory_bytes: 2147483648, nofile: 4096, disk_bytes: 1073741824, disk_enforcement: 'best_effort' },
   network: { mode: 'gateway', proxy_port: 3128 },
   inference: null,
   protect: false,
@@ -173,6 +173,7 @@ const host = (abi: number, over: Partial<NonNullable<HostFacts['kernel']>> = {})
   },
   cgroups: { version: 'v1', pids: true, memory: true, writable: true },
   libseccomp: { ok: true, error: null },
+  disk: { loop: true, mkfs: true },
 });
 
 test('preflight: floor above the kernel ABI is refused, naming Landlock and the host fact', () => {
@@ -199,6 +200,29 @@ test('preflight: missing seccomp, libseccomp, userns (unprivileged) and namespac
   assert.deepEqual(p.refusals.map((r) => r.mechanism).sort(), ['libseccomp', 'network namespace', 'seccomp', 'user namespace']);
   const docker = preflight({ sandbox: sandbox({ runtime: 'docker' }), landlock: landlock() }, host(7));
   assert.equal(docker.refusals[0]!.mechanism, 'runtime');
+});
+
+test('preflight: the disk limit fails closed without root, loop devices or mkfs.ext4; best_effort starts, loudly', () => {
+  const hard = (o: Partial<SandboxArtifact['limits']> = {}) =>
+    sandbox({ limits: { ...sandbox().limits, disk_enforcement: 'hard_requirement', ...o } });
+  const unpriv = preflight({ sandbox: hard(), landlock: landlock() }, host(7));
+  assert.deepEqual(
+    unpriv.refusals.map((r) => r.mechanism),
+    ['disk limit'],
+  );
+  assert.match(unpriv.refusals[0]!.reason, /needs root .*best_effort starts without it/);
+  const rootNoLoop = host(7, { root: true });
+  rootNoLoop.disk = { loop: false, mkfs: false };
+  const r = preflight({ sandbox: hard(), landlock: landlock() }, rootNoLoop);
+  assert.match(r.refusals[0]!.reason, /needs loop devices \(\/dev\/loop-control\), mkfs\.ext4 \(e2fsprogs\)/);
+  const ok = preflight({ sandbox: hard(), landlock: landlock() }, host(7, { root: true }));
+  assert.deepEqual([ok.ok, ok.ownDisk], [true, true]);
+  const soft = preflight({ sandbox: sandbox(), landlock: landlock() }, host(7));
+  assert.deepEqual([soft.ok, soft.ownDisk], [true, false]);
+  assert.match(soft.warnings.join('\n'), /disk limit .*NOT enforced/);
+  // Nothing writable: nothing to limit, nothing to refuse.
+  const noRw = preflight({ sandbox: { ...hard(), mounts: [{ target: '/usr', mode: 'ro' }] }, landlock: landlock() }, host(7));
+  assert.deepEqual([noRw.ok, noRw.ownDisk], [true, false]);
 });
 
 test('summary: one line naming Landlock ABI, seccomp rules and namespaces; NO LANDLOCK when not enforced', () => {

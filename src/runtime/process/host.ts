@@ -5,6 +5,7 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { initBinary } from '../../util/package-paths.js';
 import { libseccompAvailable } from '../seccomp-bpf.js';
+import { e2fsTool } from './disk.js';
 
 const run = promisify(execFile);
 
@@ -40,6 +41,8 @@ export interface HostFacts {
   cgroups: CgroupFacts;
   libseccomp: { ok: boolean; error: string | null; version?: string };
   kernelRelease: string;
+  /** What the disk limit needs besides root: loop devices and e2fsprogs' mkfs.ext4. */
+  disk: { loop: boolean; mkfs: boolean };
 }
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -96,7 +99,8 @@ export function probeHost(): Promise<HostFacts> {
     } catch {
       /* not Linux */
     }
-    return { initBinary, initPresent, kernel, probeError: error, cgroups: cgroupFacts(), libseccomp, kernelRelease };
+    const disk = { loop: existsSync('/dev/loop-control'), mkfs: e2fsTool('mkfs.ext4') !== null };
+    return { initBinary, initPresent, kernel, probeError: error, cgroups: cgroupFacts(), libseccomp, kernelRelease, disk };
   })();
   return cached;
 }

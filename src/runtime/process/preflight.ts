@@ -11,6 +11,8 @@ export interface Refusal {
 
 export interface Preflight {
   ok: boolean;
+  /** Put the rw data on the sandbox's own file system (limits.disk); false: none to limit, or best_effort without means. */
+  ownDisk: boolean;
   refusals: Refusal[];
   /** Runs, but with less than the config would like; shown loudly. */
   warnings: string[];
@@ -35,7 +37,7 @@ export function preflight(a: { sandbox: SandboxArtifact; landlock: LandlockArtif
   const k = host.kernel;
   if (!host.initPresent || !k) {
     refuse('sandbox init', host.probeError ?? 'the init binary could not be probed');
-    return { ok: false, refusals, warnings };
+    return { ok: false, refusals, warnings, ownDisk: false };
   }
   const l = a.landlock;
   if (k.landlock_abi < l.abi_floor) {
@@ -72,5 +74,22 @@ export function preflight(a: { sandbox: SandboxArtifact; landlock: LandlockArtif
     );
   }
   if (!host.cgroups.writable || !host.cgroups.pids) warnings.push('pids limit enforced with RLIMIT_NPROC (no writable pids cgroup)');
-  return { ok: refusals.length === 0, refusals, warnings };
+  const ownDisk = diskLimit(a.sandbox, host, refuse, warnings);
+  return { ok: refusals.length === 0, refusals, warnings, ownDisk };
+}
+
+/** The disk limit needs root (loop devices cannot be set up in a user namespace), /dev/loop-control and mkfs.ext4. */
+function diskLimit(s: SandboxArtifact, host: HostFacts, refuse: (m: string, r: string) => void, warnings: string[]): boolean {
+  if (!s.mounts.some((m) => m.mode === 'rw')) return false;
+  const missing = [
+    ...(host.kernel?.root ? [] : ['root (loop devices cannot be attached in a user namespace)']),
+    ...(host.disk.loop ? [] : ['loop devices (/dev/loop-control)']),
+    ...(host.disk.mkfs ? [] : ['mkfs.ext4 (e2fsprogs)']),
+  ];
+  if (missing.length === 0) return true;
+  const what = `disk limit (${s.limits.disk_bytes} bytes) needs ${missing.join(', ')}`;
+  if (s.limits.disk_enforcement === 'hard_requirement')
+    refuse('disk limit', `${what} (limits.disk_enforcement: best_effort starts without it)`);
+  else warnings.push(`${what}: NOT enforced, read_write data shares the state file system (disk_enforcement: best_effort)`);
+  return false;
 }

@@ -31,8 +31,11 @@ export interface RootView {
   sandbox: SandboxArtifact;
   /** The unpacked image the root is made of; null: host paths bound read-only. */
   imageRoot: string | null;
-  /** Host directory backing each rw mount target. */
-  rwDirs: Record<string, string>;
+  /**
+   * Host directory backing each rw mount target; null: not visible from the host (the sandbox's
+   * own disk is mounted only inside its mount namespace), so what lies under a rw path is unknown.
+   */
+  rwDirs: Record<string, string> | null;
 }
 
 const within = (p: string, dir: string) => p === dir || dir === '/' || p.startsWith(dir + '/');
@@ -43,7 +46,7 @@ function hostPath(view: RootView, p: string): string | null {
   const m = mounts.sort((a, b) => b.target.length - a.target.length)[0];
   if (m) {
     const rest = p.slice(m.target.length);
-    if (m.mode === 'rw') return join(view.rwDirs[m.target] ?? '/nonexistent', rest);
+    if (m.mode === 'rw') return view.rwDirs ? join(view.rwDirs[m.target] ?? '/nonexistent', rest) : null;
     // The init binds a read_only target after following it on the host (open_tree follows links).
     try {
       return join(realpathSync(m.target), rest);
@@ -171,6 +174,12 @@ export function nodeVersionOf(view: RootView, node: Found): string | null {
   return m ? m[1]! : null;
 }
 
+function mayBeUnderRw(s: SandboxArtifact, name: string, pathVar: string): boolean {
+  const rw = s.mounts.filter((m) => m.mode === 'rw').map((m) => m.target);
+  const dirs = name.includes('/') ? [posix.resolve(s.workdir, name)] : pathVar.split(':');
+  return dirs.some((d) => rw.some((t) => within(d, t)));
+}
+
 /**
  * Throws a UserError naming the sandbox when its command cannot start in VIEW, or when the node on
  * its PATH does not satisfy `requires.node`. `argv` overrides the sandbox's command (`run -- cmd`).
@@ -186,6 +195,8 @@ export function checkRoot(view: RootView, argv?: string[]): void {
 
   const check = (name: string, what: string, depth: number): void => {
     const f = searchPath(view, name, pathVar);
+    // Under a rw path the host cannot see (own disk): the init's exec reports it instead.
+    if (!f && view.rwDirs === null && mayBeUnderRw(s, name, pathVar)) return;
     if (!f) fail(`${what} "${name}" not found ${name.includes('/') ? 'in the sandbox' : `in ${where} PATH (${pathVar})`}`);
     if (!f!.st.isFile()) fail(`${what} "${name}" (${f!.path}) is not a regular file`);
     if (!isExecutableFile(f!.st)) fail(`${what} "${name}" (${f!.path}) is not executable`);

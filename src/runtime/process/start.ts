@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LandlockArtifact, SandboxArtifact, SeccompProfile } from '../../compiler/artifacts.js';
 import { UserError } from '../../util/errors.js';
@@ -22,6 +22,7 @@ import { allocateUidRange } from '../../state/uid-ranges.js';
 import { handOver } from './data-owner.js';
 import { ensureImageRoot } from './image-root.js';
 import { checkRoot } from './root-check.js';
+import { prepareDisk } from './disk.js';
 
 /** Exit code of `nemoclaw run` when the init refused to start the agent (as `docker run`). */
 export const INIT_REFUSED = 125;
@@ -127,17 +128,23 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
   const idmap = process.getuid?.() === 0 ? allocateUidRange(opts.stateDir, sandbox.name).first : null;
   const owner = idmap === null ? sandbox.user : { uid: idmap + sandbox.user.uid, gid: idmap + sandbox.user.gid };
   const rwDirs: Record<string, string> = {};
-  for (const m of sandbox.mounts) {
-    if (m.mode !== 'rw') continue;
-    const rw = (rwDirs[m.target] = paths.rwDir(m.target));
-    if (idmap === null) ensureDir(rw, 0o700, owner);
-    else {
-      ensureDir(rw, 0o700);
-      handOver(rw, owner);
+  if (pf.ownDisk) {
+    // The init makes the rw directories inside the image (owned by the agent's host ids).
+    await prepareDisk(paths.diskImage, sandbox.limits.disk_bytes, join(paths.dir, 'rw'), owner);
+    ensureDir(paths.diskMount, 0o700);
+    for (const m of sandbox.mounts) if (m.mode === 'rw') rwDirs[m.target] = paths.diskRwDir(m.target);
+  } else
+    for (const m of sandbox.mounts) {
+      if (m.mode !== 'rw') continue;
+      const rw = (rwDirs[m.target] = paths.rwDir(m.target));
+      if (idmap === null) ensureDir(rw, 0o700, owner);
+      else {
+        ensureDir(rw, 0o700);
+        handOver(rw, owner);
+      }
     }
-  }
   // Before the init: a command that cannot start gets a clear message, not exit 127 from inside.
-  checkRoot({ sandbox, imageRoot, rwDirs }, opts.command);
+  checkRoot({ sandbox, imageRoot, rwDirs: pf.ownDisk ? null : rwDirs }, opts.command);
   let gateway: RunningSandbox['gateway'] = null;
   if (sandbox.network.mode === 'gateway') {
     // The relay keeps the socket's directory open, so it must exist even if the gateway does not run yet.
@@ -154,6 +161,7 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
     imageRoot,
     rwDirs,
     idmap,
+    disk: pf.ownDisk ? { image: paths.diskImage, mount: paths.diskMount } : null,
     gatewaySocket: gateway?.socket ?? null,
     cgroups: { pids: cgroups.pids, memory: cgroups.memory },
     command: opts.command,
