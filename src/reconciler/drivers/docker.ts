@@ -22,8 +22,8 @@ import { knownView, unknownView, type Driver, type DriverContext, type DriverObs
 const LABEL_SANDBOX = 'dev.nemoclaw.sandbox';
 const LABEL_STATE = 'dev.nemoclaw.state';
 /** Inside the container: the init, its run directory (spec in, report out) and the gateway socket dir. */
-const IN_INIT = '/.nemoclaw/init';
-const IN_RUN = '/.nemoclaw/run';
+export const IN_INIT = '/.nemoclaw/init';
+export const IN_RUN = '/.nemoclaw/run';
 const IN_GATEWAY = '/.nemoclaw/gateway';
 const REPORT_TIMEOUT_MS = 30_000;
 
@@ -50,7 +50,7 @@ function stateLabel(stateDir: string): string {
   return createHash('sha256').update(stateDir).digest('hex').slice(0, 16);
 }
 
-function runDir(stateDir: string, name: string): string {
+export function runDir(stateDir: string, name: string): string {
   return join(sandboxPaths(stateDir, name).dir, 'docker');
 }
 
