@@ -6,7 +6,7 @@
  * {"ok":false,...} to the report fd and exits 125 before the agent runs.
  *
  *   cgroups -> idmap userns -> namespaces -> (fork: pid 1) -> root + pivot_root -> hostname -> loopback
- *   -> proxy relay -> (fork: agent) -> close fds -> env -> rlimits -> identity -> capabilities
+ *   -> inbound sockets -> proxy relay -> (fork: agent) -> close fds -> env -> rlimits -> identity -> capabilities
  *   -> no_new_privs -> dumpable 0 -> Landlock -> seccomp -> report -> exec
  *
  * This file is that sequence, read top to bottom: main() (the outer process), sandbox_pid1(),
@@ -108,6 +108,7 @@ __attribute__((noreturn)) static void sandbox_pid1(void) {
   step = "hostname";
   CHECK(sethostname(spec.name, strlen(spec.name)), "%s", strerror(errno));
   bring_up_loopback();
+  start_inbound(gw_dir);
   start_relay(gw_dir);
   fork_agent_and_supervise();
 }
@@ -128,7 +129,9 @@ __attribute__((noreturn)) static void container_main(const char *run_dir) {
   if (sp != SPEC_FD) { CHECK(dup2(sp, SPEC_FD), "dup spec: %s", strerror(errno)); close(sp); }
   parse_spec();
   if (getpid() != 1) die("not pid 1 of its own pid namespace");
-  start_relay(open_gateway_dir());
+  int gw_dir = open_gateway_dir();
+  start_inbound(gw_dir);
+  start_relay(gw_dir);
   fork_agent_and_supervise();
 }
 

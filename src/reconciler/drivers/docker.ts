@@ -121,7 +121,7 @@ export function containerSpec(stateDir: string, sb: DesiredSandbox, image: strin
   const paths = sandboxPaths(stateDir, sb.name);
   const binds = [`${initBinary}:${IN_INIT}:ro`, `${runDir(stateDir, sb.name)}:${IN_RUN}:rw`];
   for (const m of sandbox.mounts) if (m.mode === 'rw') binds.push(`${paths.rwDir(m.target)}:${m.target}:rw`);
-  if (sandbox.network.mode === 'gateway') binds.push(`${dirname(paths.gatewaySocket)}:${IN_GATEWAY}:ro`);
+  if (sandbox.network.mode === 'gateway') binds.push(`${dirname(paths.gatewaySocket)}:${IN_GATEWAY}:rw`); // rw: the init creates its inbound-PORT sockets here; the agent's Landlock rules do not cover it
   return {
     name: `nemoclaw-${sb.name}-${stateLabel(stateDir).slice(0, 8)}`,
     Image: image,
