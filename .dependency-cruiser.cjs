@@ -53,15 +53,16 @@ module.exports = {
       name: 'runtime-side-never-imports-the-reconciler',
       severity: 'error',
       comment: 'The daemon, gateway, router, supervisor and drivers are below plan/apply.',
-      from: { path: folder(['daemon', 'gateway', 'router', 'supervisor', 'runtime', 'init-protocol', 'state']) },
+      from: { path: folder(['daemon', 'gateway', 'router', 'supervisor', 'inbound', 'runtime', 'init-protocol', 'state']) },
       to: { path: folder(['reconciler', 'pipeline', 'lint', 'lock', 'catalog']) },
     },
     {
       name: 'daemon-parts-are-siblings',
       severity: 'error',
-      comment: 'The gateway, the inference router and the supervisor are composed by src/daemon and never import each other.',
-      from: { path: '^src/(gateway|router|supervisor)/' },
-      to: { path: '^src/(gateway|router|supervisor|daemon)/', pathNot: '^src/$1/' },
+      comment:
+        'The gateway, the inference router, the supervisor and the port publisher are composed by src/daemon and never import each other.',
+      from: { path: '^src/(gateway|router|supervisor|inbound)/' },
+      to: { path: '^src/(gateway|router|supervisor|inbound|daemon)/', pathNot: '^src/$1/' },
     },
     {
       name: 'image-builder-is-below-the-pipeline',
@@ -74,7 +75,7 @@ module.exports = {
       name: 'pipeline-is-below-the-reconciler',
       severity: 'error',
       from: { path: folder(['pipeline', 'lint', 'lock', 'catalog']) },
-      to: { path: folder(['reconciler', 'daemon', 'gateway', 'router', 'supervisor', 'runtime']) },
+      to: { path: folder(['reconciler', 'daemon', 'gateway', 'router', 'supervisor', 'inbound', 'runtime']) },
     },
   ],
   options: {

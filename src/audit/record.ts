@@ -62,6 +62,21 @@ export interface TunnelClosedRecord extends Stamp, NetworkActivity, FlowTotals {
   reason?: string;
 }
 
+/** A connection from the host into the sandbox, through a published port (`ports:`), ended. */
+export interface InboundClosedRecord extends Stamp, NetworkActivity, FlowTotals {
+  activity: 'inbound';
+  action: 'allowed';
+  sandbox: string;
+  /** The host address the connection came in on, "127.0.0.1:18789". */
+  host: string;
+  /** The sandbox loopback port it was relayed to. */
+  sandbox_port: number;
+  /** The client, "address:port". */
+  peer: string;
+  /** Why it ended early: the sandbox had nothing listening, or the relay failed. */
+  error?: string;
+}
+
 /** A plain-HTTP request (or a WebSocket upgrade) ended. */
 export interface HttpRequestRecord extends Stamp, HttpActivity, FlowTotals {
   activity: 'request';
@@ -182,6 +197,7 @@ export interface SuppressedRecord extends Stamp, ApiActivity {
 
 export type AuditRecord =
   | TunnelClosedRecord
+  | InboundClosedRecord
   | HttpRequestRecord
   | DenyRecord
   | ApprovalRecord
@@ -204,6 +220,10 @@ type Fields<R> = Omit<R, keyof Stamp | 'class_uid' | 'class_name' | 'activity' |
 
 export function tunnelClosed(f: Fields<TunnelClosedRecord>): AuditEntry {
   return present({ class_uid: 4001, class_name: 'Network Activity', activity: 'close', action: 'allowed', ...f });
+}
+
+export function inboundClosed(f: Fields<InboundClosedRecord>): AuditEntry {
+  return present({ class_uid: 4001, class_name: 'Network Activity', activity: 'inbound', action: 'allowed', ...f });
 }
 
 export function httpRequest(f: Fields<HttpRequestRecord>): AuditEntry {

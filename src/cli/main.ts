@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   rollback: () => import('./commands/rollback.js'),
   destroy: () => import('./commands/destroy.js'),
   logs: () => import('./commands/logs.js'),
+  connect: () => import('./commands/connect.js'),
   uninstall: () => import('./commands/uninstall.js'),
   diff: () => import('./commands/diff.js'),
   sign: () => import('./commands/sign.js'),

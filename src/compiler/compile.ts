@@ -43,7 +43,8 @@ export function compileOne(
   const s = resolveSandbox(entry, blueprint);
 
   const egress = compileEgress(name, s, input.config, input.presets, input.facts);
-  const networked = egress.rules.length > 0 || egress.inference !== null;
+  // Published ports come in over the same per-sandbox socket directory the gateway serves.
+  const networked = egress.rules.length > 0 || egress.inference !== null || (egress.ports?.length ?? 0) > 0;
   const mounts = compileMounts(name, s);
   const sandbox = compileSandbox(name, s, mounts, networked, resolveImage(name, s, input.lockedImages));
   const landlock = compileLandlock(s, mounts, networked ? sandbox.network.proxy_port : null);

@@ -46,8 +46,26 @@ export function compileEgress(
     on_deny: s.network.on_deny,
     allowed_ips: [...new Set(allowed)].sort(),
     rules,
+    ...(s.ports?.length ? { ports: publishedPorts(name, s) } : {}),
     inference: inferenceRoute(name, s, config),
   };
+}
+
+/** "ADDRESS:PORT" (IPv6 in brackets) → parts; the schema checked the shape, this checks the range. */
+export function parseHostPort(text: string): { address: string; port: number } | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : 0;
+  return m && port >= 1 && port <= 65535 ? { address: (m[1] ?? m[2])!, port } : null;
+}
+
+function publishedPorts(name: string, s: ResolvedSandbox): NonNullable<EgressArtifact['ports']> {
+  const out = (s.ports ?? []).map((p) => {
+    const h = parseHostPort(p.host);
+    if (!h) throw new CompileError(name, `ports: "${p.host}" is not ADDRESS:PORT`);
+    if (!s.network.listen.includes(p.sandbox)) throw new CompileError(name, `ports: sandbox port ${p.sandbox} is not in network.listen`);
+    return { host_address: h.address, host_port: h.port, sandbox_port: p.sandbox };
+  });
+  return out.sort((a, b) => a.host_address.localeCompare(b.host_address) || a.host_port - b.host_port);
 }
 
 function inferenceRoute(name: string, s: ResolvedSandbox, config: NemoclawConfig): InferenceRoute | null {

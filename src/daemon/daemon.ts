@@ -1,6 +1,6 @@
 // The gateway as a process: pid file, control socket, signals, detaching, the test-hook switch.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { lifecycle } from '../audit/record.js';
 import { syslogTarget, type SyslogTarget } from '../audit/syslog.js';
 import { resolveStateDir, stateLayout } from '../state/paths.js';
@@ -11,6 +11,7 @@ import { createRouter } from '../router/router.js';
 import type { TestHooks } from '../gateway/ssrf.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { supervisorRoutes } from './supervisor-routes.js';
+import { Publisher } from '../inbound/publisher.js';
 
 export const TEST_ALLOW_LOOPBACK_ENV = 'NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK';
 
@@ -109,10 +110,13 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   // gateway's audit log, and today's earlier records seed the token budgets across restarts.
   const router = createRouter({ audit: (r) => gw.audit(r), captureDir: layout.gatewayDir });
   router.seed(readAudit(layout.gatewayDir, { since: Date.parse(new Date().toISOString().slice(0, 10)) }));
+  // Published ports follow each sandbox's live policy; their connections are audited like flows.
+  const publisher = new Publisher({ socketDir: (name) => dirname(layout.sandboxSocket(name)), audit: (r) => gw.audit(r), log });
   const gw: Gateway = new Gateway({
     stateDir,
     testHooks,
     inference: router,
+    onPolicy: (name, policy) => void publisher.configure(name, policy?.ports ?? []),
     auditSyslog: o.auditSyslog ?? auditSyslogFromEnv(),
     onAuditHealth: (h) =>
       log(
@@ -141,6 +145,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       control.close();
       control.closeAllConnections();
       await supervisor.stopAll();
+      await publisher.stopAll();
       await gw.stop();
       router.close();
       rmSync(layout.controlSocket, { force: true });

@@ -15,7 +15,7 @@ import * as audit from '../audit/record.js';
 import { denialBody, rawDenial, statusFor, type Denial } from './deny.js';
 import type { InferenceHandler } from './inference-hook.js';
 import { PolicyIndex, matchablePath, type DenyReason, type RequestKind } from './matcher.js';
-import { parsePolicy, PolicyError, type LoadedPolicy } from './policy.js';
+import { parsePolicy, PolicyError, type EgressPolicy, type LoadedPolicy } from './policy.js';
 import { createPool, type PoolLimits, type UpstreamPool } from './pool.js';
 import { idleCollector } from './idle-gc.js';
 import { acceptedSockets, createProxyServer, type Authz, type Flow, type ProxyContext } from './proxy.js';
@@ -48,6 +48,8 @@ export interface GatewayOptions {
   auditSyslog?: SyslogTarget;
   /** Told when the audit log becomes unwritable or writable again. */
   onAuditHealth?: (h: AuditHealth) => void;
+  /** Told each sandbox's policy once in force (null: unregistered): the daemon's publisher follows `ports`. */
+  onPolicy?: (sandbox: string, policy: EgressPolicy | null) => void;
 }
 
 interface PolicyState {
@@ -209,6 +211,7 @@ export class Gateway implements ProxyContext {
       entry.servers.push(server);
       this.sandboxes.set(name, entry);
       this.audit(audit.policyRegistered(name, loaded.version));
+      this.opts.onPolicy?.(name, loaded.policy);
       return { socketPath, policyVersion: loaded.version, closed: 0 };
     }
     const previous = entry.state.loaded.version;
@@ -217,6 +220,7 @@ export class Gateway implements ProxyContext {
     for (const a of lapsed) this.auditApproval(a, 'expired', 'gateway', 'superseded by policy reload');
     const closed = this.recheckFlows(entry, 'policy_reload');
     this.audit(audit.policyReloaded(name, loaded.version, `from ${previous}; closed ${closed} flows`));
+    this.opts.onPolicy?.(name, loaded.policy);
     return { socketPath: entry.socketPath, policyVersion: loaded.version, closed };
   }
 
@@ -241,6 +245,7 @@ export class Gateway implements ProxyContext {
     await Promise.all(entry.servers.map((s) => closeServer(s)));
     rmSync(entry.socketPath, { force: true });
     this.audit(audit.policyUnregistered(name));
+    this.opts.onPolicy?.(name, null);
     return true;
   }
 

@@ -120,6 +120,8 @@ export function buildInitSpec(input: InitSpecInput): string {
   for (const r of l.net_rules) lines.push(['net_rule', String(r.port), ...r.access]);
   if (s.network.mode === 'gateway' && input.gatewaySocket) {
     lines.push(['gateway', input.gatewaySocket], ['proxy_port', String(s.network.proxy_port)]);
+    // Every bindable port gets its inbound socket, so publishing one later is a live change.
+    for (const r of l.net_rules) if (r.access.includes('bind_tcp')) lines.push(['inbound', String(r.port)]);
   }
   return lines.map((f) => f.map(encodeField).join(' ')).join('\n') + '\n';
 }

@@ -1,7 +1,7 @@
 /*
  * nemoclaw-init: declarations shared by its units. The start sequence is nemoclaw-init.c; each
  * other unit is one mechanism (spec.c, root.c, namespaces.c, relay.c, privileges.c, landlock.c,
- * seccomp.c, report.c, sha256.c, probe.c, join.c). State is two plain structs: what the spec asks for
+ * seccomp.c, report.c, sha256.c, probe.c, join.c, inbound.c). State is two plain structs: what the spec asks for
  * (`spec`) and what was actually enforced (`done`, for the report).
  */
 #ifndef NEMOCLAW_INIT_H
@@ -38,6 +38,7 @@ extern struct spec {
   uint64_t ll_fs, ll_net, ll_scope;
   struct prule prules[MAX_LIST]; int n_prules;
   struct nrule nrules[MAX_LIST]; int n_nrules;
+  long inbound[MAX_LIST]; int n_inbound; /* published-port sockets (inbound.c) */
 } spec;
 extern struct sock_fprog bpf;
 
@@ -85,6 +86,10 @@ void mount_disk(void);
 /* relay.c */
 int open_gateway_dir(void);
 void start_relay(int gw_dir);
+void relay_connection(int a, int b);
+
+/* inbound.c */
+void start_inbound(int gw_dir);
 
 /* privileges.c */
 void drop_helper_privileges(void);

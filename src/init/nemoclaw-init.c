@@ -6,7 +6,7 @@
  * {"ok":false,...} to the report fd and exits 125 before the agent runs.
  *
  *   cgroups -> idmap userns -> namespaces -> (fork: pid 1) -> own disk -> root + pivot_root -> hostname -> loopback
- *   -> proxy relay -> (fork: agent) -> rlimits -> [root: own user namespace over the sandbox's host
+ *   -> inbound sockets -> proxy relay -> (fork: agent) -> rlimits -> [root: own user namespace over the sandbox's host
  *   id range, mapped by pid 1] -> close fds -> env -> identity -> capabilities
  *   -> no_new_privs -> dumpable 0 -> Landlock -> seccomp -> report -> exec
  *
@@ -111,6 +111,7 @@ __attribute__((noreturn)) static void sandbox_pid1(void) {
   step = "hostname";
   CHECK(sethostname(spec.name, strlen(spec.name)), "%s", strerror(errno));
   bring_up_loopback();
+  start_inbound(gw_dir);
   start_relay(gw_dir);
   fork_agent_and_supervise();
 }
@@ -131,7 +132,9 @@ __attribute__((noreturn)) static void container_main(const char *run_dir) {
   if (sp != SPEC_FD) { CHECK(dup2(sp, SPEC_FD), "dup spec: %s", strerror(errno)); close(sp); }
   parse_spec();
   if (getpid() != 1) die("not pid 1 of its own pid namespace");
-  start_relay(open_gateway_dir());
+  int gw_dir = open_gateway_dir();
+  start_inbound(gw_dir);
+  start_relay(gw_dir);
   fork_agent_and_supervise();
 }
 

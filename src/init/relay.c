@@ -61,7 +61,7 @@ static int half_step(struct half *h) {
   return 0;
 }
 
-static void relay_connection(int a, int b) {
+void relay_connection(int a, int b) {
   struct half h[2] = { { a, b, malloc(RELAY_BUF), 0, 0, 0, 0 }, { b, a, malloc(RELAY_BUF), 0, 0, 0, 0 } };
   if (!h[0].buf || !h[1].buf) return;
   fcntl(a, F_SETFL, fcntl(a, F_GETFL) | O_NONBLOCK);

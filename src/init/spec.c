@@ -26,6 +26,7 @@
  *   net_rule PORT R...           allow TCP rights on PORT
  *   gateway SOCKET               gateway's unix socket for this sandbox (absent: no relay)
  *   proxy_port N                 relay listens on 127.0.0.1:N inside the sandbox
+ *   inbound PORT                 unix socket inbound-PORT.sock beside the gateway's, relayed to 127.0.0.1:PORT
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -111,6 +112,7 @@ void parse_spec(void) {
     else if (!strcmp(k, "workdir") && n == 2) spec.workdir = f[1];
     else if (!strcmp(k, "gateway") && n == 2) spec.gateway = f[1];
     else if (!strcmp(k, "proxy_port") && n == 2) spec.proxy_port = num(f[1]);
+    else if (!strcmp(k, "inbound") && n == 2 && spec.n_inbound < MAX_LIST) spec.inbound[spec.n_inbound++] = num(f[1]);
     else if (!strcmp(k, "nofile") && n == 2) spec.nofile = num(f[1]);
     else if (!strcmp(k, "pids") && n == 2) spec.pids = num(f[1]);
     else if (!strcmp(k, "landlock_floor") && n == 2) spec.floor = num(f[1]);

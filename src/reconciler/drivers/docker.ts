@@ -23,8 +23,8 @@ import { knownView, unknownView, type Driver, type DriverContext, type DriverObs
 const LABEL_SANDBOX = 'dev.nemoclaw.sandbox';
 const LABEL_STATE = 'dev.nemoclaw.state';
 /** Inside the container: the init, its run directory (spec in, report out) and the gateway socket dir. */
-const IN_INIT = '/.nemoclaw/init';
-const IN_RUN = '/.nemoclaw/run';
+export const IN_INIT = '/.nemoclaw/init';
+export const IN_RUN = '/.nemoclaw/run';
 const IN_GATEWAY = '/.nemoclaw/gateway';
 const REPORT_TIMEOUT_MS = 30_000;
 
@@ -51,7 +51,7 @@ function stateLabel(stateDir: string): string {
   return createHash('sha256').update(stateDir).digest('hex').slice(0, 16);
 }
 
-function runDir(stateDir: string, name: string): string {
+export function runDir(stateDir: string, name: string): string {
   return join(sandboxPaths(stateDir, name).dir, 'docker');
 }
 
@@ -132,7 +132,7 @@ export function containerSpec(stateDir: string, sb: DesiredSandbox, image: strin
   const paths = sandboxPaths(stateDir, sb.name);
   const binds = [`${initBinary}:${IN_INIT}:ro`, `${runDir(stateDir, sb.name)}:${IN_RUN}:rw`];
   for (const m of sandbox.mounts) if (m.mode === 'rw') binds.push(`${paths.rwDir(m.target)}:${m.target}:rw`);
-  if (sandbox.network.mode === 'gateway') binds.push(`${dirname(paths.gatewaySocket)}:${IN_GATEWAY}:ro`);
+  if (sandbox.network.mode === 'gateway') binds.push(`${dirname(paths.gatewaySocket)}:${IN_GATEWAY}:rw`); // rw: the init creates its inbound-PORT sockets here; the agent's Landlock rules do not cover it
   return {
     name: `nemoclaw-${sb.name}-${stateLabel(stateDir).slice(0, 8)}${foreground ? '-run' : ''}`,
     Image: image,
