@@ -1,7 +1,7 @@
 // The start-time check: the command on the sandbox's PATH inside its root, its interpreter or
 // loader, and requires.node read from the installation's files (never run on the host).
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ensureImageRoot } from '../../src/runtime/process/image-root.js';
@@ -131,4 +131,16 @@ test('without an image: the command is looked up in the host paths the sandbox b
   // A host program outside the bound paths is not in the sandbox, though the host has it.
   copyFileSync('/bin/true', join(dir, 'host-only'));
   refused(() => checkRoot(v, [join(dir, 'host-only')]), /not found in the sandbox/);
+});
+
+test("requires.node against this host's real node (bound read-only from /usr): its version is read, not run", async (t) => {
+  const dir = tempDir(t);
+  const s = await compileYaml(dir, BASE_YAML('hostnode', '    requires: { node: ">=999" }\n'), 'hostnode');
+  const v: RootView = { sandbox: s.artifacts.sandbox, imageRoot: null, rwDirs: { '/sandbox': join(dir, 'a'), '/tmp': join(dir, 'b') } };
+  const onPath = ['/bin/node', '/usr/bin/node'].some((p) => existsSync(p) && realpathSync(process.execPath) === realpathSync(p));
+  if (!onPath) return t.skip(`this test's node (${process.execPath}) is not the /usr/bin/node a sandbox would find`);
+  refused(
+    () => checkRoot(v),
+    new RegExp(`requires node >=999, but the sandbox's node \\(/[a-z/]+/node\\) is ${process.versions.node.replace(/\./g, '\\.')}$`),
+  );
 });

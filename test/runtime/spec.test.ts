@@ -1,6 +1,9 @@
 // The spec builder (host → nemoclaw-init) and the preflight that fails closed.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
+import { initBinary } from '../../src/util/package-paths.js';
 import type { LandlockArtifact, SandboxArtifact } from '../../src/compiler/artifacts.js';
 import type { HostFacts } from '../../src/runtime/process/host.js';
 import { preflight } from '../../src/runtime/process/preflight.js';
@@ -256,4 +259,29 @@ test('summary: one line naming Landlock ABI, seccomp rules and namespaces; NO LA
   );
   r.landlock.enforced = false;
   assert.match(formatSummary(r, 312), /^assistant: NO LANDLOCK/);
+});
+
+test('spec: with an image root, an `image` line and no read_only host binds (read_only paths are inside the image)', () => {
+  const l = lines(buildInitSpec({ ...input(sandbox({ image: `x@sha256:${'a'.repeat(64)}` })), imageRoot: '/state/images/roots/abc' }));
+  assert.ok(l.includes('image /state/images/roots/abc'));
+  assert.deepEqual(
+    l.filter((x) => /^(ro|rw) /.test(x)),
+    ['rw /sandbox /state/rw/sandbox noexec', 'rw /tmp /state/rw/my%20tmp noexec'],
+  );
+  assert.ok(l.includes('path_rule /etc execute read_file read_dir'), 'read_only paths stay Landlock rules');
+  assert.ok(!lines(buildInitSpec(input())).some((x) => x.startsWith('image ')));
+});
+
+test('nemoclaw-init refuses a spec with both an image root and a read-only host bind', async () => {
+  const spec = buildInitSpec({ ...input(), imageRoot: '/nonexistent/image' }).replace('root ', 'ro /etc\nroot ');
+  const child = spawn(initBinary, [], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'], env: {} });
+  let report = '';
+  const [specPipe, bpfPipe, reportPipe] = [child.stdio[3] as Writable, child.stdio[4] as Writable, child.stdio[5 as number] as Readable];
+  for (const p of [specPipe, bpfPipe, reportPipe]) p.on('error', () => {}); // the init exits early: EPIPE is expected
+  reportPipe.on('data', (d) => (report += d));
+  specPipe.end(spec);
+  bpfPipe.end(Buffer.alloc(8));
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  assert.equal(code, 125);
+  assert.match(report, /read-only host bind \/etc together with an image root/);
 });
