@@ -29,6 +29,11 @@ export function renderDockerfile(def: ImageDefinition, defDir: string): string {
         `COPY ${def.npm.project}/package.json ${def.npm.project}/package-lock.json ${dest}/`,
         `RUN cd ${dest} && PATH=/out${npmBin}:$PATH node /usr/share/nodejs/npm/bin/npm-cli.js ci --omit=dev --ignore-scripts --no-audit --no-fund`,
       );
+      if (def.npm.scripts?.length) {
+        L.push(
+          `RUN cd ${dest} && PATH=/out${npmBin}:$PATH node /usr/share/nodejs/npm/bin/npm-cli.js rebuild --ignore-scripts=false ${def.npm.scripts.join(' ')}`,
+        );
+      }
       for (const [cmd, rel] of Object.entries(def.npm.bin ?? {}))
         L.push(`RUN ln -s ${posix.join(def.npm.prefix, rel)} /out${npmBin}/${cmd}`);
     }

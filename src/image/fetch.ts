@@ -89,10 +89,10 @@ export function fetchNodeRuntime(cacheDir: string, pkg: string, version: string)
  * resolves engines and optional native packages for it, not for the host's Node). No package's
  * install scripts run: they are slow and would run unreviewed code on the build host.
  */
-export function npmCi(node: string, projectDir: string): void {
+export function npmCi(node: string, projectDir: string, scripts: string[]): void {
   const env = { ...process.env, PATH: `${dirname(node)}:${process.env.PATH ?? ''}`, npm_config_update_notifier: 'false' };
-  run(node, [npmCliPath(), 'ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
-    cwd: projectDir,
-    env,
-  });
+  const npm = npmCliPath();
+  run(node, [npm, 'ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: projectDir, env });
+  // Then the install scripts of the named packages only, by the same runtime.
+  if (scripts.length) run(node, [npm, 'rebuild', '--ignore-scripts=false', '--loglevel=error', ...scripts], { cwd: projectDir, env });
 }

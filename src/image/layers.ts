@@ -93,6 +93,7 @@ function npmLayer(img: LoadedImage, dirs: FetchDirs): LayerRecipe {
       node: `${node.package}@${node.version}`,
       prefix: npm.prefix,
       bin: npm.bin ?? {},
+      scripts: npm.scripts ?? [],
       binDir,
       packageJson: fileDigest(join(project, 'package.json')),
       lock: fileDigest(join(project, 'package-lock.json')),
@@ -101,7 +102,7 @@ function npmLayer(img: LoadedImage, dirs: FetchDirs): LayerRecipe {
       const dest = join(work, npm.prefix);
       mkdirSync(dest, { recursive: true });
       for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(project, f), join(dest, f));
-      npmCi(fetchNodeRuntime(dirs.node, node.package, node.version), dest);
+      npmCi(fetchNodeRuntime(dirs.node, node.package, node.version), dest, npm.scripts ?? []);
       const links = join(work, binDir);
       mkdirSync(links, { recursive: true });
       for (const [cmd, rel] of Object.entries(npm.bin ?? {})) {

@@ -1,6 +1,9 @@
-// `compile --update-lock` pins docker images written without a digest: it asks the local Docker
-// engine what the reference points at now (its registry digest, else its image id).
+// `compile --update-lock` pins docker images written without a digest: an image nemoclaw built
+// (`nemoclaw image build`, in <state>/images/oci) is pinned to what its build produced, anything
+// else to what the local Docker engine has (its registry digest, else its image id).
 import type { NemoclawConfig } from '../generated/config.js';
+import { ImageStore } from '../image/store.js';
+import { resolveStateDir } from '../state/paths.js';
 
 const DIGEST_REF = /@sha256:[0-9a-f]{64}$/;
 
@@ -11,8 +14,31 @@ export function unpinnedImages(config: NemoclawConfig, pinned: Record<string, st
   return [...new Set(refs)].sort();
 }
 
-/** ref → sha256 digest for each image the local engine has; missing ones are left out. */
+/**
+ * ref → digest of each image nemoclaw's image store holds under that name:tag. For docker, the
+ * config digest: Docker's image id once `image build --load` (or `docker load` of the archive)
+ * gave it to the engine, which is how the docker driver finds an image pinned by id. For the
+ * process runtime, the manifest digest (the OCI image digest the runtime unpacks).
+ */
+export function storeImageDigests(refs: string[], runtime: 'docker' | 'process', stateDir = resolveStateDir()): Record<string, string> {
+  const store = ImageStore.open(stateDir);
+  const out: Record<string, string> = {};
+  for (const ref of refs) {
+    const image = store.list().find((i) => i.ref === ref);
+    if (image) out[ref] = runtime === 'docker' ? image.config : image.digest;
+  }
+  return out;
+}
+
+/** ref → sha256 digest for each image nemoclaw built or the local engine has; missing ones are left out. */
 export async function resolveImageDigests(refs: string[]): Promise<Record<string, string>> {
+  if (refs.length === 0) return {};
+  const built = storeImageDigests(refs, 'docker');
+  const rest = refs.filter((r) => !built[r]);
+  return { ...(await engineImageDigests(rest)), ...built };
+}
+
+async function engineImageDigests(refs: string[]): Promise<Record<string, string>> {
   if (refs.length === 0) return {};
   // dockerode takes ~130 ms to import: only when there is an image to resolve.
   const { default: Docker } = await import('dockerode');
