@@ -64,12 +64,24 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * cac names an unknown option in camelCase (`--stateDir`); say it as the user typed it
+ * (`--state-dir`), so the message can be matched against the command line.
+ */
+function asTyped(message: string): string {
+  return message.replace(/`(--?)([^`=]+)`/, (whole, dashes: string, name: string) => {
+    const camel = (s: string) => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    const typed = process.argv.slice(2).find((a) => a.startsWith(dashes) && camel(a.slice(dashes.length).split('=')[0]!) === name);
+    return typed ? `\`${typed.split('=')[0]}\`` : whole;
+  });
+}
+
 try {
   await main();
 } catch (e) {
   // cac throws CACError for unknown options and missing arguments: a usage error.
   if ((e as Error)?.name === 'CACError') {
-    process.stderr.write(`nemoclaw: ${(e as Error).message}\n`);
+    process.stderr.write(`nemoclaw: ${asTyped((e as Error).message)}\n`);
     process.exitCode = 2;
   } else {
     const { reportError } = await import('./run-command.js');

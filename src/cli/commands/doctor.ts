@@ -2,6 +2,7 @@
 import type { CAC } from 'cac';
 import { doctor, type DoctorReport } from '../doctor.js';
 import { command } from '../run-command.js';
+import { resolveStateDir } from '../../state/paths.js';
 import { green, printJson, red, yellow } from '../views/style.js';
 
 const yes = (ok: boolean, text = ok ? 'yes' : 'no') => (ok ? green(text) : red(text));
@@ -35,6 +36,10 @@ function render(r: DoctorReport): string {
     `  cgroups         ${cg.version}: pids ${yes(cg.pids)}, memory ${yes(cg.memory)}, ${cg.writable ? green('writable') : yellow('not writable (pids via RLIMIT_NPROC, memory unenforced)')}`,
   );
   out.push(`  docker          ${r.docker.reachable ? green(`reachable (${r.docker.version})`) : yellow(`unreachable: ${r.docker.error}`)}`);
+  const sd = r.state_dir;
+  out.push(
+    `  state dir       ${sd.path}: ${sd.state === 'writable' ? green(sd.state) : sd.state === 'absent' ? 'absent (created on first apply or run)' : red(sd.state)}`,
+  );
   out.push(`embedded runtime: ${r.process_runtime_ready ? green('ready') : red('NOT ready for the default policy')}`);
   if (r.configs.length) out.push('configs:');
   for (const c of r.configs) {
@@ -49,11 +54,12 @@ function render(r: DoctorReport): string {
 
 export function register(cli: CAC): void {
   cli
-    .command('doctor', 'Show what this host can enforce and which example configs would run here')
+    .command('doctor', 'Show what this host can enforce and whether each example can run here (image, command, Node)')
     .option('--json', 'Machine-readable output')
+    .option('--state-dir <dir>', 'State directory to check (default: /var/lib/nemoclaw as root, else $XDG_STATE_HOME/nemoclaw)')
     .action(
-      command(async (opts: { json?: boolean }) => {
-        const r = await doctor();
+      command(async (opts: { json?: boolean; stateDir?: string }) => {
+        const r = await doctor(resolveStateDir(opts.stateDir));
         if (opts.json) printJson(r);
         else process.stdout.write(render(r));
         return r.process_runtime_ready ? 0 : 1;
