@@ -116,7 +116,14 @@ export async function loadCompile(file: string, mode: LockMode = 'check'): Promi
   let checked = loadAndCheck(file);
   let newImages: Record<string, string> = {};
   if (mode === 'update' && checked.config) {
-    newImages = await resolveImageDigests(unpinnedImages(checked.config, checked.lock?.images ?? {}));
+    const { catalog } = checked;
+    const versions = resolveBlueprintVersions(checked.config, catalog, checked.lock, true);
+    const blueprintSandbox = (b: string) => {
+      const name = b.split('@')[0]!;
+      const version = versions.blueprints[name];
+      return version === undefined ? undefined : catalog.loadBlueprint(name, version).sandbox;
+    };
+    newImages = await resolveImageDigests(unpinnedImages(checked.config, checked.lock?.images ?? {}, blueprintSandbox));
     if (Object.keys(newImages).length > 0) checked = loadAndCheck(file, checked.catalog, MAX_FILE_BYTES, newImages);
   }
   return compileChecked(checked, { mode, gitCommit: await headCommit(dirname(checked.file)), newImages });

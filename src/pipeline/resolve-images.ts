@@ -1,17 +1,35 @@
-// `compile --update-lock` pins docker images written without a digest: an image nemoclaw built
+// `compile --update-lock` pins images written without a digest (the entry's or its blueprint's): an image nemoclaw built
 // (`nemoclaw image build`, in <state>/images/oci) is pinned to what its build produced, anything
 // else to what the local Docker engine has (its registry digest, else its image id).
-import type { NemoclawConfig } from '../generated/config.js';
+import type { NemoclawConfig, SandboxSpec } from '../generated/config.js';
 import { ImageStore } from '../image/store.js';
 import { resolveStateDir } from '../state/paths.js';
 
 const DIGEST_REF = /@sha256:[0-9a-f]{64}$/;
 
-export function unpinnedImages(config: NemoclawConfig, pinned: Record<string, string>): string[] {
-  const refs = Object.values(config.sandboxes)
-    .filter((s) => s.runtime === 'docker' && s.image && !DIGEST_REF.test(s.image) && !pinned[s.image])
-    .map((s) => s.image!);
-  return [...new Set(refs)].sort();
+/** An image a sandbox runs from, with the runtime that will run it (the digest to pin depends on it). */
+export interface ImageUse {
+  ref: string;
+  runtime: 'docker' | 'process';
+}
+
+/**
+ * Images written without a digest that the lock does not pin yet: the entry's own `image`, else its
+ * blueprint's (`blueprintSandbox` gives the blueprint's sandbox at the version the compile uses).
+ */
+export function unpinnedImages(
+  config: NemoclawConfig,
+  pinned: Record<string, string>,
+  blueprintSandbox: (blueprint: string) => SandboxSpec | undefined = () => undefined,
+): ImageUse[] {
+  const uses = new Map<string, ImageUse>();
+  for (const s of Object.values(config.sandboxes)) {
+    const base = s.blueprint ? blueprintSandbox(s.blueprint) : undefined;
+    const ref = s.image ?? base?.image;
+    if (!ref || DIGEST_REF.test(ref) || pinned[ref]) continue;
+    uses.set(ref, { ref, runtime: s.runtime ?? base?.runtime ?? 'process' });
+  }
+  return [...uses.values()].sort((a, b) => (a.ref < b.ref ? -1 : 1));
 }
 
 /**
@@ -30,11 +48,16 @@ export function storeImageDigests(refs: string[], runtime: 'docker' | 'process',
   return out;
 }
 
-/** ref → sha256 digest for each image nemoclaw built or the local engine has; missing ones are left out. */
-export async function resolveImageDigests(refs: string[]): Promise<Record<string, string>> {
-  if (refs.length === 0) return {};
-  const built = storeImageDigests(refs, 'docker');
-  const rest = refs.filter((r) => !built[r]);
+/**
+ * ref → sha256 digest for each image nemoclaw built or (docker) the local engine has; missing ones
+ * are left out. Process sandboxes only take images nemoclaw built: the runtime unpacks them from
+ * the store, by manifest digest.
+ */
+export async function resolveImageDigests(uses: ImageUse[]): Promise<Record<string, string>> {
+  if (uses.length === 0) return {};
+  const refs = (runtime: ImageUse['runtime']) => uses.filter((u) => u.runtime === runtime).map((u) => u.ref);
+  const built = { ...storeImageDigests(refs('process'), 'process'), ...storeImageDigests(refs('docker'), 'docker') };
+  const rest = refs('docker').filter((r) => !built[r]);
   return { ...(await engineImageDigests(rest)), ...built };
 }
 
