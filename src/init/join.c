@@ -121,6 +121,44 @@ static int differs(int fd, const char *name) {
   return fstat(fd, &a) < 0 || stat(path, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev;
 }
 
+/* Host pids of PID's children (/proc/PID/task/PID/children), at most `max`. */
+static int children_of(pid_t pid, pid_t *out, int max) {
+  char path[96], buf[4096];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  int k = 0;
+  for (char *p = buf, *end; k < max; p = end) {
+    long v = strtol(p, &end, 10);
+    if (end == p) break;
+    out[k++] = (pid_t)v;
+  }
+  return k;
+}
+
+/* The agent's user namespace: a grandchild of the outer init (outer → pid 1 → agent) in a user
+   namespace other than ours. Refused when there is none (the agent is gone). */
+static int agent_userns_fd(pid_t outer) {
+  pid_t inner[16], agents[64];
+  int ni = children_of(outer, inner, 16);
+  for (int i = 0; i < ni; i++) {
+    int na = children_of(inner[i], agents, 64);
+    for (int j = 0; j < na; j++) {
+      char path[64];
+      snprintf(path, sizeof path, "/proc/%d/ns/user", (int)agents[j]);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      if (differs(fd, "user")) return fd;
+      close(fd);
+    }
+  }
+  die("sandbox process %d: its agent's user namespace was not found (is the agent running?)", (int)outer);
+}
+
 /* PID must run the very init binary we are: a stale or reused pid is refused, not joined. */
 static void check_target(pid_t pid) {
   char a[4096], b[4096], path[64];
@@ -139,6 +177,9 @@ __attribute__((noreturn)) void join_main(pid_t target) {
   static const int flags[] = { CLONE_NEWUSER, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID };
   int fds[7];
   for (int i = 0; i < 7; i++) fds[i] = open_ns(target, kinds[i]);
+  /* With idmap the agent alone has a user namespace (over the sandbox's host id range), created
+     after the others: the command joins it last, so it holds the agent's ids and files. */
+  int agent_userns = spec.idmap >= 0 ? agent_userns_fd(target) : -1;
   int tty = isatty(0);
   int slave = -1;
   if (tty) {
@@ -159,6 +200,11 @@ __attribute__((noreturn)) void join_main(pid_t target) {
     if (i == 0 && !done.userns) { close(fds[i]); continue; }
     CHECK(setns(fds[i], flags[i]), "enter %s namespace: %s", kinds[i], strerror(errno));
     close(fds[i]);
+  }
+  if (agent_userns >= 0) {
+    CHECK(setns(agent_userns, CLONE_NEWUSER), "enter the agent's user namespace: %s", strerror(errno));
+    close(agent_userns);
+    done.agent_userns = 1; /* ids are the sandbox's own from here (no host shift) */
   }
   struct sigaction sa = { .sa_handler = forward };
   sigemptyset(&sa.sa_mask);

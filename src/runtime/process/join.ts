@@ -9,6 +9,7 @@ import type { Writable } from 'node:stream';
 import type { LandlockArtifact, SandboxArtifact, SeccompProfile } from '../../compiler/artifacts.js';
 import { buildInitSpec } from '../../init-protocol/spec.js';
 import { sandboxPaths } from '../../state/sandbox-layout.js';
+import { findUidRange } from '../../state/uid-ranges.js';
 import { initBinary } from '../../util/package-paths.js';
 import { compileSeccompBpf } from '../seccomp-bpf.js';
 import { CGROUP_ROOT } from './host.js';
@@ -56,6 +57,9 @@ export function joinSandbox(opts: JoinOptions): Joined {
     rootDir: paths.rootMount,
     rwDirs,
     gatewaySocket: null,
+    // As root the agent has its own user namespace over the sandbox's host id range: the init
+    // joins that namespace (the agent's, not the outer init's) and takes the agent's ids in it.
+    idmap: process.getuid?.() === 0 ? (findUidRange(opts.stateDir, sandbox.name)?.first ?? null) : null,
     cgroups: sandboxCgroups(opts.pid),
     command: opts.command,
   });
