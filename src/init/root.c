@@ -232,6 +232,10 @@ static void overlay_at(int root_fd, const char *hostdir, const char *target, uin
     long shift = spec.idmap >= 0 ? spec.idmap : 0;
     CHECK(fchownat(gd, upper, (uid_t)(spec.uid + shift), (gid_t)(spec.gid + shift), AT_SYMLINK_NOFOLLOW), "chown %s: %s", upper, strerror(errno));
   } else if (errno != EEXIST) die("mkdir %s: %s", upper, strerror(errno));
+  /* The overlay's root takes the upper directory's mode: shared temporary directories are sticky
+     1777 as on any Linux (same rule as rwDirMode in src/state/sandbox-layout.ts). */
+  if (!strcmp(target, "/tmp") || !strcmp(target, "/var/tmp"))
+    CHECK(fchmodat(gd, upper, 01777, 0), "chmod %s: %s", upper, strerror(errno));
   snprintf(work, sizeof work, "%s.work/%s", p, n);
   if (mkdirat(gd, work, 0700) < 0 && errno != EEXIST) die("mkdir %s: %s", work, strerror(errno));
   CHECK(fchdir(gd), "chdir %s: %s", g, strerror(errno));

@@ -18,6 +18,15 @@ export interface SandboxPaths {
   diskRwDir(target: string): string;
 }
 
+/**
+ * Mode of the directory backing a rw mount: the agent's own (0700), except the shared temporary
+ * directories, which programs expect sticky and world-writable as on any Linux (OpenClaw refuses
+ * a /tmp that is not 1777). Inside a sandbox there is one uid, so 1777 grants nobody else anything.
+ */
+export function rwDirMode(target: string): number {
+  return target === '/tmp' || target === '/var/tmp' ? 0o1777 : 0o700;
+}
+
 export function sandboxPaths(stateRoot: string, name: string): SandboxPaths {
   const layout = stateLayout(stateRoot);
   const dir = layout.sandboxDir(name);

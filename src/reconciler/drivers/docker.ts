@@ -8,11 +8,11 @@
 import type Docker from 'dockerode';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { initBinary } from '../../util/package-paths.js';
 import { buildInitSpec } from '../../init-protocol/spec.js';
-import { sandboxPaths } from '../../state/sandbox-layout.js';
+import { rwDirMode, sandboxPaths } from '../../state/sandbox-layout.js';
 import { parseReport, type EnforcementReport } from '../../init-protocol/report.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { resolveSecrets } from '../../runtime/secrets.js';
@@ -250,6 +250,7 @@ async function launch(ctx: DriverContext, sb: DesiredSandbox, foreground: boolea
     if (existsSync(paths.gatewaySocket)) owned.push(paths.gatewaySocket);
   }
   for (const d of owned) chownSync(d, sandbox.user.uid, sandbox.user.gid);
+  for (const [target, dir] of Object.entries(rwDirs)) chmodSync(dir, rwDirMode(target)); // /tmp: sticky 1777
   const spec = buildInitSpec({
     sandbox,
     landlock,

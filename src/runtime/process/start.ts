@@ -2,7 +2,7 @@
 // nemoclaw-init with the spec (fd 3), the BPF (fd 4) and a report pipe (fd 5). Resolves once
 // the init has reported what it enforced, i.e. right before the agent is exec'd.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -13,7 +13,7 @@ import { compileSeccompBpf } from '../seccomp-bpf.js';
 import { createCgroups } from './cgroup.js';
 import { describeExit } from '../exit-reason.js';
 import { probeHost, type HostFacts } from './host.js';
-import { sandboxPaths } from '../../state/sandbox-layout.js';
+import { rwDirMode, sandboxPaths } from '../../state/sandbox-layout.js';
 import { preflight } from './preflight.js';
 import { parseReport, type EnforcementReport, type InitFailure } from '../../init-protocol/report.js';
 import { buildInitSpec } from '../../init-protocol/spec.js';
@@ -142,6 +142,7 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
         ensureDir(rw, 0o700);
         handOver(rw, owner);
       }
+      chmodSync(rw, rwDirMode(m.target)); // explicit: mkdir's mode is masked by the umask
     }
   // Before the init: a command that cannot start gets a clear message, not exit 127 from inside.
   checkRoot({ sandbox, imageRoot, rwDirs: pf.ownDisk ? null : rwDirs }, opts.command);
