@@ -9,6 +9,7 @@ import { packageRoot } from '../util/package-paths.js';
 import { probeHost, type HostFacts } from '../runtime/process/host.js';
 import { preflight } from '../runtime/process/preflight.js';
 import { checkExample, type ExampleProbes, type ImageFacts } from './example-checks.js';
+import { ImageStore } from '../image/store.js';
 
 export interface DockerFacts {
   reachable: boolean;
@@ -106,7 +107,20 @@ async function probeImages(refs: string[], docker: DockerFacts): Promise<Map<str
   return out;
 }
 
-async function judge(file: string, host: HostFacts, docker: DockerFacts): Promise<ConfigVerdict[]> {
+/** Manifest digests of the images in nemoclaw's store (none when there is no store, or it cannot be read). */
+function storedDigests(stateDir: string): Set<string> {
+  try {
+    return new Set(
+      ImageStore.open(stateDir)
+        .list()
+        .map((i) => i.digest),
+    );
+  } catch {
+    return new Set();
+  }
+}
+
+async function judge(file: string, host: HostFacts, docker: DockerFacts, stateDir: string): Promise<ConfigVerdict[]> {
   const shown = relative(packageRoot, file) || file;
   let compiled;
   try {
@@ -121,7 +135,14 @@ async function judge(file: string, host: HostFacts, docker: DockerFacts): Promis
     ),
     docker,
   );
-  const probes: ExampleProbes = { dockerReachable: docker.reachable, image: (ref) => images.get(ref) ?? null, isExecutable, nodeVersion };
+  const stored = storedDigests(stateDir);
+  const probes: ExampleProbes = {
+    dockerReachable: docker.reachable,
+    image: (ref) => images.get(ref) ?? null,
+    isExecutable,
+    nodeVersion,
+    storedImage: (digest) => stored.has(digest),
+  };
   return compiled.output.sandboxes.map((s) => {
     const runtime = s.artifacts.sandbox.runtime;
     const here = checkExample(s.artifacts, probes);
@@ -147,6 +168,6 @@ export async function doctor(stateDir: string, configs: string[] = exampleConfig
   const k = host.kernel;
   const ready = !!k && k.landlock_abi >= 4 && k.seccomp && host.libseccomp.ok && k.mntns && k.pidns && k.netns && (k.root || k.userns);
   const verdicts: ConfigVerdict[] = [];
-  for (const f of configs) verdicts.push(...(await judge(f, host, docker)));
+  for (const f of configs) verdicts.push(...(await judge(f, host, docker, stateDir)));
   return { format_version: 1, host, docker, process_runtime_ready: ready, configs: verdicts, state_dir: stateDirFacts(stateDir) };
 }

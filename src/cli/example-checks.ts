@@ -18,6 +18,8 @@ export interface ExampleProbes {
   isExecutable(hostPath: string): boolean;
   /** `node --version` of that binary (e.g. "v20.20.2"), or null when it does not run. */
   nodeVersion(hostPath: string): string | null;
+  /** Does nemoclaw's image store (`nemoclaw image build`) hold this image digest (process runtime)? */
+  storedImage(digest: string): boolean;
 }
 
 export interface ExampleCheck {
@@ -99,6 +101,15 @@ export function checkExample(artifacts: SandboxArtifacts, probes: ExampleProbes)
   if (sb.runtime === 'docker') {
     if (sb.image) reasons.push(...checkImage(sb.image, probes));
     if (needNode) warnings.push(`node ${needNode}: not checked inside the image`);
+    return { reasons, warnings };
+  }
+  if (sb.image) {
+    // An image root: the command and Node are the image's, checked inside it when the sandbox starts.
+    const m = PINNED.exec(sb.image);
+    if (m && !probes.storedImage(m[2]!))
+      reasons.push(
+        `image: ${m[1]} pinned at ${m[2]!.slice(0, 19)}… is not built here: run \`nemoclaw image build\` on its definition (images/)`,
+      );
     return { reasons, warnings };
   }
   const cmd = sb.command[0];

@@ -23,6 +23,7 @@ function probes(
     image: (ref) => images[ref] ?? null,
     isExecutable: (p) => Object.hasOwn(files, p),
     nodeVersion: (p) => files[p] ?? null,
+    storedImage: over.storedImage ?? (() => false),
   };
 }
 
@@ -95,6 +96,14 @@ test('node: checked against requires.node when the compiled sandbox has it, skip
     reasons: [],
     warnings: ['node >=24.16: not checked inside the image'],
   });
+});
+
+test('process runtime with an image root: runs once nemoclaw built the pinned image; host paths are not searched', () => {
+  const sb = sandbox({ image: `nemoclaw/openclaw@${DIGEST}`, requires: { node: '>=24.16' } });
+  assert.deepEqual(checkExample(sb, probes()).reasons, [
+    'image: nemoclaw/openclaw pinned at sha256:4b4b4b4b4b4b… is not built here: run `nemoclaw image build` on its definition (images/)',
+  ]);
+  assert.deepEqual(checkExample(sb, probes({ storedImage: (d) => d === DIGEST })).reasons, []);
 });
 
 test('satisfiesMin compares numerically', () => {

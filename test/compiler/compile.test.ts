@@ -129,7 +129,7 @@ test('a blueprint is extended and overridden by the entry', async (t) => {
     `version: 1
 sandboxes:
   a:
-    blueprint: openclaw
+    blueprint: openclaw@1
     command: [/bin/true]
     filesystem: { read_write: [/data] }
     process: { limits: { pids: 99 } }
