@@ -6,9 +6,10 @@ import { UserError } from '../util/errors.js';
 
 /**
  * The blueprint a generated file extends. One constant so the switch to a newer OpenClaw blueprint
- * (e.g. `openclaw@2`) is a one-line change.
+ * (`openclaw@2`, from its own image: see blueprints/openclaw/v2) is a one-line change. Pinned to v1:
+ * the generated entry names its own image and host-path layout, which v2 replaces.
  */
-export const OPENCLAW_BLUEPRINT = 'openclaw';
+export const OPENCLAW_BLUEPRINT = 'openclaw@1';
 /** The image a docker sandbox runs; nemoclaw.lock pins it by digest when the engine has it. */
 export const OPENCLAW_IMAGE = 'ghcr.io/openclaw/openclaw:2026.11.1';
 
