@@ -1,7 +1,7 @@
 // Runs every compiled test file under dist/test with node:test, in two phases:
 // 1. pure tests (no processes, sockets, sandboxes or Docker: the folders in PURE) concurrently;
 // 2. system tests one file at a time: they share the kernel, Docker, cgroups and loopback ports.
-// A test that hangs fails after 5 minutes instead of holding CI until its deadline.
+// A test that hangs fails after 5 minutes (30 in test/e2e-slow) instead of holding CI until its deadline.
 // Usage: node scripts/test.mjs [filter-substring...]
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -23,9 +23,12 @@ const files = [];
   }
 })(testRoot);
 const isPure = (p) => PURE.has(relative(testRoot, p).split(sep)[0]);
+// test/e2e-slow builds the full OpenClaw image (minutes on a cold cache): a longer timeout there.
+const isSlow = (p) => relative(testRoot, p).split(sep)[0] === 'e2e-slow';
 const phases = [
   { name: 'pure', files: files.filter(isPure), concurrency: Math.max(2, availableParallelism()) },
-  { name: 'system', files: files.filter((p) => !isPure(p)), concurrency: 1 },
+  { name: 'system', files: files.filter((p) => !isPure(p) && !isSlow(p)), concurrency: 1 },
+  { name: 'slow', files: files.filter(isSlow), concurrency: 1, timeout: 1_800_000 },
 ];
 let status = 0;
 for (const phase of phases) {
@@ -33,7 +36,7 @@ for (const phase of phases) {
   console.log(`# phase: ${phase.name} tests (${phase.files.length} files, concurrency ${phase.concurrency})`);
   const r = spawnSync(
     process.execPath,
-    ['--test', `--test-concurrency=${phase.concurrency}`, '--test-timeout=300000', '--test-force-exit', ...phase.files],
+    ['--test', `--test-concurrency=${phase.concurrency}`, `--test-timeout=${phase.timeout ?? 300000}`, '--test-force-exit', ...phase.files],
     { stdio: 'inherit' },
   );
   if (r.status !== 0) status = r.status ?? 1;
