@@ -6,7 +6,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { NemoclawConfig } from '../generated/config.js';
 import { loadCatalog, type Catalog } from '../catalog/catalog.js';
-import { resolveImageDigests, unpinnedImages } from './resolve-images.js';
+import { resolveImageDigests, storeImageDigests, unpinnedImages } from './resolve-images.js';
 import { compileConfig, type CompileOutput } from '../compiler/compile.js';
 import type { CompileFacts, CompileInput } from '../compiler/inputs.js';
 import { knownSyscallNames } from '../compiler/seccomp.js';
@@ -116,7 +116,12 @@ export async function loadCompile(file: string, mode: LockMode = 'check'): Promi
   let checked = loadAndCheck(file);
   let newImages: Record<string, string> = {};
   if (mode === 'update' && checked.config) {
-    newImages = await resolveImageDigests(unpinnedImages(checked.config, checked.lock?.images ?? {}));
+    const pinned = checked.lock?.images ?? {};
+    newImages = {
+      ...(await resolveImageDigests(unpinnedImages(checked.config, pinned))),
+      // A process sandbox's image is unpacked from nemoclaw's store: pinned by its manifest digest.
+      ...storeImageDigests(unpinnedImages(checked.config, pinned, 'process'), 'process'),
+    };
     if (Object.keys(newImages).length > 0) checked = loadAndCheck(file, checked.catalog, MAX_FILE_BYTES, newImages);
   }
   return compileChecked(checked, { mode, gitCommit: await headCommit(dirname(checked.file)), newImages });

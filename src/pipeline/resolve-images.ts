@@ -1,5 +1,5 @@
 // `compile --update-lock` pins docker images written without a digest: an image nemoclaw built
-// (`nemoclaw image build`, in <state>/images/oci) is pinned to what its build produced, anything
+// (`nemoclaw image build`, in <state>/images/oci/built) is pinned to what its build produced, anything
 // else to what the local Docker engine has (its registry digest, else its image id).
 import type { NemoclawConfig } from '../generated/config.js';
 import { ImageStore } from '../image/store.js';
@@ -7,9 +7,9 @@ import { resolveStateDir } from '../state/paths.js';
 
 const DIGEST_REF = /@sha256:[0-9a-f]{64}$/;
 
-export function unpinnedImages(config: NemoclawConfig, pinned: Record<string, string>): string[] {
+export function unpinnedImages(config: NemoclawConfig, pinned: Record<string, string>, runtime: 'docker' | 'process' = 'docker'): string[] {
   const refs = Object.values(config.sandboxes)
-    .filter((s) => s.runtime === 'docker' && s.image && !DIGEST_REF.test(s.image) && !pinned[s.image])
+    .filter((s) => s.runtime === runtime && s.image && !DIGEST_REF.test(s.image) && !pinned[s.image])
     .map((s) => s.image!);
   return [...new Set(refs)].sort();
 }
