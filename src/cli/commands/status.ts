@@ -29,6 +29,8 @@ export interface SandboxStatusRow {
   state: string;
   pid: number | null;
   restarts: number;
+  /** Why the agent last stopped (e.g. "killed: memory limit 512 MiB reached"), or null. */
+  last_exit: string | null;
   enforcement: string | null;
   policy_version: string | null;
   log: string;
@@ -140,6 +142,7 @@ export function register(cli: CAC): void {
             state: o?.process.state ?? 'absent',
             pid: o?.process.pid ?? null,
             restarts: o?.process.restarts ?? 0,
+            last_exit: o?.process.last_error ?? o?.process.last_exit ?? null,
             enforcement: o?.process.report ? formatSummary(o.process.report) : null,
             policy_version: o?.policy_version ?? null,
             log: store.layout.logFile(name),
@@ -190,6 +193,7 @@ export function register(cli: CAC): void {
           out.write(`\n${bold(r.name)}  ${up}  restarts ${r.restarts}\n`);
           out.write(`  desired  ${r.desired_digest ?? '-'}\n  running  ${r.running_digest ?? '-'}\n`);
           out.write(`  policy   ${r.policy_version ?? '-'}\n`);
+          if (r.last_exit) out.write(`  last     ${/memory limit/.test(r.last_exit) ? red(r.last_exit) : r.last_exit}\n`);
           if (r.enforcement) out.write(`  enforced ${r.enforcement}\n`);
           for (const d of r.drift) out.write(yellow(`  drift: ${d.detail}`) + '\n');
           if (r.drift.length === 0) out.write(green('  no drift') + '\n');
