@@ -46,3 +46,26 @@ test('ports: the same host port in two sandboxes is an error on the second', () 
   assert.equal(f.severity, 'error');
   assert.match(f.message, /already published by sandbox "a"/);
 });
+
+test('explain and the plan summary name listening and published ports', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { loadCompile } = await import('../../src/pipeline/pipeline.js');
+  const { explainText } = await import('../../src/compiler/explain.js');
+  const { semanticSummary } = await import('../../src/reconciler/summary.js');
+  const dir = mkdtempSync(join(tmpdir(), 'nemoclaw-ports-'));
+  try {
+    const file = join(dir, 'nemoclaw.yaml');
+    writeFileSync(file, yaml(`version: 1\nsandboxes:${sb('a', '[18789]', '[{ host: "127.0.0.1:18789", sandbox: 18789 }]')}`));
+    const c = (await loadCompile(file, 'update')).output.sandboxes[0]!;
+    const text = explainText(c);
+    assert.match(text, /May listen on \(its own loopback only\): 18789\./);
+    assert.match(text, /- 127\.0\.0\.1:18789 → sandbox port 18789/);
+    const s = semanticSummary('a', null, c);
+    assert.ok(s.gains.includes('a may be reached from the host at 127.0.0.1:18789 → sandbox port 18789'), s.gains.join('\n'));
+    assert.ok(s.gains.includes('a may listen on port 18789'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
