@@ -1,5 +1,6 @@
 // nemoclaw status: per sandbox, desired vs running blueprint, up/down, restarts, enforcement, drift.
 import type { CAC } from 'cac';
+import { publishedText } from '../../compiler/explain.js';
 import { redactDeep } from '../../compiler/redact.js';
 import { formatSummary } from '../../init-protocol/report.js';
 import { driftOf } from '../../reconciler/plan.js';
@@ -39,6 +40,8 @@ export interface SandboxStatusRow {
   restarts: number;
   enforcement: string | null;
   policy_version: string | null;
+  /** Host addresses published into the sandbox by its applied blueprint ("127.0.0.1:18789 → sandbox port 18789"). */
+  published: string[];
   log: string;
   drift: Drift[];
 }
@@ -135,6 +138,7 @@ export function register(cli: CAC): void {
             restarts: o?.process.restarts ?? 0,
             enforcement: o?.process.report ? formatSummary(o.process.report) : null,
             policy_version: o?.policy_version ?? null,
+            published: (current[name]?.artifacts.egress.ports ?? []).map(publishedText),
             log: store.layout.logFile(name),
             drift: redactDeep(drift), // details quote runtime errors
           };
@@ -182,6 +186,7 @@ export function register(cli: CAC): void {
           out.write(`  desired  ${r.desired_digest ?? '-'}\n  running  ${r.running_digest ?? '-'}\n`);
           out.write(`  policy   ${r.policy_version ?? '-'}\n`);
           if (r.enforcement) out.write(`  enforced ${r.enforcement}\n`);
+          for (const p of r.published) out.write(`  port     ${p}\n`);
           for (const d of r.drift) out.write(yellow(`  drift: ${d.detail}`) + '\n');
           if (r.drift.length === 0) out.write(green('  no drift') + '\n');
         }
