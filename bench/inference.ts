@@ -126,6 +126,12 @@ async function sequential(ports: number[]): Promise<{ ttft: number; chunkUs: num
   return ports.map((_, k) => ({ ttft: p50(ttft[k]!), chunkUs: p50(lat[k]!) }));
 }
 
+/** CPU time (user + system, ms) a process has used: less sensitive to machine load than latency. */
+function cpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
@@ -172,7 +178,9 @@ async function main(): Promise<void> {
     const daemonPid = (await gatewayStatus(state)).pid;
 
     // (1) Sequential streams: TTFT and per-chunk latency, three paths in the same run.
+    const cpu0 = cpuMs(daemonPid);
     const [direct, relayed, routed] = (await sequential([prov.port, rel.port, routerPort])) as [Res, Res, Res];
+    const cpuPerCall = (cpuMs(daemonPid) - cpu0) / (N_SEQ + 200);
     const row = (name: string, r: Res) =>
       `  ${name.padEnd(8)} TTFT p50 ${r.ttft.toFixed(3)} ms (+${(r.ttft - direct.ttft).toFixed(3)} ms)   chunk p50 ${(r.chunkUs / 1000).toFixed(3)} ms (+${((r.chunkUs - direct.chunkUs) / 1000).toFixed(3)} ms)`;
     console.log(`(1) ${N_SEQ} sequential streams of ${CHUNKS} chunks, ${CHUNK_GAP_MS} ms apart (added = over direct):`);
@@ -183,6 +191,7 @@ async function main(): Promise<void> {
       `    router adds TTFT ${(routed.ttft - direct.ttft).toFixed(3)} ms (target ≤ 1 ms), per chunk ${((routed.chunkUs - direct.chunkUs) / 1000).toFixed(3)} ms (target ≤ 0.2 ms); ` +
         `relay adds ${(relayed.ttft - direct.ttft).toFixed(3)} / ${((relayed.chunkUs - direct.chunkUs) / 1000).toFixed(3)} ms`,
     );
+    console.log(`    daemon CPU per routed stream (request, ${CHUNKS} chunks, audit): ${cpuPerCall.toFixed(3)} ms`);
 
     // (2) 200 concurrent streams through the router: daemon RSS growth.
     const idle = rssKiB(daemonPid);

@@ -1,4 +1,4 @@
-// The image content store: one OCI image layout at <state>/images/oci (oci-layout, index.json,
+// The image content store: one OCI image layout at <state>/images/oci/built (oci-layout, index.json,
 // blobs/sha256/<hex>), the format the process runtime unpacks from. index.json lists every image;
 // a tagged one carries its name:tag in the org.opencontainers.image.ref.name annotation, and an
 // image whose tag moved to a newer build stays (untagged) until `image prune`: a lock may pin it.
@@ -18,7 +18,9 @@ export interface StoredImage {
   size: number;
 }
 
-export const imageStoreDir = (stateDir: string): string => join(stateDir, 'images', 'oci');
+// A layout directory under <state>/images/oci/, where the process runtime looks for layouts
+// (every directory or .tar there; src/runtime/process/image-root.ts resolveImageRef).
+export const imageStoreDir = (stateDir: string): string => join(stateDir, 'images', 'oci', 'built');
 
 export class ImageStore {
   readonly blobs: string;

@@ -12,6 +12,7 @@
 #include <linux/loop.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -26,6 +27,10 @@ void mount_disk(void) {
   step = "disk";
   int img = open(spec.disk_image, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   CHECK(img, "open %s: %s", spec.disk_image, strerror(errno));
+  /* Two ext4 mounts of one image (a second instance of the sandbox) would corrupt it. The lock
+     lives as long as this open file: pid 1 and the relay keep it, the agent closes it. */
+  if (flock(img, LOCK_EX | LOCK_NB) < 0)
+    die("%s: %s", spec.disk_image, errno == EWOULDBLOCK ? "in use by another running instance of this sandbox" : strerror(errno));
   int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
   CHECK(ctl, "open /dev/loop-control: %s (loop devices are needed for limits.disk)", strerror(errno));
   char dev[64];
@@ -47,7 +52,6 @@ void mount_disk(void) {
   }
   if (loop < 0) die("no free loop device");
   close(ctl);
-  close(img);
   CHECK(mount(dev, spec.disk_mount, "ext4", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME, "errors=remount-ro"),
         "mount %s (%s) on %s: %s", spec.disk_image, dev, spec.disk_mount, strerror(errno));
   close(loop); /* the mount holds the device now; AUTOCLEAR frees it with the mount */

@@ -1,5 +1,5 @@
 // `compile --update-lock` pins images written without a digest (the entry's or its blueprint's): an image nemoclaw built
-// (`nemoclaw image build`, in <state>/images/oci) is pinned to what its build produced, anything
+// (`nemoclaw image build`, in <state>/images/oci/built) is pinned to what its build produced, anything
 // else to what the local Docker engine has (its registry digest, else its image id).
 import type { NemoclawConfig, SandboxSpec } from '../generated/config.js';
 import { ImageStore } from '../image/store.js';

@@ -88,6 +88,7 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
         report: p?.report ?? null,
         seccomp_digest: p?.seccomp_digest ?? null,
         last_error: p?.last_error ?? null,
+        last_exit: p?.last_exit ?? null,
         locked_same: lockedSame,
       },
       policy_version: gw?.sandboxes.find((s) => s.name === name)?.policy_version ?? null,

@@ -135,14 +135,17 @@ export function send(c: UpstreamCall): { req: ClientRequest; response: Promise<I
     agent: agentFor(c.p, c.localOnly, t.https),
     servername: t.servername,
   });
-  req.setNoDelay(true);
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     // A timer only while a new connection is being made: a kept-alive one needs none.
     let timer: NodeJS.Timeout | undefined;
+    // No Nagle delay for the request; set once per connection (a kept-alive one has it already).
     req.once('socket', (s) => {
       if (!s.connecting) return;
       timer = setTimeout(() => req.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), c.connectTimeoutMs);
-      s.once('connect', () => clearTimeout(timer));
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.setNoDelay(true);
+      });
     });
     req.once('response', (r) => {
       clearTimeout(timer);

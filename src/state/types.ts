@@ -54,6 +54,8 @@ export interface ProcessObservation {
   /** Digest of the BPF the host handed to the init; compared with the init's report. */
   seccomp_digest: string | null;
   last_error: string | null;
+  /** How the previous run ended ("killed: memory limit 512 MiB reached"), kept while a restart runs. */
+  last_exit?: string | null;
 }
 
 export interface Generation {

@@ -21,7 +21,7 @@ export interface SupervisedStatus {
   started_at: string | null;
   report: EnforcementReport | null;
   seccomp_digest: string | null;
-  last_exit: { code: number; at: string } | null;
+  last_exit: { code: number; at: string; reason?: string } | null;
   last_error: string | null;
   log: string;
   warnings: string[];
@@ -251,7 +251,7 @@ export class Supervisor {
     e.running = null;
     if (r) {
       const st = await r.stop(5000);
-      e.status.last_exit = { code: st.code, at: new Date().toISOString() };
+      e.status.last_exit = { code: st.code, at: new Date().toISOString(), reason: st.reason };
     }
     e.status.state = 'stopped';
     e.status.pid = null;
@@ -312,7 +312,7 @@ export class Supervisor {
       if (epoch !== e.epoch || this.stopping) return;
       e.running = null;
       e.status.pid = null;
-      e.status.last_exit = { code: st.code, at: new Date().toISOString() };
+      e.status.last_exit = { code: st.code, at: new Date().toISOString(), reason: st.reason };
       e.status.last_error = st.reason;
       // In the agent's own log too, so `nemoclaw logs` says why the output stops there.
       if (st.oomKilled) this.appendLog(e.status.log, `nemoclaw: ${e.name}: ${st.reason}\n`);

@@ -39,7 +39,7 @@ sandboxes:
   assert.match(r.stderr, /nemoclaw\.yaml:5:\d+: error schema: must be one of: "process", "docker"/);
   assert.match(r.stderr, /nemoclaw\.yaml:6:\d+: error schema: unknown field "colour"/);
   assert.match(r.stderr, /sandboxes\.agent\.runtime/);
-  assert.match(r.stderr, /hint: allowed here: blueprint, runtime, image, command/);
+  assert.match(r.stderr, /hint: allowed here: blueprint, runtime, image, requires, command/);
   assert.doesNotMatch(r.stderr + r.stdout, /\n\s+at .*\.js:\d+/, 'no stack trace');
 });
 

@@ -45,3 +45,36 @@ sandboxes:
   assert.equal(hog.status, 137, hog.stderr);
   assert.match(hog.stderr, /^boxed: killed: memory limit 64 MiB reached$/m);
 });
+
+test('status of an applied docker sandbox that Docker restarted names the OOM kill (from the engine events)', async (t) => {
+  const probe = ensureBusyboxImage();
+  if (!requireCapability(t, probe.ok, probe.ok ? '' : probe.reason) || !probe.ok) return;
+  const dir = tempDir(t);
+  const file = join(dir, 'nemoclaw.yaml');
+  writeFileSync(
+    file,
+    `version: 1
+sandboxes:
+  hogd:
+    runtime: docker
+    image: ${probe.image}
+    command: [/bin/sh, -c, 'exec tail /dev/zero']
+    workdir: /sandbox
+    filesystem:
+      read_only: [/bin]
+      read_write: [/tmp, /sandbox]
+    process:
+      limits: { pids: 64, nofile: 256, memory: 64MiB }
+`,
+  );
+  assert.equal(runCli(['compile', '-f', file, '--update-lock', '--out', join(dir, 'out')]).status, 0);
+  const state = join(dir, 'state');
+  t.after(() => runCli(['destroy', '--all', '--auto-approve', '--state-dir', state]));
+  runCli(['apply', '-f', file, '--auto-approve', '--state-dir', state]); // its health check fails: the agent never stays up
+  let shown = '';
+  for (let i = 0; i < 200 && !/last +killed/.test(shown); i++) {
+    shown = runCli(['status', '--state-dir', state]).stdout;
+    if (!/last +killed/.test(shown)) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(shown, /^ {2}last +killed: memory limit 64 MiB reached$/m);
+});

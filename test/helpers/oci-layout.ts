@@ -44,7 +44,7 @@ export async function layerTar(entries: Entry[]): Promise<Buffer> {
   const mtime = new Date(0);
   for (const e of entries) {
     await new Promise<void>((resolve, reject) => {
-      const cb = (err?: Error) => (err ? reject(err) : resolve());
+      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
       const base = { name: e.path, mtime, uid: 0, gid: 0 };
       if (e.type === 'file') pack.entry({ ...base, type: 'file', mode: e.mode ?? 0o644 }, Buffer.from(e.content), cb);
       else if (e.type === 'dir') pack.entry({ ...base, type: 'directory', mode: e.mode ?? 0o755 }, undefined, cb);

@@ -81,7 +81,7 @@ test('ls, rm and prune; an image in use is never removed', (t) => {
   writeFileSync(join(state, 'inventory.json'), JSON.stringify({ format_version: 1, sandboxes: {} }));
   assert.equal(imageCli(['prune'], state).status, 0);
   assert.deepEqual(ls(), []);
-  assert.deepEqual(readdirSync(join(state, 'images', 'oci', 'blobs', 'sha256')), []);
+  assert.deepEqual(readdirSync(join(state, 'images', 'oci', 'built', 'blobs', 'sha256')), []);
 
   const missing = imageCli(['rm', 'nope:1'], state);
   assert.equal(missing.status, 1);

@@ -70,4 +70,11 @@ test('limits.disk: ENOSPC inside at the limit, the state dir unaffected, data ke
   assert.match(grown.out, /^kept\n/);
   assert.match(grown.out, /dd=0/);
   assert.equal(statSync(paths.diskImage).size, 96 * MiB);
+
+  // A second instance while one runs would mount the same ext4 twice: refused, the first keeps running.
+  const first = await startSandbox({ artifacts: big.artifacts, stateDir: state, stdio: 'ignore', command: ['/bin/sh', '-c', 'sleep 30'] });
+  t.after(() => first.stop(100));
+  await assert.rejects(sh(big.artifacts, state, 'true'), /in use by another running instance of this sandbox/);
+  await assert.rejects(sh(small.artifacts, state, 'true'), /cannot resize .* the sandbox is running/);
+  assert.equal(first.child.exitCode, null);
 });

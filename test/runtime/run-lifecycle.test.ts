@@ -88,3 +88,28 @@ test('run: the gateway policy is registered for the run and unregistered when it
   const st = runCli(['status', '--state-dir', state]);
   assert.doesNotMatch(st.stdout + st.stderr, /briefly/);
 });
+
+test('status and logs of an applied sandbox name the OOM kill that ended its last run', async (t) => {
+  if (!(await requireProcessRuntime(t))) return;
+  const h = await probeHost();
+  if (!requireCapability(t, h.cgroups.memory && h.cgroups.writable, 'no writable memory cgroup')) return;
+  const dir = tempDir(t);
+  const state = join(dir, 'state');
+  const yaml = BASE_YAML('hoggy')
+    .replace("command: [/bin/sh, -c, 'exit 0']", "command: [/bin/sh, -c, 'echo starting; exec tail /dev/zero']")
+    .replace('limits: { pids: 64, nofile: 256 }', 'limits: { pids: 64, nofile: 256, memory: 64MiB }');
+  const file = writeConfig(dir, yaml);
+  // The health check fails (the agent never stays up); what matters is what status and logs say.
+  runCli(['apply', '-f', file, '--auto-approve', '--state-dir', state]);
+  let shown = '';
+  for (let i = 0; i < 200 && !/last +killed/.test(shown); i++) {
+    shown = runCli(['status', '--state-dir', state]).stdout;
+    if (!/last +killed/.test(shown)) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(shown, /^ {2}last +killed: memory limit 64 MiB reached$/m);
+  const json = JSON.parse(runCli(['status', '--state-dir', state, '--json']).stdout);
+  assert.equal(json.sandboxes.find((s: { name: string }) => s.name === 'hoggy').last_exit, 'killed: memory limit 64 MiB reached');
+  const logs = runCli(['logs', 'hoggy', '--state-dir', state]);
+  assert.match(logs.stdout, /^starting\nnemoclaw: hoggy: killed: memory limit 64 MiB reached$/m);
+  runCli(['destroy', '--all', '--auto-approve', '--state-dir', state]);
+});

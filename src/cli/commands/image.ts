@@ -1,5 +1,5 @@
 // nemoclaw image build|ls|rm|prune|dockerfile: sandbox images built from pinned Debian and npm
-// packages without any image registry (src/image), kept in <state>/images/oci.
+// packages without any image registry (src/image), kept in <state>/images/oci/built.
 import type { CAC } from 'cac';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -166,7 +166,7 @@ export function register(cli: CAC): void {
     .option('--all', 'prune: every image no sandbox uses, not only untagged ones')
     .option('--check', 'dockerfile: fail if the committed Dockerfile differs instead of writing it')
     .option('--json', 'build, ls: JSON output')
-    .option('--state-dir <dir>', 'State directory (the image store is <state>/images/oci)')
+    .option('--state-dir <dir>', 'State directory (the image store is <state>/images/oci/built)')
     .action(
       command(async (action: string | undefined, args: string[], opts: Opts) => {
         const stateDir = resolveStateDir(opts.stateDir);

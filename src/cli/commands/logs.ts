@@ -34,7 +34,7 @@ export function register(cli: CAC): void {
         const store = openStore(opts.stateDir);
         const entry = store.readInventory().sandboxes[name];
         if (!entry) throw new UserError(`no sandbox "${name}" in the inventory`, [], 1);
-        if (entry.runtime === 'docker') return dockerLogs(entry.driver.id, Number(opts.tail), opts.follow === true);
+        if (entry.runtime === 'docker') return dockerLogs(name, entry.driver.id, Number(opts.tail), opts.follow === true);
         const path = store.layout.logFile(name);
         const size = existsSync(path) ? statSync(path).size : 0;
         const tail = Number(opts.tail);
@@ -73,7 +73,7 @@ export function register(cli: CAC): void {
 }
 
 /** Docker keeps a container's output itself: stream it from the engine by the recorded id. */
-async function dockerLogs(id: string | null, tail: number, follow: boolean): Promise<number> {
+async function dockerLogs(name: string, id: string | null, tail: number, follow: boolean): Promise<number> {
   if (!id) throw new UserError('no container id recorded for this sandbox (run apply)', [], 1);
   const { default: Docker } = await import('dockerode');
   const docker = new Docker();
@@ -87,6 +87,12 @@ async function dockerLogs(id: string | null, tail: number, follow: boolean): Pro
     err.pipe(process.stderr);
     docker.modem.demuxStream(Readable.from([buf]), out, err);
     await new Promise((r) => setImmediate(r));
+    // Docker keeps an OOM kill in the container's state, not in its output: say it where the output stops.
+    const info = await c.inspect();
+    if (!info.State.Running && info.State.OOMKilled) {
+      const { containerExitReason } = await import('../../reconciler/drivers/docker.js');
+      process.stderr.write(`nemoclaw: ${name}: ${containerExitReason(info)}\n`);
+    }
     return 0;
   }
   const stream = await c.logs({ ...opts, follow: true });

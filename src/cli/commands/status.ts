@@ -1,5 +1,6 @@
 // nemoclaw status: per sandbox, desired vs running blueprint, up/down, restarts, enforcement, drift.
 import type { CAC } from 'cac';
+import { publishedText } from '../../compiler/explain.js';
 import { redactDeep } from '../../compiler/redact.js';
 import { formatSummary } from '../../init-protocol/report.js';
 import { driftOf } from '../../reconciler/plan.js';
@@ -29,8 +30,12 @@ export interface SandboxStatusRow {
   state: string;
   pid: number | null;
   restarts: number;
+  /** Why the agent last stopped (e.g. "killed: memory limit 512 MiB reached"), or null. */
+  last_exit: string | null;
   enforcement: string | null;
   policy_version: string | null;
+  /** Host addresses published into the sandbox by its applied blueprint ("127.0.0.1:18789 → sandbox port 18789"). */
+  published: string[];
   log: string;
   drift: Drift[];
 }
@@ -140,8 +145,10 @@ export function register(cli: CAC): void {
             state: o?.process.state ?? 'absent',
             pid: o?.process.pid ?? null,
             restarts: o?.process.restarts ?? 0,
+            last_exit: o?.process.last_error ?? o?.process.last_exit ?? null,
             enforcement: o?.process.report ? formatSummary(o.process.report) : null,
             policy_version: o?.policy_version ?? null,
+            published: (current[name]?.artifacts.egress.ports ?? []).map(publishedText),
             log: store.layout.logFile(name),
             drift: redactDeep(drift), // details quote runtime errors
           };
@@ -190,7 +197,9 @@ export function register(cli: CAC): void {
           out.write(`\n${bold(r.name)}  ${up}  restarts ${r.restarts}\n`);
           out.write(`  desired  ${r.desired_digest ?? '-'}\n  running  ${r.running_digest ?? '-'}\n`);
           out.write(`  policy   ${r.policy_version ?? '-'}\n`);
+          if (r.last_exit) out.write(`  last     ${/memory limit/.test(r.last_exit) ? red(r.last_exit) : r.last_exit}\n`);
           if (r.enforcement) out.write(`  enforced ${r.enforcement}\n`);
+          for (const p of r.published) out.write(`  port     ${p}\n`);
           for (const d of r.drift) out.write(yellow(`  drift: ${d.detail}`) + '\n');
           if (r.drift.length === 0) out.write(green('  no drift') + '\n');
         }

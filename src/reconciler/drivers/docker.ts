@@ -102,8 +102,29 @@ export function containerExitReason(info: Docker.ContainerInspectInfo): string {
   return describeExit({ code: info.State.ExitCode, oomKilled: info.State.OOMKilled, memoryLimitBytes: info.HostConfig.Memory ?? 0 });
 }
 
+/**
+ * Docker forgets State.OOMKilled when it restarts a container itself (restart policy); its event
+ * log does not. Asked only for a container that has restarted: an OOM kill since it was created.
+ */
+async function oomSinceCreated(info: Docker.ContainerInspectInfo): Promise<boolean> {
+  try {
+    const since = Math.floor(Date.parse(info.Created) / 1000);
+    const until = Math.ceil(Date.now() / 1000);
+    const stream = await docker().getEvents({ since, until, filters: { container: [info.Id], event: ['oom'] } });
+    let text = '';
+    for await (const chunk of stream as AsyncIterable<Buffer>) text += chunk.toString('utf8');
+    return text.includes('"oom"');
+  } catch {
+    return false; // no history: nothing is claimed
+  }
+}
+
 async function observeOne(stateDir: string, info: Docker.ContainerInspectInfo): Promise<[string, DriverObservation]> {
   const name = info.Config.Labels[LABEL_SANDBOX]!;
+  const lastExit =
+    info.RestartCount > 0 && (await oomSinceCreated(info))
+      ? describeExit({ code: 137, oomKilled: true, memoryLimitBytes: info.HostConfig.Memory ?? 0 })
+      : null;
   return [
     name,
     {
@@ -114,6 +135,7 @@ async function observeOne(stateDir: string, info: Docker.ContainerInspectInfo): 
       report: readReport(stateDir, name),
       seccomp_digest: null, // Docker loads the filter; the init checks one is active (report.seccomp)
       last_error: info.State.Error || (info.State.Running ? null : containerExitReason(info)),
+      last_exit: lastExit,
       id: info.Id,
     },
   ];

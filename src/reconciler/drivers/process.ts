@@ -16,6 +16,7 @@ function toObservation(s: SupervisedStatus): DriverObservation {
     report: s.report,
     seccomp_digest: s.seccomp_digest,
     last_error: s.last_error,
+    last_exit: s.last_exit?.reason ?? null,
     id: s.name,
   };
 }

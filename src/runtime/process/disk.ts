@@ -90,6 +90,9 @@ export async function prepareDisk(image: string, bytes: number, legacy: string, 
   }
   const size = statSync(image).size;
   if (size === bytes) return;
+  // Never resize an image a running instance has mounted (the init holds flock on it).
+  const free = await exec('flock', ['-n', '-E', '75', image, 'true']);
+  if (!free.ok) throw new UserError(`cannot resize the sandbox's disk ${image}: the sandbox is running (stop it first)`);
   const fsck = await exec(tool('e2fsck'), ['-f', '-p', image]);
   if (!fsck.ok) throw new UserError(`the sandbox's disk ${image} needs repair before resizing: ${fsck.out}`);
   if (bytes > size) {

@@ -71,8 +71,6 @@ export async function resolveImageRef(stateDir: string, ref: string, extra: stri
   const hex = imageDigestHex(ref);
   const { oci } = imagePaths(stateDir);
   const candidates = [
-    // `nemoclaw image build` keeps one layout at STATE/images/oci itself; other layouts may sit in its subdirectories.
-    ...(isLayoutDir(oci) ? [oci] : []),
     ...(existsSync(oci)
       ? readdirSync(oci)
           .sort()

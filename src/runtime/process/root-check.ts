@@ -80,6 +80,12 @@ export function resolveInRoot(view: RootView, p: string): Found | null {
     }
     const path = '/' + [...done, c].join('/');
     const host = hostPath(view, path);
+    // A directory on the way to a mount point exists inside, whatever the layer below holds: the init makes it.
+    if ([...targets].some((tg) => tg.startsWith(path + '/'))) {
+      done.push(c);
+      last = { path, host: host ?? '/nonexistent', st: lstatSync('/') };
+      continue;
+    }
     if (!host) return null;
     let st: Stats;
     try {
