@@ -59,9 +59,11 @@ export function parseReport(line: string): EnforcementReport | InitFailure {
 export function notEnforced(r: EnforcementReport): string[] {
   const out: string[] = [];
   if (!r.landlock.enforced) out.push('Landlock (filesystem and TCP rules)');
-  if (r.disk === 'shared') out.push('disk limit (read_write data shares the state file system)');
-  for (const n of r.not_enforced ?? []) if (!out.some((o) => n.startsWith(o.split(' ')[0]!))) out.push(n);
-  return out;
+  // The runtime's own note says why (what the host lacks); the init's report only that it is shared.
+  const noted = r.not_enforced ?? [];
+  if (r.disk === 'shared' && !noted.some((n) => n.startsWith('disk limit')))
+    out.push('disk limit (read_write data shares the state file system)');
+  return [...out, ...noted];
 }
 
 /** `assistant: Landlock ABI 7 + seccomp (312 rules) + userns/netns/pidns`, or a loud NO LANDLOCK. */

@@ -3,12 +3,13 @@
 // container exists; the container runs as a host uid of the sandbox's own range.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { loadCompile } from '../../src/pipeline/pipeline.js';
 import { dockerDriver } from '../../src/reconciler/drivers/docker.js';
-import { isMounted } from '../../src/reconciler/drivers/docker-disk.js';
+import { isMounted, TEST_NO_LOOP_ENV } from '../../src/reconciler/drivers/docker-disk.js';
+import { runCli } from '../helpers/cli.js';
 import { sandboxPaths } from '../../src/state/sandbox-layout.js';
 import { notEnforced } from '../../src/init-protocol/report.js';
 import { FIRST_HOST_ID } from '../../src/state/uid-ranges.js';
@@ -122,4 +123,43 @@ test('docker: two sandboxes run as different host uids of their own ranges', asy
     for (const m of made) await dockerDriver.destroy(ctx, m.name, m.id);
   }
   assert.notEqual(uids[0], uids[1]);
+});
+
+test('docker + best_effort without loop devices: starts, status says NOT ENFORCED, the audit log records it; hard_requirement refuses', async (t) => {
+  const id = busyboxImageId(t);
+  if (!id) return;
+  const dir = tempDir(t);
+  const file = join(dir, 'nemoclaw.yaml');
+  const env = { [TEST_NO_LOOP_ENV]: '1' };
+  const state = join(dir, 'state');
+  const yaml = (enforcement: string) => config(id, { loose: 'echo up; sleep 600' }, `disk: 32MiB, disk_enforcement: ${enforcement}`);
+  writeFileSync(file, yaml('best_effort'));
+  assert.equal(runCli(['compile', '-f', file, '--update-lock', '--out', join(dir, 'out')]).status, 0);
+  try {
+    const applied = runCli(['apply', '-f', file, '--auto-approve', '--state-dir', state], { env });
+    assert.equal(applied.status, 0, applied.stderr);
+    assert.equal(isMounted(sandboxPaths(state, 'loose').diskMount), false, 'nothing mounted without the means');
+    const status = runCli(['status', '--state-dir', state]);
+    assert.match(status.stdout, /NOT ENFORCED \(best_effort\): disk limit/);
+    const json = JSON.parse(runCli(['status', '--json', '--state-dir', state]).stdout) as {
+      sandboxes: { name: string; not_enforced: string[] }[];
+    };
+    assert.equal(json.sandboxes.find((s) => s.name === 'loose')?.not_enforced.length, 1);
+    const records = runCli(['audit', '--json', '--state-dir', state, '--sandbox', 'loose'])
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { activity: string; not_enforced?: string[] });
+    const rec = records.find((r) => r.activity === 'degraded');
+    assert.ok(rec, 'a degraded record at start');
+    assert.match(rec.not_enforced![0]!, /^disk limit .*loop devices/);
+
+    // The same host, hard_requirement: refused, nothing started.
+    writeFileSync(file, yaml('hard_requirement'));
+    assert.equal(runCli(['compile', '-f', file, '--update-lock', '--out', join(dir, 'out')]).status, 0);
+    const refused = runCli(['apply', '-f', file, '--auto-approve', '--state-dir', state], { env });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr + refused.stdout, /disk limit .*needs loop devices/);
+  } finally {
+    runCli(['destroy', '--all', '--auto-approve', '--state-dir', state]);
+  }
 });

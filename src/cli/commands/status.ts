@@ -1,7 +1,7 @@
 // nemoclaw status: per sandbox, desired vs running blueprint, up/down, restarts, enforcement, drift.
 import type { CAC } from 'cac';
 import { redactDeep } from '../../compiler/redact.js';
-import { formatSummary } from '../../init-protocol/report.js';
+import { formatSummary, notEnforced } from '../../init-protocol/report.js';
 import { driftOf } from '../../reconciler/plan.js';
 import { interruptedNote, readJournal } from '../../reconciler/journal.js';
 import { desiredFromFile, observeAll } from '../../reconciler/reconcile.js';
@@ -32,6 +32,8 @@ export interface SandboxStatusRow {
   /** Why the agent last stopped (e.g. "killed: memory limit 512 MiB reached"), or null. */
   last_exit: string | null;
   enforcement: string | null;
+  /** Mechanisms the policy asks for that this sandbox runs without (best_effort on a host lacking them). */
+  not_enforced: string[];
   policy_version: string | null;
   log: string;
   drift: Drift[];
@@ -144,6 +146,7 @@ export function register(cli: CAC): void {
             restarts: o?.process.restarts ?? 0,
             last_exit: o?.process.last_error ?? o?.process.last_exit ?? null,
             enforcement: o?.process.report ? formatSummary(o.process.report) : null,
+            not_enforced: o?.process.report ? notEnforced(o.process.report) : [],
             policy_version: o?.policy_version ?? null,
             log: store.layout.logFile(name),
             drift: redactDeep(drift), // details quote runtime errors
@@ -195,6 +198,7 @@ export function register(cli: CAC): void {
           out.write(`  policy   ${r.policy_version ?? '-'}\n`);
           if (r.last_exit) out.write(`  last     ${/memory limit/.test(r.last_exit) ? red(r.last_exit) : r.last_exit}\n`);
           if (r.enforcement) out.write(`  enforced ${r.enforcement}\n`);
+          for (const n of r.not_enforced) out.write(red(`  NOT ENFORCED (best_effort): ${n}`) + '\n');
           for (const d of r.drift) out.write(yellow(`  drift: ${d.detail}`) + '\n');
           if (r.drift.length === 0) out.write(green('  no drift') + '\n');
         }

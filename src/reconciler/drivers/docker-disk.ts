@@ -17,11 +17,19 @@ import { sandboxPaths } from '../../state/sandbox-layout.js';
 
 const run = promisify(execFile);
 
+/**
+ * Tests only: act as if the host had no loop devices, to exercise best_effort (and the refusal of
+ * hard_requirement) on a machine that has them. It can only take enforcement away, never add
+ * access, and the result is as loud as on such a host (warning, status, audit record).
+ */
+export const TEST_NO_LOOP_ENV = 'NEMOCLAW_TEST_NO_LOOP_DEVICES';
+
 /** What the disk limit needs on the host for docker: root (mount), loop devices, mkfs.ext4. */
 export function dockerDiskMissing(): string[] {
+  const loop = existsSync('/dev/loop-control') && process.env[TEST_NO_LOOP_ENV] !== '1';
   return [
     ...(process.getuid?.() === 0 ? [] : ['root (mount)']),
-    ...(existsSync('/dev/loop-control') ? [] : ['loop devices (/dev/loop-control)']),
+    ...(loop ? [] : ['loop devices (/dev/loop-control)']),
     ...(e2fsTool('mkfs.ext4') ? [] : ['mkfs.ext4 (e2fsprogs)']),
   ];
 }

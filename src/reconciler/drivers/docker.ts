@@ -17,7 +17,7 @@ import { parseReport, type EnforcementReport } from '../../init-protocol/report.
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { resolveSecrets } from '../../runtime/secrets.js';
 import { describeExit } from '../../runtime/exit-reason.js';
-import { allocateUidRange } from '../../state/uid-ranges.js';
+import { allocateUidRange, findUidRange } from '../../state/uid-ranges.js';
 import type { Owner } from '../../runtime/process/data-owner.js';
 import { mountDockerDisk, unmountDockerDisk } from './docker-disk.js';
 import type { DesiredSandbox, ProcessState } from '../../state/types.js';
@@ -64,7 +64,17 @@ function readReport(stateDir: string, name: string): EnforcementReport | null {
     const r = parseReport(readFileSync(join(runDir(stateDir, name), 'report.json'), 'utf8').trim());
     if (!r.ok) return null;
     const missing = readNotEnforced(runDir(stateDir, name));
-    return { ...r, disk: missing.length > 0 ? 'shared' : 'own_filesystem', ...(missing.length > 0 ? { not_enforced: missing } : {}) };
+    const out: EnforcementReport = {
+      ...r,
+      disk: missing.length > 0 ? 'shared' : 'own_filesystem',
+      ...(missing.length > 0 ? { not_enforced: missing } : {}),
+    };
+    // The container runs as the range's host ids (see hostUser): report them as the process
+    // runtime does, the policy's ids in uid/gid and the host's in host_uid/host_gid.
+    const range = findUidRange(stateDir, name);
+    if (range && r.uid >= range.first && r.gid >= range.first)
+      Object.assign(out, { uid: r.uid - range.first, gid: r.gid - range.first, host_uid: r.uid, host_gid: r.gid });
+    return out;
   } catch {
     return null;
   }
