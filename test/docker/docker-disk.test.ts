@@ -2,7 +2,7 @@
 // read_write paths live on the sandbox's own ext4 image, loop-mounted on the host while the
 // container exists; the container runs as a host uid of the sandbox's own range.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -161,5 +161,23 @@ test('docker + best_effort without loop devices: starts, status says NOT ENFORCE
     assert.match(refused.stderr + refused.stdout, /disk limit .*needs loop devices/);
   } finally {
     runCli(['destroy', '--all', '--auto-approve', '--state-dir', state]);
+  }
+});
+
+test('docker + limits.disk: a container Docker restarts without its disk mounted (after a reboot) fails to start, never writes to the state fs', async (t) => {
+  const id = busyboxImageId(t);
+  if (!id) return;
+  const [sb] = await compile(t, config(id, { boot: 'echo up; sleep 600' }));
+  const ctx = { stateDir: tempDir(t) };
+  const paths = sandboxPaths(ctx.stateDir, 'boot');
+  const obs = await dockerDriver.create(ctx, sb!);
+  try {
+    execFileSync('docker', ['stop', '-t', '1', obs.id!], { stdio: 'ignore' });
+    execFileSync('umount', [paths.diskMount]); // what a reboot does
+    const r = spawnSync('docker', ['start', obs.id!], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0, 'Docker must not start it');
+    assert.equal(existsSync(paths.diskRwDir('/sandbox')), false, 'no directory made on the state file system');
+  } finally {
+    await dockerDriver.destroy(ctx, 'boot', obs.id);
   }
 });

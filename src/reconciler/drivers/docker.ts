@@ -207,7 +207,13 @@ export function containerSpec(
   const { sandbox, seccomp } = sb.artifacts;
   const paths = sandboxPaths(stateDir, sb.name);
   const binds = [`${initBinary}:${IN_INIT}:ro`, `${runDir(stateDir, sb.name)}:${IN_RUN}:rw`];
-  for (const m of sandbox.mounts) if (m.mode === 'rw') binds.push(`${host.rwDir(m.target)}:${m.target}:rw`);
+  // rw data as `Mounts` of type bind, not `Binds`: Docker creates a missing Binds source, so a
+  // container it restarts itself after a reboot (the disk image no longer mounted on the host)
+  // would get empty directories on the state file system, outside the disk limit. A missing
+  // Mounts source fails the start instead, and the next reconcile re-creates it with its disk.
+  const mounts: Docker.MountSettings[] = sandbox.mounts
+    .filter((m) => m.mode === 'rw')
+    .map((m) => ({ Type: 'bind', Source: host.rwDir(m.target), Target: m.target, ReadOnly: false }));
   if (sandbox.network.mode === 'gateway') binds.push(`${dirname(paths.gatewaySocket)}:${IN_GATEWAY}:rw`); // rw: the init creates its inbound-PORT sockets here; the agent's Landlock rules do not cover it
   return {
     name: `nemoclaw-${sb.name}-${stateLabel(stateDir).slice(0, 8)}${foreground ? '-run' : ''}`,
@@ -221,6 +227,7 @@ export function containerSpec(
     NetworkDisabled: false,
     HostConfig: {
       Binds: binds,
+      Mounts: mounts,
       NetworkMode: 'none',
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],
