@@ -15,6 +15,16 @@ export interface Capabilities {
   on_deny: string;
   /** Secret names the agent finds in its environment, with where the host reads each (never the value). */
   secrets: string[];
+  /** Ports the agent may listen on, on the sandbox's own loopback. */
+  listen: number[];
+  /** Host addresses that reach a sandbox port: "127.0.0.1:18789 → sandbox port 18789". */
+  published: string[];
+}
+
+/** One published port in the words explain, plan and status share. */
+export function publishedText(p: { host_address: string; host_port: number; sandbox_port: number }): string {
+  const host = p.host_address.includes(':') ? `[${p.host_address}]` : p.host_address;
+  return `${host}:${p.host_port} → sandbox port ${p.sandbox_port}`;
 }
 
 export function endpointText(e: EgressEndpoint): string {
@@ -48,6 +58,8 @@ export function capabilities(c: CompiledSandbox, seccompSpec?: { base: string; a
     inference: egress.inference ? inferenceText(egress.inference) : null,
     on_deny: egress.on_deny === 'ask' ? 'other requests are refused and queued for approval' : 'other requests are refused',
     secrets: Object.entries(sandbox.secrets ?? {}).map(([name, ref]) => `${name} (from ${ref})`),
+    listen: landlock.net_rules.filter((r) => r.access.includes('bind_tcp')).map((r) => r.port),
+    published: (egress.ports ?? []).map(publishedText),
   };
 }
 
@@ -71,6 +83,9 @@ export function explainText(c: CompiledSandbox, seccompSpec?: { base: string; al
     `  May reach over the network:`,
     list(k.reach.length ? k.reach : []),
     `    ${k.reach.length ? k.on_deny : 'no network at all: the sandbox has only loopback'}.`,
+    `  May listen on (its own loopback only): ${k.listen.length ? k.listen.join(', ') : 'no port'}.`,
+    `  Published on the host (relayed by nemoclaw, each connection audited):`,
+    list(k.published),
     `  May call ${k.syscalls.allowed} system calls (base ${k.syscalls.base}` +
       `${k.syscalls.added.length ? `, plus ${k.syscalls.added.join(', ')}` : ''}` +
       `${k.syscalls.removed.length ? `, minus ${k.syscalls.removed.join(', ')}` : ''}); all others fail with EPERM.`,

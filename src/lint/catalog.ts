@@ -46,6 +46,12 @@ export const RULES = {
   'endpoint-shadowed': lint('warning', 'An endpoint is already allowed by a broader endpoint of the same sandbox.'),
   'egress-binaries': lint('error', '`binaries` is not enforced by this gateway version.'),
 
+  // Ports into the sandbox
+  'port-host-invalid': lint('error', "A published port's host is not ADDRESS:PORT."),
+  'port-published-beyond-loopback': lint('warning', 'A port is published on a host address other than loopback.'),
+  'port-not-listened': lint('error', 'A published sandbox port is not in network.listen, so the agent cannot bind it.'),
+  'port-published-twice': lint('error', 'Two published ports (of any sandboxes) use the same host port.'),
+
   // allowed_ips
   'allowed-ips-invalid': lint('error', 'An allowed_ips entry is not a valid CIDR.'),
   'allowed-ips-forbidden': lint(

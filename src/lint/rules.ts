@@ -10,6 +10,7 @@ import { lintEnv } from './rules/env.js';
 import { lintFilesystem } from './rules/filesystem.js';
 import { lintProviders, lintSandboxInference } from './rules/inference.js';
 import { lintNetwork } from './rules/network.js';
+import { lintPortClashes, lintPorts } from './rules/ports.js';
 import { lintProcess } from './rules/process.js';
 import { lintRuntime } from './rules/runtime.js';
 import { lintSecretComments, lintSecrets } from './rules/secrets.js';
@@ -34,12 +35,14 @@ export function lintConfig(doc: LoadedDocument, config: NemoclawConfig, ctx: Lin
     const base = ['sandboxes', name];
     lintFilesystem(r, base, sb);
     lintNetwork(r, base, sb);
+    lintPorts(r, base, sb);
     lintEnv(r, base, sb);
     lintProcess(r, base, sb, ctx);
     lintRuntime(r, base, sb, ctx);
     if (providersKnown) lintSandboxInference(r, base, sb, config);
   }
   lintProviders(r, parts);
+  lintPortClashes(r, parts);
   lintSecrets(r, config);
   lintSecretComments(r, doc.source);
   const suppressed = lintSuppress(r, parts);

@@ -35,6 +35,8 @@ function whole(c: CompiledSandbox): string[] {
     `${n} may call ${k.syscalls.allowed} system calls`,
     `${n} runs as ${k.user}`,
     ...(k.inference ? [`${n} may call the model ${k.inference}`] : []),
+    ...k.listen.map((p) => `${n} may listen on port ${p}`),
+    ...k.published.map((p) => `${n} may be reached from the host at ${p}`),
     ...secretNames(c).map((x) => `${n} may read the secret ${x}`),
   ];
 }
@@ -88,6 +90,18 @@ export function semanticSummary(name: string, before: CompiledSandbox | null, af
     syscalls(after),
     (s) => `${name} may now call ${s}`,
     (s) => `${name} may no longer call ${s}`,
+  );
+  pair(
+    ka.listen.map(String),
+    kb.listen.map(String),
+    (p) => `${name} may now listen on port ${p}`,
+    (p) => `${name} may no longer listen on port ${p}`,
+  );
+  pair(
+    ka.published,
+    kb.published,
+    (p) => `${name} may now be reached from the host at ${p}`,
+    (p) => `${name} may no longer be reached from the host at ${p}`,
   );
   const ea = before.artifacts.egress;
   const eb = after.artifacts.egress;

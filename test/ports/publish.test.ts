@@ -76,6 +76,8 @@ sandboxes:
   const a = await e.run('apply', '-f', e.file, '--auto-approve');
   assert.equal(a.status, 0, a.stderr);
   assert.equal(await ask(port), 'pong:ping\n');
+  const st = await e.run('status');
+  assert.match(st.stdout, new RegExp(`port +127\\.0\\.0\\.1:${port} → sandbox port 18789`), 'status shows the published port');
   await new Promise((r) => setTimeout(r, 300)); // the record is written when both sides closed
   const recs = inboundRecords(e.state);
   assert.ok(recs.length >= 1, 'an inbound record');
