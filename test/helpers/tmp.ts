@@ -16,7 +16,7 @@ export function makeTempDir(prefix = 'nemoclaw-test-'): string {
  * test's own after-hook may do only after this directory's (hooks run in the order registered):
  * detach (lazily: the container may still use it) whatever is mounted inside before removing it.
  */
-function detachMountsUnder(dir: string): void {
+export function detachMountsUnder(dir: string): void {
   const points = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[4])

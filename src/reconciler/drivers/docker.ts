@@ -186,7 +186,7 @@ export interface ContainerHost {
  * agent then sees that number as its uid; HOME and the rest of its env come from the spec as before.
  * Unprivileged (rootless engine access), the sandbox's uid as configured.
  */
-function hostUser(stateDir: string, sandbox: DesiredSandbox['artifacts']['sandbox']): Owner {
+export function hostUser(stateDir: string, sandbox: DesiredSandbox['artifacts']['sandbox']): Owner {
   if (process.getuid?.() !== 0) return { uid: sandbox.user.uid, gid: sandbox.user.gid };
   const first = allocateUidRange(stateDir, sandbox.name).first;
   return { uid: first + sandbox.user.uid, gid: first + sandbox.user.gid };
