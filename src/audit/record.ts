@@ -195,7 +195,20 @@ export interface SuppressedRecord extends Stamp, ApiActivity {
   detail: string;
 }
 
+/**
+ * A sandbox started WITHOUT a mechanism its policy asks for, because it says best_effort and the
+ * host lacks the means (e.g. the disk limit without loop devices): `not_enforced` names each one.
+ */
+export interface DegradedRecord extends Stamp, ApiActivity {
+  activity: 'degraded';
+  action: 'info';
+  sandbox: string;
+  not_enforced: string[];
+  detail: string;
+}
+
 export type AuditRecord =
+  | DegradedRecord
   | TunnelClosedRecord
   | InboundClosedRecord
   | HttpRequestRecord
@@ -267,6 +280,18 @@ export function lifecycle(activity: LifecycleRecord['activity'], detail: string)
 /** A model call; `action` says whether the router served or refused it. */
 export function inferenceCall(f: Omit<InferenceRecord, keyof Stamp | 'class_uid' | 'class_name' | 'activity'>): AuditEntry {
   return present({ class_uid: 6003, class_name: 'API Activity', activity: 'request', ...f });
+}
+
+export function degraded(sandbox: string, not_enforced: string[]): AuditEntry {
+  return {
+    class_uid: 6003,
+    class_name: 'API Activity',
+    activity: 'degraded',
+    action: 'info',
+    sandbox,
+    not_enforced,
+    detail: `started without (best_effort): ${not_enforced.join('; ')}`,
+  };
 }
 
 export function suppressed(f: Fields<SuppressedRecord>): AuditEntry {

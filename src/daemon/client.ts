@@ -121,6 +121,11 @@ export async function registerSandbox(stateDir: string, name: string, egressJson
   return { socketPath: r.socket_path, policyVersion: r.policy_version, closedFlows: r.closed_flows };
 }
 
+/** Audit that sandbox NAME started without these mechanisms (best_effort), for drivers outside the daemon. */
+export async function auditDegraded(stateDir: string, name: string, notEnforced: string[]): Promise<void> {
+  await call(stateDir, 'POST', `/v1/sandboxes/${encodeURIComponent(name)}/degraded`, { not_enforced: notEnforced });
+}
+
 /** Reload = register on an existing sandbox; `wait` re-reads status until that version is reported. */
 export async function reloadPolicy(stateDir: string, name: string, egressJsonBytes: Uint8Array, waitMs = 10_000): Promise<Registered> {
   const r = await registerSandbox(stateDir, name, egressJsonBytes);

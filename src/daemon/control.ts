@@ -2,6 +2,7 @@
 // directory). It is how the CLI, the reconciler and tests talk to a running gateway.
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { degraded } from '../audit/record.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { MAX_POLICY_BYTES, PolicyError } from '../gateway/policy.js';
 
@@ -73,6 +74,19 @@ export function createControlServer(gw: Gateway, onShutdown: () => void, extra?:
       const body = await jsonBody(req);
       const port = await gw.listenTcp(b, str(body.host, 'host'), Number(body.port ?? 0));
       return [200, { host: body.host, port }];
+    }
+    if (a === 'sandboxes' && b && c === 'degraded' && m === 'POST') {
+      // A driver outside the daemon (docker) started B without these mechanisms (best_effort).
+      const body = await jsonBody(req);
+      const list = Array.isArray(body.not_enforced) ? body.not_enforced.filter((x): x is string => typeof x === 'string') : [];
+      if (list.length === 0) throw new HttpError(400, 'not_enforced must list at least one mechanism');
+      gw.audit(
+        degraded(
+          b,
+          list.map((x) => x.slice(0, 500)),
+        ),
+      );
+      return [200, { audited: true }];
     }
     if (a === 'approvals' && !b && m === 'GET') return [200, { approvals: gw.approvals.list() }];
     if (a === 'approvals' && b && (c === 'approve' || c === 'deny') && m === 'POST') {

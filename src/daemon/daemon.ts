@@ -1,7 +1,7 @@
 // The gateway as a process: pid file, control socket, signals, detaching, the test-hook switch.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { lifecycle } from '../audit/record.js';
+import { degraded, lifecycle } from '../audit/record.js';
 import { syslogTarget, type SyslogTarget } from '../audit/syslog.js';
 import { resolveStateDir, stateLayout } from '../state/paths.js';
 import { createControlServer, listenControl } from './control.js';
@@ -138,7 +138,12 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   });
   // Embedded sandboxes live under the daemon (restart with backoff, logs); the runtime is loaded
   // on first use so a gateway without process sandboxes starts as fast as before.
-  const supervisor = new Supervisor({ stateDir, log, start: async (so) => (await import('../runtime/process/start.js')).startSandbox(so) });
+  const supervisor = new Supervisor({
+    stateDir,
+    log,
+    start: async (so) => (await import('../runtime/process/start.js')).startSandbox(so),
+    onDegraded: (name, missing) => gw.audit(degraded(name, missing)),
+  });
   const control = createControlServer(gw, () => void stop(), supervisorRoutes(supervisor));
   const stop = () => {
     stopping ??= (async () => {

@@ -35,6 +35,8 @@ export interface EnforcementReport {
   dumpable: boolean;
   limits: { nofile: number; core: number; pids: number; pids_via: 'cgroup' | 'rlimit_nproc'; memory_via: 'cgroup' | 'none' };
   network: { loopback: boolean; relay: boolean; proxy_port: number };
+  /** Added by the runtime, not the init: mechanisms best_effort let the sandbox start without (e.g. the docker disk limit). */
+  not_enforced?: string[];
 }
 
 export interface InitFailure {
@@ -48,6 +50,20 @@ export function parseReport(line: string): EnforcementReport | InitFailure {
   if (typeof value !== 'object' || value === null || typeof value.ok !== 'boolean')
     throw new Error(`malformed init report: ${line.slice(0, 200)}`);
   return value;
+}
+
+/**
+ * What this sandbox runs WITHOUT although its policy asks for it (best_effort on a host that lacks
+ * the means): shown by `nemoclaw status` and audited at start, so a degraded sandbox is never silent.
+ */
+export function notEnforced(r: EnforcementReport): string[] {
+  const out: string[] = [];
+  if (!r.landlock.enforced) out.push('Landlock (filesystem and TCP rules)');
+  // The runtime's own note says why (what the host lacks); the init's report only that it is shared.
+  const noted = r.not_enforced ?? [];
+  if (r.disk === 'shared' && !noted.some((n) => n.startsWith('disk limit')))
+    out.push('disk limit (read_write data shares the state file system)');
+  return [...out, ...noted];
 }
 
 /** `assistant: Landlock ABI 7 + seccomp (312 rules) + userns/netns/pidns`, or a loud NO LANDLOCK. */

@@ -5,7 +5,8 @@ import { dirname } from 'node:path';
 import type { RuntimeKind } from '../compiler/artifacts.js';
 import { policyVersion, sha256 } from '../compiler/canonical.js';
 import { UserError } from '../util/errors.js';
-import { ensureGateway, reloadPolicy, unregisterSandbox } from '../daemon/client.js';
+import { auditDegraded, ensureGateway, reloadPolicy, unregisterSandbox } from '../daemon/client.js';
+import { notEnforced } from '../init-protocol/report.js';
 import { driversFor, observe } from './observe.js';
 import type { Driver } from './drivers/driver.js';
 import { enforcementGaps } from './enforcement.js';
@@ -157,6 +158,9 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: Ru
             const d = driver(sb!.artifacts.sandbox.runtime);
             const o = await d.create(dctx, sb!);
             started.set(name, { restarts: o.restarts, driver: d });
+            // The process runtime's supervisor audits this itself, in the daemon; docker's start is here.
+            const missing = o.report && sb!.artifacts.sandbox.runtime === 'docker' ? notEnforced(o.report) : [];
+            if (missing.length > 0) await auditDegraded(stateDir, name, missing); // the gateway runs: started by an earlier step
             store.updateEntry(name, (prev) => prev && { ...prev, driver: { kind: sb!.artifacts.sandbox.runtime, id: o.id } });
           },
         },

@@ -9,7 +9,7 @@ import { procStartTime } from '../util/proc.js';
 import { reconcilerLayout } from '../state/layout.js';
 import { StateStore, type SupervisorPids } from '../state/store.js';
 import { LOCKED_FILES, type ProcessState } from '../state/types.js';
-import type { EnforcementReport } from '../init-protocol/report.js';
+import { notEnforced, type EnforcementReport } from '../init-protocol/report.js';
 import type { RunningSandbox, StartOptions } from '../runtime/process/start.js';
 
 export interface SupervisedStatus {
@@ -41,6 +41,8 @@ export interface SupervisorOptions {
   log?: (line: string) => void;
   /** Rotate agent.log to agent.log.1 when it is larger than this at a (re)start. */
   maxLogBytes?: number;
+  /** Called at each start whose report names mechanisms best_effort left unenforced (for the audit log). */
+  onDegraded?: (name: string, notEnforced: string[]) => void;
 }
 
 interface Entry {
@@ -308,6 +310,8 @@ export class Supervisor {
     });
     this.savePids();
     this.log(`supervisor: ${e.name} running (pid ${r.pid}, ${e.digest.slice(0, 19)}…)`);
+    const missing = r.report ? notEnforced(r.report) : [];
+    if (missing.length > 0) this.o.onDegraded?.(e.name, missing);
     void r.wait().then((st) => {
       if (epoch !== e.epoch || this.stopping) return;
       e.running = null;

@@ -13,6 +13,7 @@ import { runCli } from '../helpers/cli.js';
 import { ensureBusyboxImage } from '../helpers/busybox-image.js';
 import { requireCapability } from '../helpers/capability.js';
 import { tempDir, tempFiles } from '../helpers/tmp.js';
+import { FIRST_HOST_ID } from '../../src/state/uid-ranges.js';
 
 const PROBE = [
   'cat /.nemoclaw/run/spec >/dev/null 2>&1 && echo READ-RUN-SPEC || echo denied-run-spec',
@@ -66,7 +67,10 @@ sandboxes:
   assert.ok(obs.report, 'the init reported');
   assert.equal(obs.report!.landlock.enforced, true);
   assert.ok(obs.report!.landlock.abi >= 4);
-  assert.equal(obs.report!.uid, 1000);
+  // As root, a host uid of the sandbox's own range (issue 14, break 4); else the configured one.
+  const uid = process.getuid?.() === 0 ? FIRST_HOST_ID + 1000 : 1000;
+  assert.equal(obs.report!.uid, 1000, 'the policy uid');
+  if (uid !== 1000) assert.equal(obs.report!.host_uid, uid, 'the host uid');
   assert.equal(obs.report!.seccomp.sha256, 'loaded-by-runtime');
 
   const logs = await waitForLog(obs.id!, 'done');
@@ -75,7 +79,7 @@ sandboxes:
   assert.match(logs, /denied-exec-sandbox/, 'Landlock: read_write paths are not executable');
   assert.match(logs, /denied-write-bin/);
   assert.match(logs, /denied-unshare/, 'seccomp.json loaded by Docker');
-  assert.match(logs, /uid=1000 pid=\d+/);
+  assert.match(logs, new RegExp(`uid=${uid} pid=\\d+`));
   // Docker would set HOSTNAME and PATH=/usr/local/sbin:…; busybox sh sets its own PATH when none is given.
   const env = /env=(.*)\n/.exec(logs)![1]!;
   assert.match(env, /GREETING=hi,/);

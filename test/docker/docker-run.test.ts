@@ -69,12 +69,16 @@ sandboxes:
   );
   assert.equal(runCli(['compile', '-f', file, '--update-lock', '--out', join(dir, 'out')]).status, 0);
   const state = join(dir, 'state');
-  t.after(() => runCli(['destroy', '--all', '--auto-approve', '--state-dir', state]));
-  runCli(['apply', '-f', file, '--auto-approve', '--state-dir', state]); // its health check fails: the agent never stays up
-  let shown = '';
-  for (let i = 0; i < 200 && !/last +killed/.test(shown); i++) {
-    shown = runCli(['status', '--state-dir', state]).stdout;
-    if (!/last +killed/.test(shown)) await new Promise((r) => setTimeout(r, 100));
+  // Destroyed here, not in an after-hook: those run after the temp dir's, which takes the state with it.
+  try {
+    runCli(['apply', '-f', file, '--auto-approve', '--state-dir', state]); // its health check fails: the agent never stays up
+    let shown = '';
+    for (let i = 0; i < 200 && !/last +killed/.test(shown); i++) {
+      shown = runCli(['status', '--state-dir', state]).stdout;
+      if (!/last +killed/.test(shown)) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(shown, /^ {2}last +killed: memory limit 64 MiB reached$/m);
+  } finally {
+    runCli(['destroy', '--all', '--auto-approve', '--state-dir', state]);
   }
-  assert.match(shown, /^ {2}last +killed: memory limit 64 MiB reached$/m);
 });

@@ -1,5 +1,6 @@
 // Temporary directories that clean up after the test, including any gateway daemon (and the
 // sandboxes it supervises) whose state directory is inside: a test's daemons never outlive it.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,11 +11,25 @@ export function makeTempDir(prefix = 'nemoclaw-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/**
+ * A docker sandbox's disk stays mounted on the host until its container is destroyed, which a
+ * test's own after-hook may do only after this directory's (hooks run in the order registered):
+ * detach (lazily: the container may still use it) whatever is mounted inside before removing it.
+ */
+export function detachMountsUnder(dir: string): void {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => p !== undefined && p.startsWith(dir + '/'));
+  for (const p of points.reverse()) execFileSync('umount', ['-l', p], { stdio: 'ignore' });
+}
+
 /** A fresh directory removed after the test, with any daemon whose state directory is inside it. */
 export function tempDir(t: TestContext, prefix = 'nemoclaw-test-'): string {
   const dir = makeTempDir(prefix);
   t.after(async () => {
     await stopDaemonsUnder(dir);
+    detachMountsUnder(dir);
     rmSync(dir, { recursive: true, force: true });
   });
   return dir;

@@ -8,7 +8,7 @@ import type { TestContext } from 'node:test';
 import { stopGateway } from '../../src/daemon/client.js';
 import { runningPid } from '../../src/daemon/daemon.js';
 import { runCliAsync, type AsyncCliResult } from '../helpers/cli.js';
-import { makeTempDir } from '../helpers/tmp.js';
+import { detachMountsUnder, makeTempDir } from '../helpers/tmp.js';
 
 export function cli(args: string[], env: Record<string, string> = {}): Promise<AsyncCliResult> {
   return runCliAsync(args, { env });
@@ -32,6 +32,7 @@ export function env(t: TestContext): Env {
     const pid = runningPid(state);
     await stopGateway(state).catch(() => {});
     if (pid && existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
+    detachMountsUnder(dir); // a docker sandbox's disk, mounted on the host while its container exists
     rmSync(dir, { recursive: true, force: true });
   });
   return {

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { StateStore } from '../../src/state/store.js';
 import type { RunningSandbox, StartOptions, ExitStatus } from '../../src/runtime/process/start.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
+import type { EnforcementReport } from '../../src/init-protocol/report.js';
 import { compileSpec, goodReport } from '../reconciler/fixtures.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -17,7 +18,7 @@ interface FakeRun {
 }
 
 /** A runtime whose sandboxes exit when the test says so. Pids do not exist, so nothing is ever signalled. */
-function fakeRuntime(fail?: () => Error | undefined) {
+function fakeRuntime(fail?: () => Error | undefined, tweak: (r: EnforcementReport) => EnforcementReport = (r) => r) {
   const runs: FakeRun[] = [];
   let nextPid = 2_000_000_000;
   const start = async (opts: StartOptions): Promise<RunningSandbox> => {
@@ -32,7 +33,7 @@ function fakeRuntime(fail?: () => Error | undefined) {
     return {
       name: opts.artifacts.sandbox.name,
       pid: nextPid++,
-      report: goodReport({ name: opts.artifacts.sandbox.name, artifacts: opts.artifacts } as never),
+      report: tweak(goodReport({ name: opts.artifacts.sandbox.name, artifacts: opts.artifacts } as never)),
       seccomp: { ruleCount: 1, digest: 'sha256:' + 'ab'.repeat(32) },
       gateway: null,
       warnings: [],
@@ -164,4 +165,25 @@ test('a corrupt desired.json or pids.json: restore starts nothing, keeps the fil
     await again.stopAll();
     assert.equal(readFileSync(path, 'utf8'), '{"a": ', 'the unreadable file is left for the operator');
   }
+});
+
+test('best_effort is loud: a start without the disk limit is reported for the audit log, a fully enforced one is not', async (t) => {
+  const { dir, v1 } = await setup(t);
+  const degraded: [string, string[]][] = [];
+  const rt = fakeRuntime(undefined, (r) => ({ ...r, disk: 'shared' }));
+  const sup = new Supervisor({ stateDir: dir, start: rt.start, backoff, onDegraded: (n, m) => degraded.push([n, m]) });
+  t.after(() => sup.stopAll());
+  await sup.ensure('a', v1.digest);
+  assert.deepEqual(degraded, [['a', ['disk limit (read_write data shares the state file system)']]]);
+  rt.runs[0]!.exit(1); // every restart says so again
+  await until(() => degraded.length === 2);
+
+  const fine: string[] = [];
+  const rt2 = fakeRuntime(undefined, (r) => ({ ...r, disk: 'own_filesystem' }));
+  const { dir: dir2, v1: w1 } = await setup(t);
+  const sup3 = new Supervisor({ stateDir: dir2, start: rt2.start, backoff, onDegraded: (n) => fine.push(n) });
+  t.after(() => sup3.stopAll());
+  await sup3.ensure('a', w1.digest);
+  assert.equal(rt2.runs.length, 1);
+  assert.deepEqual(fine, []);
 });

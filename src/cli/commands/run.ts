@@ -7,7 +7,8 @@ import { formatSummary, startSandbox } from '../../runtime/process/index.js';
 import { formatBytes } from '../../runtime/exit-reason.js';
 import { StateStore } from '../../state/store.js';
 import { resolveStateDir } from '../../state/paths.js';
-import { isGatewayRunning, registerSandbox, unregisterSandbox } from '../../daemon/client.js';
+import { auditDegraded, isGatewayRunning, registerSandbox, unregisterSandbox } from '../../daemon/client.js';
+import { notEnforced } from '../../init-protocol/report.js';
 import type { DesiredSandbox } from '../../state/types.js';
 import { command } from '../run-command.js';
 import { bold, red, yellow } from '../views/style.js';
@@ -50,6 +51,10 @@ async function startDocker(sb: DesiredSandbox, stateDir: string, cmd: string[] |
       err,
     ) + '\n',
   );
+  // best_effort is loud here too: on the terminal, and in the audit log when a gateway runs.
+  const missing = c.report ? notEnforced(c.report) : [];
+  for (const m of missing) err.write(red(`${sb.name}: NOT ENFORCED (best_effort): ${m}`, err) + '\n');
+  if (missing.length > 0 && (await isGatewayRunning(stateDir))) await auditDegraded(stateDir, sb.name, missing);
   return { wait: () => c.wait(), stop: () => c.stop() };
 }
 

@@ -2,7 +2,7 @@
 import type { CAC } from 'cac';
 import { publishedText } from '../../compiler/explain.js';
 import { redactDeep } from '../../compiler/redact.js';
-import { formatSummary } from '../../init-protocol/report.js';
+import { formatSummary, notEnforced } from '../../init-protocol/report.js';
 import { driftOf } from '../../reconciler/plan.js';
 import { interruptedNote, readJournal } from '../../reconciler/journal.js';
 import { desiredFromFile, observeAll } from '../../reconciler/reconcile.js';
@@ -33,6 +33,8 @@ export interface SandboxStatusRow {
   /** Why the agent last stopped (e.g. "killed: memory limit 512 MiB reached"), or null. */
   last_exit: string | null;
   enforcement: string | null;
+  /** Mechanisms the policy asks for that this sandbox runs without (best_effort on a host lacking them). */
+  not_enforced: string[];
   policy_version: string | null;
   /** Host addresses published into the sandbox by its applied blueprint ("127.0.0.1:18789 → sandbox port 18789"). */
   published: string[];
@@ -147,6 +149,7 @@ export function register(cli: CAC): void {
             restarts: o?.process.restarts ?? 0,
             last_exit: o?.process.last_error ?? o?.process.last_exit ?? null,
             enforcement: o?.process.report ? formatSummary(o.process.report) : null,
+            not_enforced: o?.process.report ? notEnforced(o.process.report) : [],
             policy_version: o?.policy_version ?? null,
             published: (current[name]?.artifacts.egress.ports ?? []).map(publishedText),
             log: store.layout.logFile(name),
@@ -199,6 +202,7 @@ export function register(cli: CAC): void {
           out.write(`  policy   ${r.policy_version ?? '-'}\n`);
           if (r.last_exit) out.write(`  last     ${/memory limit/.test(r.last_exit) ? red(r.last_exit) : r.last_exit}\n`);
           if (r.enforcement) out.write(`  enforced ${r.enforcement}\n`);
+          for (const n of r.not_enforced) out.write(red(`  NOT ENFORCED (best_effort): ${n}`) + '\n');
           for (const p of r.published) out.write(`  port     ${p}\n`);
           for (const d of r.drift) out.write(yellow(`  drift: ${d.detail}`) + '\n');
           if (r.drift.length === 0) out.write(green('  no drift') + '\n');

@@ -12,7 +12,7 @@ import type { CompiledSandbox } from '../../compiler/artifacts.js';
 import { buildInitSpec } from '../../init-protocol/spec.js';
 import { sandboxPaths } from '../../state/sandbox-layout.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { IN_INIT, IN_RUN, runDir } from './docker.js';
+import { hostUser, IN_INIT, IN_RUN, runDir } from './docker.js';
 
 export async function connectContainer(
   stateDir: string,
@@ -26,13 +26,23 @@ export async function connectContainer(
   const rwDirs = Object.fromEntries(sandbox.mounts.filter((m) => m.mode === 'rw').map((m) => [m.target, paths.rwDir(m.target)]));
   // Without secrets (connect never gets more than the agent), so it may rest in the run directory,
   // which the agent's Landlock rules do not cover: the agent can neither read nor replace it.
-  const spec = buildInitSpec({ sandbox, landlock, rootDir: '-', rwDirs, gatewaySocket: null, cgroups: {}, command });
+  // The same host ids as the container's agent (its range's, as root): the init checks them.
+  const user = hostUser(stateDir, sandbox);
+  const spec = buildInitSpec({
+    sandbox: { ...sandbox, user: { ...sandbox.user, uid: user.uid, gid: user.gid } },
+    landlock,
+    rootDir: '-',
+    rwDirs,
+    gatewaySocket: null,
+    cgroups: {},
+    command,
+  });
   const file = `connect-${randomBytes(8).toString('hex')}.spec`;
   const hostPath = join(runDir(stateDir, sandbox.name), file);
   writeFileAtomic(hostPath, spec, { mode: 0o600 });
-  chownSync(hostPath, sandbox.user.uid, sandbox.user.gid);
+  chownSync(hostPath, user.uid, user.gid);
   const tty = stdio === 'inherit' && process.stdin.isTTY === true;
-  const args = ['exec', '-i', ...(tty ? ['-t'] : []), '-u', `${sandbox.user.uid}:${sandbox.user.gid}`, containerId];
+  const args = ['exec', '-i', ...(tty ? ['-t'] : []), '-u', `${user.uid}:${user.gid}`, containerId];
   const child = spawn('docker', [...args, IN_INIT, '--container-exec', `${IN_RUN}/${file}`], { stdio });
   const exited = new Promise<number>((resolve) => {
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 125)));

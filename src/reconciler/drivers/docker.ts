@@ -17,6 +17,9 @@ import { parseReport, type EnforcementReport } from '../../init-protocol/report.
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { resolveSecrets } from '../../runtime/secrets.js';
 import { describeExit } from '../../runtime/exit-reason.js';
+import { allocateUidRange, findUidRange } from '../../state/uid-ranges.js';
+import type { Owner } from '../../runtime/process/data-owner.js';
+import { mountDockerDisk, unmountDockerDisk } from './docker-disk.js';
 import type { DesiredSandbox, ProcessState } from '../../state/types.js';
 import { knownView, unknownView, type Driver, type DriverContext, type DriverObservation, type DriverView } from './driver.js';
 
@@ -55,12 +58,38 @@ export function runDir(stateDir: string, name: string): string {
   return join(sandboxPaths(stateDir, name).dir, 'docker');
 }
 
+/** The init's report, completed with what only the driver knows (the disk limit is mounted on the host). */
 function readReport(stateDir: string, name: string): EnforcementReport | null {
   try {
     const r = parseReport(readFileSync(join(runDir(stateDir, name), 'report.json'), 'utf8').trim());
-    return r.ok ? r : null;
+    if (!r.ok) return null;
+    const missing = readNotEnforced(runDir(stateDir, name));
+    const out: EnforcementReport = {
+      ...r,
+      disk: missing.length > 0 ? 'shared' : 'own_filesystem',
+      ...(missing.length > 0 ? { not_enforced: missing } : {}),
+    };
+    // The container runs as the range's host ids (see hostUser): report them as the process
+    // runtime does, the policy's ids in uid/gid and the host's in host_uid/host_gid.
+    const range = findUidRange(stateDir, name);
+    if (range && r.uid >= range.first && r.gid >= range.first)
+      Object.assign(out, { uid: r.uid - range.first, gid: r.gid - range.first, host_uid: r.uid, host_gid: r.gid });
+    return out;
   } catch {
     return null;
+  }
+}
+
+/** The driver's note of what best_effort left unenforced for the running container (one per line). */
+function writeNotEnforced(run: string, lines: string[]): void {
+  writeFileAtomic(join(run, 'not-enforced'), lines.map((l) => l + '\n').join(''));
+}
+
+function readNotEnforced(run: string): string[] {
+  try {
+    return readFileSync(join(run, 'not-enforced'), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
   }
 }
 
@@ -144,29 +173,61 @@ async function observeOne(stateDir: string, info: Docker.ContainerInspectInfo): 
 /** Does this sandbox's init read its spec from a FIFO the driver writes once (it has secrets)? */
 const specViaFifo = (sb: DesiredSandbox): boolean => Object.keys(sb.artifacts.sandbox.secrets ?? {}).length > 0;
 
+/** Where the container's ids and rw data come from on the host (see launch). */
+export interface ContainerHost {
+  user: Owner;
+  rwDir(target: string): string;
+}
+
+/**
+ * As root, the sandbox's own host id range (issue 14, break 4): Docker has one userns-remap per
+ * daemon, not one per container, so the container runs directly as host uid FIRST+uid of the
+ * sandbox's range (no other sandbox or host user shares it, nor its per-uid kernel limits). The
+ * agent then sees that number as its uid; HOME and the rest of its env come from the spec as before.
+ * Unprivileged (rootless engine access), the sandbox's uid as configured.
+ */
+export function hostUser(stateDir: string, sandbox: DesiredSandbox['artifacts']['sandbox']): Owner {
+  if (process.getuid?.() !== 0) return { uid: sandbox.user.uid, gid: sandbox.user.gid };
+  const first = allocateUidRange(stateDir, sandbox.name).first;
+  return { uid: first + sandbox.user.uid, gid: first + sandbox.user.gid };
+}
+
 /**
  * FOREGROUND: a container `nemoclaw run` owns for as long as it runs: never restarted by Docker,
  * named apart from an applied sandbox, and without the state label, so observe (status, apply)
  * does not take it for one of the inventory's.
  */
-export function containerSpec(stateDir: string, sb: DesiredSandbox, image: string, foreground = false): Docker.ContainerCreateOptions {
+export function containerSpec(
+  stateDir: string,
+  sb: DesiredSandbox,
+  image: string,
+  foreground = false,
+  host: ContainerHost = { user: sb.artifacts.sandbox.user, rwDir: sandboxPaths(stateDir, sb.name).rwDir },
+): Docker.ContainerCreateOptions {
   const { sandbox, seccomp } = sb.artifacts;
   const paths = sandboxPaths(stateDir, sb.name);
   const binds = [`${initBinary}:${IN_INIT}:ro`, `${runDir(stateDir, sb.name)}:${IN_RUN}:rw`];
-  for (const m of sandbox.mounts) if (m.mode === 'rw') binds.push(`${paths.rwDir(m.target)}:${m.target}:rw`);
+  // rw data as `Mounts` of type bind, not `Binds`: Docker creates a missing Binds source, so a
+  // container it restarts itself after a reboot (the disk image no longer mounted on the host)
+  // would get empty directories on the state file system, outside the disk limit. A missing
+  // Mounts source fails the start instead, and the next reconcile re-creates it with its disk.
+  const mounts: Docker.MountSettings[] = sandbox.mounts
+    .filter((m) => m.mode === 'rw')
+    .map((m) => ({ Type: 'bind', Source: host.rwDir(m.target), Target: m.target, ReadOnly: false }));
   if (sandbox.network.mode === 'gateway') binds.push(`${dirname(paths.gatewaySocket)}:${IN_GATEWAY}:rw`); // rw: the init creates its inbound-PORT sockets here; the agent's Landlock rules do not cover it
   return {
     name: `nemoclaw-${sb.name}-${stateLabel(stateDir).slice(0, 8)}${foreground ? '-run' : ''}`,
     Image: image,
     Entrypoint: [IN_INIT, '--container', IN_RUN],
     Cmd: [],
-    User: `${sandbox.user.uid}:${sandbox.user.gid}`,
+    User: `${host.user.uid}:${host.user.gid}`,
     WorkingDir: sandbox.workdir,
     Env: [],
     Labels: foreground ? { [LABEL_SANDBOX]: sb.name } : { [LABEL_SANDBOX]: sb.name, [LABEL_STATE]: stateLabel(stateDir) },
     NetworkDisabled: false,
     HostConfig: {
       Binds: binds,
+      Mounts: mounts,
       NetworkMode: 'none',
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],
@@ -255,13 +316,17 @@ async function launch(ctx: DriverContext, sb: DesiredSandbox, foreground: boolea
   const run = runDir(ctx.stateDir, sb.name);
   mkdirSync(run, { recursive: true, mode: 0o700 });
   rmSync(join(run, 'report.json'), { force: true });
+  const user = hostUser(ctx.stateDir, sandbox);
+  // Before the container exists: the host mount must be there for Docker to bind from it.
+  const disk = await mountDockerDisk(ctx.stateDir, sandbox, user);
+  writeNotEnforced(run, disk.notEnforced ? [disk.notEnforced] : []);
   const rwDirs: Record<string, string> = {};
   for (const m of sandbox.mounts) {
     if (m.mode !== 'rw') continue;
-    rwDirs[m.target] = paths.rwDir(m.target);
+    rwDirs[m.target] = disk.rwDir(m.target);
     mkdirSync(rwDirs[m.target]!, { recursive: true, mode: 0o700 });
   }
-  // The agent runs as the sandbox uid inside the container; its own directories must be its own.
+  // The agent runs as USER; its own directories must be its own.
   const owned = [run, ...Object.values(rwDirs)];
   if (sandbox.network.mode === 'gateway') {
     // The relay in the container runs as the sandbox uid too: it gets this sandbox's socket
@@ -271,10 +336,11 @@ async function launch(ctx: DriverContext, sb: DesiredSandbox, foreground: boolea
     owned.push(gwDir);
     if (existsSync(paths.gatewaySocket)) owned.push(paths.gatewaySocket);
   }
-  for (const d of owned) chownSync(d, sandbox.user.uid, sandbox.user.gid);
+  for (const d of owned) chownSync(d, user.uid, user.gid);
   for (const [target, dir] of Object.entries(rwDirs)) chmodSync(dir, rwDirMode(target)); // /tmp: sticky 1777
   const spec = buildInitSpec({
-    sandbox,
+    // The init checks that Docker started it as exactly these ids.
+    sandbox: { ...sandbox, user: { ...sandbox.user, uid: user.uid, gid: user.gid } },
     landlock,
     secrets,
     rootDir: '-',
@@ -289,16 +355,18 @@ async function launch(ctx: DriverContext, sb: DesiredSandbox, foreground: boolea
     // No argv holds a value here: only the path. mkfifo(3) has no binding in node:fs.
     execFileSync('mkfifo', ['-m', '600', specPath]);
   } else writeFileAtomic(specPath, spec, { mode: 0o600 });
-  chownSync(specPath, sandbox.user.uid, sandbox.user.gid);
+  chownSync(specPath, user.uid, user.gid);
   writeFileAtomic(join(run, 'digest'), sb.digest + '\n');
 
-  const container = await docker().createContainer(containerSpec(ctx.stateDir, sb, image, foreground));
+  let container: Docker.Container | undefined;
   try {
+    container = await docker().createContainer(containerSpec(ctx.stateDir, sb, image, foreground, { user, rwDir: disk.rwDir }));
     await container.start();
     if (fifo) await writeSpecToFifo(specPath, spec, container.id, sb.name);
     await waitForReport(ctx.stateDir, sb.name, container.id);
   } catch (e) {
-    await container.remove({ force: true }).catch(() => undefined);
+    await container?.remove({ force: true }).catch(() => undefined);
+    await unmountDockerDisk(ctx.stateDir, sb.name).catch(() => undefined);
     throw e;
   }
   return container;
@@ -345,6 +413,7 @@ export const dockerDriver: Driver = {
       }
     }
     rmSync(join(runDir(ctx.stateDir, name), 'report.json'), { force: true });
+    await unmountDockerDisk(ctx.stateDir, name);
   },
 
   async reload(ctx, sb) {
@@ -391,6 +460,7 @@ export async function runForeground(
     const info = await container.inspect();
     await container.remove({ force: true }).catch(() => undefined);
     rmSync(join(runDir(stateDir, sb.name), 'report.json'), { force: true });
+    await unmountDockerDisk(stateDir, sb.name).catch(() => undefined);
     return { code: info.State.ExitCode, oomKilled: info.State.OOMKilled, reason: containerExitReason(info) };
   })();
   return {
