@@ -423,6 +423,56 @@ const CASES: Case[] = [
   },
 
   {
+    rule: 'port-host-invalid',
+    bad: sb('command: [/bin/true]\nnetwork: { listen: [80] }\nports: [{ host: "nowhere", sandbox: 80 }]\n'),
+    line: 6,
+    at: '"nowhere"',
+    good: sb('command: [/bin/true]\nnetwork: { listen: [80] }\nports: [{ host: "127.0.0.1:8080", sandbox: 80 }]\n'),
+  },
+  {
+    rule: 'port-published-beyond-loopback',
+    bad: sb('command: [/bin/true]\nnetwork: { listen: [80] }\nports: [{ host: "0.0.0.0:8080", sandbox: 80 }]\n'),
+    line: 6,
+    at: '"0.0.0.0:8080"',
+    good: sb('command: [/bin/true]\nnetwork: { listen: [80] }\nports: [{ host: "127.0.0.1:8080", sandbox: 80 }]\n'),
+  },
+  {
+    rule: 'port-not-listened',
+    bad: sb('command: [/bin/true]\nnetwork: { listen: [80] }\nports: [{ host: "127.0.0.1:8080", sandbox: 81 }]\n'),
+    line: 6,
+    at: '81',
+    good: sb('command: [/bin/true]\nnetwork: { listen: [81] }\nports: [{ host: "127.0.0.1:8080", sandbox: 81 }]\n'),
+  },
+  {
+    rule: 'port-published-twice',
+    bad: yaml(`
+      version: 1
+      sandboxes:
+        a:
+          command: [/bin/true]
+          network: { listen: [80] }
+          ports: [{ host: "127.0.0.1:8080", sandbox: 80 }]
+        b:
+          command: [/bin/true]
+          network: { listen: [80] }
+          ports: [{ host: "127.0.0.1:8080", sandbox: 80 }]
+    `),
+    line: 10,
+    at: '"127.0.0.1:8080"',
+    good: yaml(`
+      version: 1
+      sandboxes:
+        a:
+          command: [/bin/true]
+          network: { listen: [80] }
+          ports: [{ host: "127.0.0.1:8080", sandbox: 80 }]
+        b:
+          command: [/bin/true]
+          network: { listen: [80] }
+          ports: [{ host: "127.0.0.1:8081", sandbox: 80 }]
+    `),
+  },
+  {
     rule: 'lint-suppress-error',
     bad: yaml('version: 1\nsandboxes: {}\nlint:\n  suppress: [endpoint-shadowed, user-root]\n'),
     line: 4,

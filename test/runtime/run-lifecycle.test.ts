@@ -2,12 +2,11 @@
 // oom_kill counter, not guessed from 137), and the gateway policy the run registered is gone
 // once it exits (status no longer shows a stale sandbox).
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gatewayStatus } from '../../src/daemon/client.js';
 import { probeHost } from '../../src/runtime/process/host.js';
-import { sandboxPaths } from '../../src/state/sandbox-layout.js';
 import { requireCapability } from '../helpers/capability.js';
 import { runCli, runCliAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -49,15 +48,19 @@ test('run: the gateway policy is registered for the run and unregistered when it
   if (!(await requireProcessRuntime(t))) return;
   const dir = tempDir(t);
   const state = join(dir, 'state');
+  // The test tells the agent to exit through a host directory bound read-only (binds are live);
+  // its rw /tmp may be on the sandbox's own disk, which the host never mounts.
+  const signal = join(dir, 'signal');
+  mkdirSync(signal, { mode: 0o755 });
   const yaml = BASE_YAML(
     'briefly',
     `    network:\n      egress:\n        - name: web\n          endpoints: [{ host: example.com, port: 443 }]\n`,
-  );
+  ).replace('read_only: [/usr, /bin, /lib, /lib64]', `read_only: [/usr, /bin, /lib, /lib64, ${signal}]`);
   const file = writeConfig(dir, yaml);
   const gw = runCli(['gateway', '--detach', '--state-dir', state]);
   assert.equal(gw.status, 0, gw.stderr);
   // The agent waits for the test's go-ahead: a file in its writable /tmp.
-  const go = join(sandboxPaths(state, 'briefly').rwDir('/tmp'), 'go');
+  const go = join(signal, 'go');
   const run = runCliAsync([
     'run',
     'briefly',
@@ -68,7 +71,7 @@ test('run: the gateway policy is registered for the run and unregistered when it
     '--',
     '/bin/sh',
     '-c',
-    'while [ ! -e /tmp/go ]; do sleep 0.05; done',
+    `while [ ! -e ${go} ]; do sleep 0.05; done`,
   ]);
   let registered = false;
   for (let i = 0; i < 400 && !registered; i++) {
@@ -76,7 +79,6 @@ test('run: the gateway policy is registered for the run and unregistered when it
     if (!registered) await new Promise((r) => setTimeout(r, 50));
   }
   assert.ok(registered, 'the run registered its policy');
-  for (let i = 0; i < 400 && !existsSync(join(go, '..')); i++) await new Promise((r) => setTimeout(r, 50));
   writeFileSync(go, '');
   const r = await run;
   assert.equal(r.status, 0, r.stderr);

@@ -30,6 +30,9 @@ const STATE_ENTRIES = [
   'reconcile',
   'retained',
   'source.json',
+  'uid-ranges',
+  'images',
+  'cache',
 ];
 
 export function register(cli: CAC): void {
