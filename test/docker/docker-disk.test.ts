@@ -1,6 +1,5 @@
-// limits.disk and the per-sandbox host uid for the docker runtime (issue 14): the container's
-// read_write paths live on the sandbox's own ext4 image, loop-mounted on the host while the
-// container exists; the container runs as a host uid of the sandbox's own range.
+// limits.disk for the docker runtime (issue 14): the container's read_write paths live on the
+// sandbox's own ext4 image, loop-mounted on the host while the container exists.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +11,6 @@ import { isMounted, TEST_NO_LOOP_ENV } from '../../src/reconciler/drivers/docker
 import { runCli } from '../helpers/cli.js';
 import { sandboxPaths } from '../../src/state/sandbox-layout.js';
 import { notEnforced } from '../../src/init-protocol/report.js';
-import { FIRST_HOST_ID } from '../../src/state/uid-ranges.js';
 import { ensureBusyboxImage } from '../helpers/busybox-image.js';
 import { requireCapability } from '../helpers/capability.js';
 import { tempDir, tempFiles } from '../helpers/tmp.js';
@@ -95,34 +93,6 @@ test('docker + limits.disk: ENOSPC past the limit inside the container, data kep
     assert.equal(isMounted(paths.diskMount), false);
     assert.equal(execFileSync('losetup', ['-n', '-j', paths.diskImage], { encoding: 'utf8' }).trim(), '', 'no loop device left');
   }
-});
-
-test('docker: two sandboxes run as different host uids of their own ranges', async (t) => {
-  const id = busyboxImageId(t);
-  if (!id) return;
-  const script = 'echo uid=$(id -u); sleep 600';
-  const sbs = await compile(t, config(id, { one: script, two: script }));
-  const ctx = { stateDir: tempDir(t) };
-  const uids: number[] = [];
-  const made: { name: string; id: string | null }[] = [];
-  try {
-    for (const sb of sbs) {
-      const obs = await dockerDriver.create(ctx, sb);
-      made.push({ name: sb.name, id: obs.id });
-      // The host's view of the agent process, not what the container says.
-      const status = readFileSync(`/proc/${obs.pid}/status`, 'utf8');
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
-      uids.push(uid);
-      assert.ok(uid >= FIRST_HOST_ID + 1000, `host uid ${uid} is in a nemoclaw range`);
-      // The rw data on the sandbox's disk belongs to that uid.
-      const st = execFileSync('stat', ['-c', '%u', sandboxPaths(ctx.stateDir, sb.name).diskRwDir('/sandbox')], { encoding: 'utf8' });
-      assert.equal(Number(st.trim()), uid);
-    }
-  } finally {
-    // Before the temporary state directory goes: its disk mounts must be gone first.
-    for (const m of made) await dockerDriver.destroy(ctx, m.name, m.id);
-  }
-  assert.notEqual(uids[0], uids[1]);
 });
 
 test('docker + best_effort without loop devices: starts, status says NOT ENFORCED, the audit log records it; hard_requirement refuses', async (t) => {

@@ -17,7 +17,7 @@ import { parseReport, type EnforcementReport } from '../../init-protocol/report.
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { resolveSecrets } from '../../runtime/secrets.js';
 import { describeExit } from '../../runtime/exit-reason.js';
-import { allocateUidRange, findUidRange } from '../../state/uid-ranges.js';
+import { findUidRange } from '../../state/uid-ranges.js';
 import type { Owner } from '../../runtime/process/data-owner.js';
 import { mountDockerDisk, unmountDockerDisk } from './docker-disk.js';
 import type { DesiredSandbox, ProcessState } from '../../state/types.js';
@@ -180,16 +180,13 @@ export interface ContainerHost {
 }
 
 /**
- * As root, the sandbox's own host id range (issue 14, break 4): Docker has one userns-remap per
- * daemon, not one per container, so the container runs directly as host uid FIRST+uid of the
- * sandbox's range (no other sandbox or host user shares it, nor its per-uid kernel limits). The
- * agent then sees that number as its uid; HOME and the rest of its env come from the spec as before.
- * Unprivileged (rootless engine access), the sandbox's uid as configured.
+ * The ids the container runs as: the sandbox's own. A per-sandbox host id range (issue 14, break 4)
+ * needs a user namespace per container, and Docker has one userns-remap per daemon; running the
+ * container directly as a range's host uid would show the agent that number instead of its uid, so
+ * docker sandboxes share the configured uid (docs/security.md says so).
  */
-export function hostUser(stateDir: string, sandbox: DesiredSandbox['artifacts']['sandbox']): Owner {
-  if (process.getuid?.() !== 0) return { uid: sandbox.user.uid, gid: sandbox.user.gid };
-  const first = allocateUidRange(stateDir, sandbox.name).first;
-  return { uid: first + sandbox.user.uid, gid: first + sandbox.user.gid };
+export function hostUser(_stateDir: string, sandbox: DesiredSandbox['artifacts']['sandbox']): Owner {
+  return { uid: sandbox.user.uid, gid: sandbox.user.gid };
 }
 
 /**
