@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gatewayStatus, listenTcp, registerSandbox, stopGateway, isGatewayRunning } from '../src/daemon/client.js';
+import { gatewayNodeFlags } from '../src/daemon/spawn.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '..', '..', 'bin', 'nemoclaw.js');
@@ -132,6 +133,15 @@ function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
@@ -151,7 +161,8 @@ async function main(): Promise<void> {
     const rel = await child(['--relay', String(prov.port)]);
     procs.push(rel.proc);
     const state = join(dir, 'state');
-    const gw = spawn(process.execPath, [bin, 'gateway', '--state-dir', state], { stdio: 'ignore', detached: true });
+    // The daemon runs with the flags `gateway start` gives it (its V8 heap settings change latency).
+    const gw = spawn(process.execPath, [...gatewayNodeFlags, bin, 'gateway', '--state-dir', state], { stdio: 'ignore', detached: true });
     gw.unref();
     for (let i = 0; i < 100 && !(await isGatewayRunning(state)); i++) await new Promise((r) => setTimeout(r, 50));
     const route = {
@@ -207,6 +218,8 @@ async function main(): Promise<void> {
         `growth ${((peak - idle) / 1024).toFixed(1)} MiB (target ≤ 50 MiB); chunk p50 ${(p50(lat) / 1000).toFixed(3)} ms`,
     );
     await stopGateway(state);
+    // Its control socket closes before it has saved its state: wait for the process itself.
+    for (let i = 0; i < 200 && alive(daemonPid); i++) await new Promise((r) => setTimeout(r, 25));
   } finally {
     for (const p of procs) p.kill();
     agent.destroy();

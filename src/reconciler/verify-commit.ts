@@ -11,7 +11,8 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { gitAt, gitCode } from '../util/git.js';
 import { sourcePaths, type GitSource } from '../state/source.js';
 import { loadP256PublicKey } from '../signing/key-signer.js';
-import { parseIdentitySpec, verifySignedBlueprints, type Trust } from '../signing/verify.js';
+import { parseIdentitySpec } from '../signing/identity-spec.js';
+import type { Trust } from '../signing/verify.js';
 
 const run = promisify(execFile);
 
@@ -133,6 +134,9 @@ function signedBlueprints(r: NonNullable<GitSource['require_signature']>): Commi
   return {
     name: 'signed-blueprints',
     async run(ctx) {
+      // Loaded here, not at start-up: @sigstore/* costs ~150 ms, and a tick whose commit is already
+      // verified (verify-cache) never gets this far.
+      const { verifySignedBlueprints } = await import('../signing/verify.js');
       const v = await verifySignedBlueprints(ctx.mirror, ctx.commit, trustFor(r), { file: ctx.source.path });
       return v.ok ? { ok: true, by: `blueprints signed by ${v.signer}` } : { ok: false, why: v.message, reason: v.condition };
     },

@@ -129,10 +129,3 @@ export async function verifySignedBlueprints(repoDir: string, commit: string, tr
   if (mismatches.length) return invalid(`the signed digests differ from this compile:\n  - ${mismatches.join('\n  - ')}`);
   return { ok: true, commit, file, digests: Object.fromEntries(digests), signer };
 }
-
-/** `identity:ID@ISSUER` splits at the last `@` before the issuer URL (identities contain `@refs/...`). */
-export function parseIdentitySpec(spec: string): { identity: string; issuer: string } | undefined {
-  const at = spec.lastIndexOf('@http');
-  if (at <= 0) return undefined;
-  return { identity: spec.slice(0, at), issuer: spec.slice(at + 1) };
-}

@@ -15,7 +15,7 @@ import {
   type Source,
 } from '../../state/source.js';
 import { parseDuration } from '../../util/duration.js';
-import { parseIdentitySpec } from '../../signing/verify.js';
+import { parseIdentitySpec } from '../../signing/identity-spec.js';
 import { command } from '../run-command.js';
 import { claimSource, openStore, progress, settleOption } from '../reconcile-ui.js';
 
