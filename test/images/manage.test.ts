@@ -1,12 +1,13 @@
 // nemoclaw image ls|rm|prune: a rebuilt tag leaves the old image untagged; prune removes untagged
 // images (--all: every unused one) and their blobs; neither rm nor prune ever removes an image a
-// sandbox in the inventory pins.
+// sandbox in the inventory pins. An image's unpacked root (process sandboxes) goes with it.
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { requireCapability } from '../helpers/capability.js';
 import { tempDir } from '../helpers/tmp.js';
+import { ensureImageRoot, listUnpackedRoots } from '../../src/runtime/process/image-root.js';
 import { aptAvailable, fixture, imageCli } from './helpers.js';
 
 interface Row {
@@ -32,7 +33,7 @@ function pinInInventory(state: string, sandbox: string, image: string): void {
   writeFileSync(join(state, 'inventory.json'), JSON.stringify({ format_version: 1, sandboxes: { [sandbox]: entry } }));
 }
 
-test('ls, rm and prune; an image in use is never removed', (t) => {
+test('ls, rm and prune; an image in use is never removed', async (t) => {
   const apt = aptAvailable();
   if (!requireCapability(t, apt.ok, apt.reason)) return;
   const dir = tempDir(t);
@@ -77,10 +78,15 @@ test('ls, rm and prune; an image in use is never removed', (t) => {
     'prune --all removed the unused image and kept the one in use',
   );
 
-  // Once nothing pins it, prune (untagged only) removes it, and its blobs go with it.
+  // Once nothing pins it, prune (untagged only) removes it, and its blobs and unpacked root go with it.
+  const root = await ensureImageRoot(state, old.digest);
+  assert.deepEqual(listUnpackedRoots(state), [root]);
   writeFileSync(join(state, 'inventory.json'), JSON.stringify({ format_version: 1, sandboxes: {} }));
-  assert.equal(imageCli(['prune'], state).status, 0);
+  const pruned = imageCli(['prune'], state);
+  assert.equal(pruned.status, 0, pruned.stderr);
+  assert.match(pruned.stdout, /and its unpacked root/);
   assert.deepEqual(ls(), []);
+  assert.deepEqual(listUnpackedRoots(state), [], 'the unpacked root is gone');
   assert.deepEqual(readdirSync(join(state, 'images', 'oci', 'built', 'blobs', 'sha256')), []);
 
   const missing = imageCli(['rm', 'nope:1'], state);

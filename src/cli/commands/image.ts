@@ -12,6 +12,7 @@ import { loadImageDefinition } from '../../image/definition.js';
 import { renderDockerfile } from '../../image/dockerfile.js';
 import { ImageStore } from '../../image/store.js';
 import { pinnedByInventory, usersOf } from '../../image/usage.js';
+import { removeUnpackedRoot } from '../../runtime/process/image-root.js';
 import { command } from '../run-command.js';
 
 interface Opts {
@@ -122,8 +123,17 @@ function remove(refs: string[], stateDir: string): number {
     return image;
   });
   store.remove(targets.map((t) => t.digest));
-  for (const t of targets) process.stdout.write(`removed ${t.ref ?? '<none>'} ${t.digest}\n`);
+  for (const t of targets) process.stdout.write(removed(stateDir, t));
   return 0;
+}
+
+/**
+ * After the image left the store: its unpacked root (process sandboxes, STATE/images/roots) goes
+ * too. No sandbox uses it: rm and prune only reach images no inventory entry pins.
+ */
+function removed(stateDir: string, image: { ref: string | null; digest: string }): string {
+  const root = removeUnpackedRoot(stateDir, image.digest);
+  return `removed ${image.ref ?? '<none>'} ${image.digest}${root ? ' and its unpacked root' : ''}\n`;
 }
 
 function prune(opts: Opts, stateDir: string): number {
@@ -131,7 +141,7 @@ function prune(opts: Opts, stateDir: string): number {
   const pinned = pinnedByInventory(stateDir);
   const doomed = store.list().filter((i) => (opts.all || i.ref === null) && usersOf(i, pinned).length === 0);
   store.remove(doomed.map((d) => d.digest));
-  for (const d of doomed) process.stdout.write(`removed ${d.ref ?? '<none>'} ${d.digest}\n`);
+  for (const d of doomed) process.stdout.write(removed(stateDir, d));
   process.stdout.write(`${doomed.length} image(s) removed\n`);
   return 0;
 }
