@@ -1,26 +1,76 @@
-// The start-up bundle: tsc's output for the CLI (dist/src/cli/main.js and the command modules it
-// imports lazily) bundled by esbuild into dist/bundle/, one chunk per command plus shared chunks,
-// with the pure-JS dependencies inside. Measured (bench/startup): most of a short command's time
-// above Node's own start-up was resolving and loading ~100 ES modules one by one.
+// The start-up bundles that bin/nemoclaw.js runs: one self-contained CommonJS file per command
+// (dist/bundle/<command>.cjs), plus `all.cjs` (every command: --help, unknown words) and
+// `version.cjs`, built by esbuild from tsc's output with the pure-JS dependencies inside.
+// Measured (issue 15, interleaved against `node -e 0`, lint of the quickstart): ~17 ES-module
+// chunks 1.83×; one ES module per command 1.69×; one CommonJS file per command 1.59×; the same
+// with V8's code cache (bin/nemoclaw.js) 1.47×. Most of what remained above Node's own start was
+// resolving, reading and compiling modules one by one, which a single CommonJS file avoids, and
+// the code cache skips compiling it again. CommonJS because Node 20 can cache compiled code only
+// for scripts (vm.Script cachedData), not for ES modules.
 // Native or optional-native dependencies stay external and load from node_modules.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'bundle');
+const entries = join(root, 'dist', 'entries');
 rmSync(outdir, { recursive: true, force: true });
+rmSync(entries, { recursive: true, force: true });
+mkdirSync(entries, { recursive: true });
+
+// One entry per command: the shared runner with a table of that command alone, so esbuild pulls in
+// its code and nothing else. The table's keys are the command words; each loads commands/<word>.js.
+const { COMMANDS } = await import(pathToFileURL(join(root, 'dist/src/cli/command-table.js')).href);
+const entryPoints = { all: join(root, 'dist/src/cli/main.js'), version: join(entries, 'version.js') };
+writeFileSync(entryPoints.version, `import { runCli } from '../src/cli/cli-runner.js';\nvoid runCli({});\n`);
+for (const [word, load] of Object.entries(COMMANDS)) {
+  if (!/^[a-z]+$/.test(word) || !String(load).includes(`./commands/${word}.js`))
+    throw new Error(`scripts/bundle.mjs: command "${word}" does not load ./commands/${word}.js`);
+  entryPoints[word] = join(entries, `${word}.js`);
+  writeFileSync(
+    entryPoints[word],
+    `import { runCli } from '../src/cli/cli-runner.js';\nvoid runCli({ ${word}: () => import('../src/cli/commands/${word}.js') });\n`,
+  );
+}
+
+// import() of a module left outside the bundle (dockerode, node:*) would stay a real dynamic import,
+// which functions restored from V8's code cache cannot run ("A dynamic import callback was not
+// specified"): turn it into a require() wrapped as a module, as esbuild does for bundled code.
+const dynamicToRequire = {
+  name: 'dynamic-import-to-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:|dockerode$|koffi$)/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: args.path, namespace: 'required' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'required' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
-  entryPoints: [join(root, 'dist/src/cli/main.js')],
+  entryPoints,
+  plugins: [dynamicToRequire],
   outdir,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external: ['koffi', 'dockerode'],
-  // CommonJS dependencies call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __nemoclawRequire } from 'node:module'; const require = __nemoclawRequire(import.meta.url);" },
+  // Sources find the package (and createRequire) from import.meta.url: give each bundle its own.
+  define: { 'import.meta.url': '__nemoclawModuleUrl' },
+  banner: { js: "const __nemoclawModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
+rmSync(entries, { recursive: true, force: true });
+
+// Checked, not assumed: a dynamic import left in a bundle fails only when that path runs.
+for (const name of Object.keys(entryPoints)) {
+  const code = readFileSync(join(outdir, `${name}.cjs`), 'utf8');
+  const at = code.search(/\bimport\(\s*["'`]/);
+  if (at >= 0) throw new Error(`scripts/bundle.mjs: dist/bundle/${name}.cjs still has a dynamic import: ${code.slice(at, at + 60)}`);
+}
