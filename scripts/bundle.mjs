@@ -60,6 +60,8 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
+  // No comments (some hold non-ASCII) and less to read at every start; names stay for stack traces.
+  minifyWhitespace: true,
   external: ['koffi', 'dockerode'],
   // Sources find the package (and createRequire) from import.meta.url: give each bundle its own.
   define: { 'import.meta.url': '__nemoclawModuleUrl' },
@@ -71,6 +73,10 @@ rmSync(entries, { recursive: true, force: true });
 // Checked, not assumed: a dynamic import left in a bundle fails only when that path runs.
 for (const name of Object.keys(entryPoints)) {
   const code = readFileSync(join(outdir, `${name}.cjs`), 'utf8');
+  // bin/nemoclaw.js reads bundles as latin1, which is exact only for ASCII (esbuild's default charset).
+  const wide = code.search(/[^\x00-\x7f]/);
+  if (wide >= 0)
+    throw new Error(`scripts/bundle.mjs: dist/bundle/${name}.cjs is not ASCII at ${wide}: ${code.slice(wide - 30, wide + 10)}`);
   const at = code.search(/\bimport\(\s*["'`]/);
   if (at >= 0) throw new Error(`scripts/bundle.mjs: dist/bundle/${name}.cjs still has a dynamic import: ${code.slice(at, at + 60)}`);
 }

@@ -164,7 +164,7 @@ async function judge(file: string, host: HostFacts, docker: DockerFacts, stateDi
 }
 
 export async function doctor(stateDir: string, configs: string[] = exampleConfigs()): Promise<DoctorReport> {
-  const [host, docker] = await Promise.all([probeHost(), probeDocker()]);
+  const [host, docker] = await Promise.all([probeHost({ fresh: true }), probeDocker()]);
   const k = host.kernel;
   const ready = !!k && k.landlock_abi >= 4 && k.seccomp && host.libseccomp.ok && k.mntns && k.pidns && k.netns && (k.root || k.userns);
   const verdicts: ConfigVerdict[] = [];

@@ -1,6 +1,6 @@
 // Canonical JSON: sorted keys, no insignificant whitespace, one trailing newline.
 // Every artifact is written and hashed in this form so equal content means equal bytes.
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../util/sha256.js';
 
 export function canonicalJson(value: unknown): string {
   return serialize(value) + '\n';
@@ -23,7 +23,7 @@ function serialize(v: unknown): string {
 }
 
 export function sha256(data: string | Uint8Array): string {
-  return 'sha256:' + createHash('sha256').update(data).digest('hex');
+  return 'sha256:' + sha256Hex(data);
 }
 
 /**

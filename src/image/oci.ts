@@ -1,7 +1,7 @@
 // The OCI image config, manifest and index (image-spec v1.1), and the docker-archive manifest.json
 // that lets Docker 20.10 (which does not read OCI layouts) `docker load` the same tar. Pure: JSON
 // in a fixed key order, no timestamps, so the manifest digest is a function of the layers.
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../util/sha256.js';
 import type { ImageDefinition } from '../generated/image.js';
 import type { WrittenBlob } from './tar.js';
 
@@ -30,7 +30,7 @@ export interface Blob {
 
 const blob = (value: unknown): Blob => {
   const bytes = Buffer.from(JSON.stringify(value));
-  return { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, bytes };
+  return { digest: `sha256:${sha256Hex(bytes)}`, bytes };
 };
 
 export const hexOf = (digest: string): string => digest.replace(/^sha256:/, '');

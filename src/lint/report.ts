@@ -10,7 +10,7 @@ export interface LintContext {
   /** Image reference → sha256 digest pinned by nemoclaw.lock. */
   lockedImages: Record<string, string>;
   /** When given, seccomp allow/deny names outside this set are errors. */
-  knownSyscalls?: ReadonlySet<string>;
+  knownSyscalls?: { has(name: string): boolean };
 }
 
 export interface ReportOptions {

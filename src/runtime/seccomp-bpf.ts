@@ -10,9 +10,9 @@
 // Differences from runc, all failing closed: the filter holds only this host's native arch and
 // every other arch (i386 via int 0x80, x32) kills the process; a rule comparing one argument
 // twice, an unsupported action or a bad value is an error instead of being reinterpreted.
-import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, readSync } from 'node:fs';
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
+import { sha256Hex } from '../util/sha256.js';
 import type { SeccompAction, SeccompOp, SeccompProfile } from '../compiler/seccomp.js';
 
 export interface SeccompBpf {
@@ -83,6 +83,8 @@ let loaded: { lib: Lib } | { error: string } | undefined;
 function load(): { lib: Lib } | { error: string } {
   if (loaded) return loaded;
   try {
+    // Loaded here, not at import: koffi costs ~10 ms, and a start whose filter is cached needs none of it.
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
     const so = koffi.load('libseccomp.so.2');
     const libc = koffi.load('libc.so.6');
     const Version = koffi.struct('nemoclaw_scmp_version', { major: 'uint32_t', minor: 'uint32_t', micro: 'uint32_t' });
@@ -212,7 +214,7 @@ export function compileSeccompBpf(profile: SeccompProfile): SeccompBpf {
 
     const bpf = exportToBuffer(lib, ctx);
     if (bpf.length === 0 || bpf.length % 8 !== 0) throw new Error(`libseccomp exported ${bpf.length} bytes, not a sock_filter array`);
-    return { bpf, ruleCount, digest: 'sha256:' + createHash('sha256').update(bpf).digest('hex') };
+    return { bpf, ruleCount, digest: 'sha256:' + sha256Hex(bpf) };
   } finally {
     lib.release(ctx);
   }

@@ -3,11 +3,11 @@
 import type { CAC } from 'cac';
 import { loadCompile } from '../../pipeline/pipeline.js';
 import { UserError } from '../../util/errors.js';
-import { formatSummary, startSandbox } from '../../runtime/process/index.js';
+import { formatSummary, probeHost, startSandbox } from '../../runtime/process/index.js';
 import { formatBytes } from '../../runtime/exit-reason.js';
 import { StateStore } from '../../state/store.js';
 import { resolveStateDir } from '../../state/paths.js';
-import { auditDegraded, isGatewayRunning, registerSandbox, unregisterSandbox } from '../../daemon/client.js';
+import { auditDegraded, isGatewayRunning, probeGateway, registerSandbox, unregisterSandbox } from '../../daemon/client.js';
 import { notEnforced } from '../../init-protocol/report.js';
 import type { DesiredSandbox } from '../../state/types.js';
 import { command } from '../run-command.js';
@@ -65,13 +65,17 @@ export function register(cli: CAC): void {
     .option('--state-dir <dir>', 'State directory (default: /var/lib/nemoclaw as root, else $XDG_STATE_HOME/nemoclaw)')
     .action(
       command(async (name: string, opts: RunOptions) => {
+        const stateDir = resolveStateDir(opts.stateDir);
+        // Started before compiling, which keeps this thread busy meanwhile: the kernel probe (a
+        // child process) and the gateway's health check. Neither rejects; both are cached answers.
+        void probeHost();
+        const gatewayProbe = probeGateway(stateDir);
         const c = await loadCompile(opts.file);
         const compiled = c.output.sandboxes.find((s) => s.name === name);
         if (!compiled) {
           const have = c.output.sandboxes.map((s) => s.name).join(', ') || 'none';
           throw new UserError(`no sandbox "${name}" in ${opts.file} (sandboxes: ${have})`);
         }
-        const stateDir = resolveStateDir(opts.stateDir);
         // An applied sandbox of the same name owns the gateway policy and the state paths of that
         // name: a foreground run would replace its policy, then remove it on exit.
         if (new StateStore(stateDir).readInventory().sandboxes[name]) {
@@ -81,7 +85,7 @@ export function register(cli: CAC): void {
         // With a gateway running, register this sandbox's policy first: that creates its socket
         // before the init starts. Without one, the sandbox has no network (said below), never direct network.
         let policy: string | null = null;
-        if (compiled.artifacts.sandbox.network.mode === 'gateway' && (await isGatewayRunning(stateDir))) {
+        if (compiled.artifacts.sandbox.network.mode === 'gateway' && (await gatewayProbe).state === 'running') {
           policy = (await registerSandbox(stateDir, name, Buffer.from(compiled.files['egress.json']))).policyVersion;
         }
         const cmd = opts['--']?.length ? opts['--'].map(String) : undefined;

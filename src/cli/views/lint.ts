@@ -1,6 +1,6 @@
 // Renders diagnostics for people (text), programs (JSON), GitHub code scanning (SARIF 2.1.0)
 // and GitHub Actions annotations (workflow commands).
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../util/sha256.js';
 import { isAbsolute, relative, sep } from 'node:path';
 import { compareDiagnostics, fieldName, type Diagnostic, type Severity } from '../../config/diagnostics.js';
 import type { Style } from './style.js';
@@ -160,9 +160,7 @@ export function sarifLog(diags: readonly Diagnostic[], toolVersion: string, root
     ],
     // Keyed on rule + file + field rather than line, so an alert survives edits elsewhere in the file.
     partialFingerprints: {
-      'nemoclawFinding/v1': createHash('sha256')
-        .update(`${d.rule}\0${artifactUri(d.file, root)}\0${d.pointer}`)
-        .digest('hex'),
+      'nemoclawFinding/v1': sha256Hex(`${d.rule}\0${artifactUri(d.file, root)}\0${d.pointer}`),
     },
   }));
   return {

@@ -1,8 +1,10 @@
 // What this host can enforce. Kernel facts come from the init itself (`nemoclaw-init --probe`):
 // the same binary that will enforce the policy answers, so doctor and run cannot disagree.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { initBinary } from '../../util/package-paths.js';
 import { libseccompAvailable } from '../seccomp-bpf.js';
 import { e2fsTool } from './disk.js';
@@ -69,30 +71,108 @@ export function cgroupFacts(root = CGROUP_ROOT): CgroupFacts {
   return { version: 'none', pids: false, memory: false, writable: false };
 }
 
-async function probeKernel(): Promise<{ kernel: KernelProbe | null; error: string | null }> {
+// The kernel probe is kept for the rest of the boot: spawning the init costs a start ~10 ms of
+// this thread. What it reports changes only with the kernel (a reboot: boot_id), the init binary,
+// the caller's uid, and the sysctls that allow user namespaces; all of them are in the key. It
+// lives in a directory only the caller can write (/run/nemoclaw for root, else
+// $XDG_RUNTIME_DIR/nemoclaw; none without one), and a start still fails closed if the kernel
+// refuses what the probe promised: the init reports what it enforced.
+const USERNS_SYSCTLS = ['user/max_user_namespaces', 'kernel/unprivileged_userns_clone', 'kernel/apparmor_restrict_unprivileged_userns'];
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return fallback;
+  }
+}
+
+function probeCacheDir(): string | null {
+  if (process.getuid?.() === 0) return '/run/nemoclaw';
+  return process.env.XDG_RUNTIME_DIR ? join(process.env.XDG_RUNTIME_DIR, 'nemoclaw') : null;
+}
+
+function probeKey(): string {
+  const st = statSync(initBinary, { bigint: true });
+  return [
+    readOr('/proc/sys/kernel/random/boot_id', 'no-boot-id'),
+    process.geteuid?.() ?? -1,
+    `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
+    ...USERNS_SYSCTLS.map((k) => readOr(`/proc/sys/${k}`, '-')),
+  ].join(' ');
+}
+
+function readProbeCache(file: string, key: string): KernelProbe | null {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) return null;
+    const v = JSON.parse(readFileSync(fd, 'utf8')) as { key?: unknown; kernel?: KernelProbe };
+    return v.key === key && v.kernel && typeof v.kernel.landlock_abi === 'number' ? v.kernel : null;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+async function probeKernel(fresh: boolean): Promise<{ kernel: KernelProbe | null; error: string | null }> {
+  const dir = probeCacheDir();
+  const file = dir && join(dir, 'host-probe.json');
+  let key: string | null = null;
+  try {
+    key = probeKey();
+  } catch {
+    /* no init binary to key on: the spawn below says why */
+  }
+  if (file && key && !fresh) {
+    const kernel = readProbeCache(file, key);
+    if (kernel) return { kernel, error: null };
+  }
   try {
     const { stdout } = await run(initBinary, ['--probe'], { timeout: 10_000 });
-    return { kernel: JSON.parse(stdout) as KernelProbe, error: null };
+    const kernel = JSON.parse(stdout) as KernelProbe;
+    if (dir && file && key) {
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        writeFileAtomic(file, JSON.stringify({ key, kernel }), { mode: 0o600, durable: false });
+      } catch {
+        /* only the next start's probe is slower */
+      }
+    }
+    return { kernel, error: null };
   } catch (e) {
     return { kernel: null, error: (e as Error).message.split('\n')[0] ?? null };
   }
 }
 
-async function probeLibseccomp(): Promise<{ ok: boolean; error: string | null; version?: string }> {
-  const s = libseccompAvailable();
-  return { ok: s.ok, error: s.ok ? null : (s.reason ?? 'unavailable'), version: s.version };
+/** libseccomp's status, looked up on first use: loading it costs ~10 ms that a cached filter does not need. */
+function lazyLibseccomp(): () => HostFacts['libseccomp'] {
+  let status: HostFacts['libseccomp'] | undefined;
+  return () => {
+    if (!status) {
+      const s = libseccompAvailable();
+      status = { ok: s.ok, error: s.ok ? null : (s.reason ?? 'unavailable'), version: s.version };
+    }
+    return status;
+  };
 }
 
 let cached: Promise<HostFacts> | undefined;
 
-/** Facts about this host; probed once per process. */
-export function probeHost(): Promise<HostFacts> {
+/**
+ * Facts about this host; probed once per process, the kernel's part once per boot (see above).
+ * `fresh` (doctor) asks the kernel again.
+ */
+export function probeHost(opts: { fresh?: boolean } = {}): Promise<HostFacts> {
+  if (opts.fresh) cached = undefined;
   cached ??= (async () => {
     const initPresent = existsSync(initBinary);
-    const [{ kernel, error }, libseccomp] = await Promise.all([
-      initPresent ? probeKernel() : Promise.resolve({ kernel: null, error: `${initBinary} is missing (run npm run build)` }),
-      probeLibseccomp(),
-    ]);
+    const { kernel, error } = initPresent
+      ? await probeKernel(opts.fresh === true)
+      : { kernel: null, error: `${initBinary} is missing (run npm run build)` };
+    const libseccomp = lazyLibseccomp();
     let kernelRelease = 'unknown';
     try {
       kernelRelease = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
@@ -100,7 +180,18 @@ export function probeHost(): Promise<HostFacts> {
       /* not Linux */
     }
     const disk = { loop: existsSync('/dev/loop-control'), mkfs: e2fsTool('mkfs.ext4') !== null };
-    return { initBinary, initPresent, kernel, probeError: error, cgroups: cgroupFacts(), libseccomp, kernelRelease, disk };
+    return {
+      initBinary,
+      initPresent,
+      kernel,
+      probeError: error,
+      cgroups: cgroupFacts(),
+      get libseccomp() {
+        return libseccomp();
+      },
+      kernelRelease,
+      disk,
+    };
   })();
   return cached;
 }

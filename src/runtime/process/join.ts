@@ -11,7 +11,7 @@ import { buildInitSpec } from '../../init-protocol/spec.js';
 import { sandboxPaths } from '../../state/sandbox-layout.js';
 import { findUidRange } from '../../state/uid-ranges.js';
 import { initBinary } from '../../util/package-paths.js';
-import { compileSeccompBpf } from '../seccomp-bpf.js';
+import { seccompBpfFor } from '../seccomp-cache.js';
 import { CGROUP_ROOT } from './host.js';
 
 export interface JoinOptions {
@@ -63,7 +63,7 @@ export function joinSandbox(opts: JoinOptions): Joined {
     cgroups: sandboxCgroups(opts.pid),
     command: opts.command,
   });
-  const { bpf } = compileSeccompBpf(seccomp);
+  const { bpf } = seccompBpfFor(opts.stateDir, seccomp);
   const io = opts.stdio ?? 'inherit';
   const child = spawn(initBinary, ['--join', String(opts.pid)], { stdio: [io, io, io, 'pipe', 'pipe'], env: {} });
   for (const [i, data] of [

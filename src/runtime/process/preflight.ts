@@ -28,7 +28,12 @@ const RIGHT_ABI: Record<string, number> = {
   signal: 6,
 };
 
-export function preflight(a: { sandbox: SandboxArtifact; landlock: LandlockArtifact }, host: HostFacts): Preflight {
+export function preflight(
+  a: { sandbox: SandboxArtifact; landlock: LandlockArtifact },
+  host: HostFacts,
+  /** seccompCompiled: the sandbox's filter is already compiled (cached), so libseccomp is not needed. */
+  opts: { seccompCompiled?: boolean } = {},
+): Preflight {
   const refusals: Refusal[] = [];
   const warnings: string[] = [];
   const refuse = (mechanism: string, reason: string) => refusals.push({ mechanism, reason });
@@ -56,7 +61,8 @@ export function preflight(a: { sandbox: SandboxArtifact; landlock: LandlockArtif
     if (dropped.length) warnings.push(`Landlock ABI ${k.landlock_abi} cannot enforce: ${dropped.join(', ')}`);
   }
   if (!k.seccomp) refuse('seccomp', `kernel ${host.kernelRelease} has no seccomp filter support`);
-  if (!host.libseccomp.ok) refuse('libseccomp', `libseccomp.so.2 cannot be loaded to compile the filter: ${host.libseccomp.error}`);
+  if (!opts.seccompCompiled && !host.libseccomp.ok)
+    refuse('libseccomp', `libseccomp.so.2 cannot be loaded to compile the filter: ${host.libseccomp.error}`);
   if (!k.root && !k.userns) {
     refuse('user namespace', 'running as non-root needs a user namespace, and unprivileged user namespaces are not allowed on this host');
   }

@@ -20,9 +20,12 @@ import {
   type Stats,
 } from 'node:fs';
 import { join, posix } from 'node:path';
-import { satisfies, valid, validRange } from 'semver';
+import { createRequire } from 'node:module';
 import type { SandboxArtifact } from '../../compiler/artifacts.js';
 import { UserError } from '../../util/errors.js';
+
+/** semver, loaded on first use: most sandboxes require no node version. */
+const semver = (): typeof import('semver') => createRequire(import.meta.url)('semver') as typeof import('semver');
 
 /** glibc's execvp default when the agent's environment has no PATH. */
 const LIBC_DEFAULT_PATH = '/bin:/usr/bin';
@@ -161,7 +164,12 @@ export function nodeVersionOf(view: RootView, node: Found): string | null {
     if (!pkg?.st.isFile()) continue;
     try {
       const j = JSON.parse(head(pkg.host, 64 * 1024).toString('utf8')) as { name?: unknown; version?: unknown };
-      if (typeof j.name === 'string' && /^(@[^/]+\/)?node(-[a-z0-9-]+)?$/.test(j.name) && typeof j.version === 'string' && valid(j.version))
+      if (
+        typeof j.name === 'string' &&
+        /^(@[^/]+\/)?node(-[a-z0-9-]+)?$/.test(j.name) &&
+        typeof j.version === 'string' &&
+        semver().valid(j.version)
+      )
         return j.version;
     } catch {
       /* not JSON: not the package */
@@ -226,6 +234,7 @@ export function checkRoot(view: RootView, argv?: string[]): void {
 
   const range = s.requires?.node;
   if (range) {
+    const { satisfies, validRange } = semver();
     if (!validRange(range)) fail(`requires.node "${range}" is not a semver range`);
     const node = searchPath(view, 'node', pathVar);
     if (!node) fail(`requires node ${range}, but there is no node in ${where} PATH (${pathVar})`);

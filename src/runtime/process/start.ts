@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { LandlockArtifact, SandboxArtifact, SeccompProfile } from '../../compiler/artifacts.js';
 import { UserError } from '../../util/errors.js';
 import { initBinary } from '../../util/package-paths.js';
-import { compileSeccompBpf } from '../seccomp-bpf.js';
+import { readCachedBpf, seccompBpfFor } from '../seccomp-cache.js';
 import { createCgroups } from './cgroup.js';
 import { describeExit } from '../exit-reason.js';
 import { probeHost, type HostFacts } from './host.js';
@@ -20,7 +20,6 @@ import { buildInitSpec } from '../../init-protocol/spec.js';
 import { resolveSecrets } from '../secrets.js';
 import { allocateUidRange } from '../../state/uid-ranges.js';
 import { handOver } from './data-owner.js';
-import { ensureImageRoot } from './image-root.js';
 import { checkRoot } from './root-check.js';
 import { prepareDisk } from './disk.js';
 
@@ -108,7 +107,9 @@ function readReportLine(stream: Readable): Promise<string | null> {
 export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> {
   const { sandbox, landlock, seccomp } = opts.artifacts;
   const host = opts.host ?? (await probeHost());
-  const pf = preflight({ sandbox, landlock }, host);
+  // A filter compiled before needs no libseccomp now: preflight asks for it only without one.
+  const cachedBpf = readCachedBpf(opts.stateDir, seccomp);
+  const pf = preflight({ sandbox, landlock }, host, { seccompCompiled: cachedBpf !== null });
   if (!pf.ok) {
     const lines = pf.refusals.map((r) => `  - ${r.mechanism}: ${r.reason}`).join('\n');
     throw new UserError(`sandbox "${sandbox.name}" cannot start on this host:\n${lines}`);
@@ -118,7 +119,10 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
   const secrets = resolveSecrets(sandbox, opts.secretEnv);
 
   // The image is unpacked (once per digest) before anything else is created for the sandbox.
-  const imageRoot = sandbox.image ? (await ensureImageRoot(opts.stateDir, sandbox.image, opts.imageLayouts)).path : null;
+  // Loaded only for an image (tar-stream, zlib): most sandboxes run from host paths.
+  const imageRoot = sandbox.image
+    ? (await (await import('./image-root.js')).ensureImageRoot(opts.stateDir, sandbox.image, opts.imageLayouts)).path
+    : null;
 
   const paths = sandboxPaths(opts.stateDir, sandbox.name);
   ensureDir(paths.rootMount, 0o755);
@@ -153,7 +157,7 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
     gateway = { socket: paths.gatewaySocket, running: isSocket(paths.gatewaySocket) };
   }
 
-  const { bpf, ruleCount, digest } = compileSeccompBpf(seccomp);
+  const { bpf, ruleCount, digest } = cachedBpf ?? seccompBpfFor(opts.stateDir, seccomp);
   const cgroups = createCgroups(sandbox.name, sandbox.limits, host.cgroups);
   const spec = buildInitSpec({
     sandbox,
