@@ -5,9 +5,9 @@
 // prompt at all), building the image included. Nothing is written unless everything succeeded.
 import type { CAC } from 'cac';
 import { existsSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline/promises';
-import { loadCatalog } from '../../catalog/catalog.js';
+import { loadCatalog, type Catalog } from '../../catalog/catalog.js';
 import {
   checkName,
   checkOnDeny,
@@ -195,6 +195,54 @@ async function buildOpenclawImage(runtime: 'process' | 'docker', expectedRef: st
 
 const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(0)} s`;
 
+/** --no-build-image: the file and a lock of what can be pinned without the image, and the steps left. */
+async function writeWithoutImage(src: ConfigSource, catalog: Catalog, answers: InitAnswers): Promise<number> {
+  const checked = checkSource(src, catalog);
+  const { neededLock } = await lockFor(checked, { mode: 'update' });
+  writeFilesAtomic([
+    [src.file, src.text],
+    [src.lockPath, serializeLock(neededLock)],
+  ]);
+  const out = process.stdout;
+  const dir = dirname(src.file);
+  out.write(
+    green(`wrote ${src.shown} and ${displayPath(src.lockPath)} (valid; the image is not built, so the lock does not pin it yet)`, out) +
+      '\n',
+  );
+  if (checked.diagnostics.length) out.write(formatDiagnosticsText(checked.diagnostics, styleFor(out)));
+  const steps = [
+    ...(relative(process.cwd(), dir) ? [`cd ${shellPath(process.cwd(), dir)}`] : []),
+    `nemoclaw image build ${shellPath(dir, OPENCLAW_IMAGE_DIR)}${answers.runtime === 'docker' ? ' --load' : ''}`,
+    'nemoclaw compile --update-lock',
+    `nemoclaw explain ${answers.name}`,
+    'nemoclaw apply',
+  ];
+  out.write(`\nnext steps (apply refuses to start the agent until the lock pins its image):\n${steps.map((l) => `  ${l}\n`).join('')}`);
+  return 0;
+}
+
+/** The image is built or named: compile (pinning it), write the file and its lock, explain. */
+async function writeCompiled(src: ConfigSource, answers: InitAnswers): Promise<number> {
+  const c = await compileSource(src, 'update');
+  writeFilesAtomic([
+    [src.file, src.text],
+    [c.lockPath, serializeLock(c.neededLock)],
+  ]);
+  const out = process.stdout;
+  out.write(green(`wrote ${src.shown} and ${displayPath(c.lockPath)} (valid)`, out) + '\n');
+  if (c.diagnostics.length) out.write(formatDiagnosticsText(c.diagnostics, styleFor(out)));
+  const s = c.output.sandboxes.find((x) => x.name === answers.name)!;
+  const entry = c.config.sandboxes[answers.name]!;
+  const spec = {
+    base: entry.process?.seccomp?.base ?? 'default',
+    allow: entry.process?.seccomp?.allow ?? [],
+    deny: entry.process?.seccomp?.deny ?? [],
+  };
+  out.write('\n' + explainText(s, spec));
+  out.write(`\nnext: nemoclaw lint, then nemoclaw apply (or nemoclaw run ${answers.name} in the foreground)\n`);
+  return 0;
+}
+
 export function register(cli: CAC): void {
   cli
     .command('init', 'Write a commented nemoclaw.yaml and lock for one OpenClaw agent (asks, or takes flags with --yes)')
@@ -223,66 +271,26 @@ export function register(cli: CAC): void {
       command(async (opts: InitOptions) => {
         const dir = resolve(String(opts.dir));
         const file = join(dir, 'nemoclaw.yaml');
-        // Refuse before asking anything: answers typed for nothing are worse than an early no.
-        if (existsSync(file) && !opts.force) throw new UserError(`${displayPath(file)} exists; pass --force to overwrite it`);
         if (opts.image !== undefined && opts.buildImage === true) {
           throw new UserError('give --image (an image this host already has) or --build-image, not both', [], 2);
         }
+        // Refuse before asking anything: answers typed for nothing are worse than an early no.
+        if (existsSync(file) && !opts.force) throw new UserError(`${displayPath(file)} exists; pass --force to overwrite it`);
         const catalog = loadCatalog();
         const { answers, plan } = await gather(opts, Object.keys(catalog.presets));
         const text = renderConfig(answers);
         // Nothing is written until everything succeeded: the file and its lock are checked and
         // compiled from memory, then renamed into place together (an existing file survives a failure).
         const src: ConfigSource = { file, shown: displayPath(file), text, lock: undefined, lockPath: lockPathFor(file) };
-        const checked = checkSource(src, catalog);
-        // Invalid answers fail here, before minutes of building.
-        const partial = await lockFor(checked, { mode: 'update' });
-        const out = process.stdout;
-        if (plan === 'later') {
-          writeFilesAtomic([
-            [file, text],
-            [src.lockPath, serializeLock(partial.neededLock)],
-          ]);
-          out.write(
-            green(
-              `wrote ${displayPath(file)} and ${displayPath(src.lockPath)} (valid; the image is not built, so the lock does not pin it yet)`,
-              out,
-            ) + '\n',
-          );
-          if (checked.diagnostics.length) out.write(formatDiagnosticsText(checked.diagnostics, styleFor(out)));
-          const steps = [
-            ...(relative(process.cwd(), dir) ? [`cd ${shellPath(process.cwd(), dir)}`] : []),
-            `nemoclaw image build ${shellPath(dir, OPENCLAW_IMAGE_DIR)}${answers.runtime === 'docker' ? ' --load' : ''}`,
-            'nemoclaw compile --update-lock',
-            `nemoclaw explain ${answers.name}`,
-            'nemoclaw apply',
-          ];
-          out.write(
-            `\nnext steps (apply refuses to start the agent until the lock pins its image):\n${steps.map((l) => `  ${l}\n`).join('')}`,
-          );
-          return 0;
-        }
+        if (plan === 'later') return writeWithoutImage(src, catalog, answers);
         if (plan === 'build') {
+          // Without --image the entry names no image of its own, so the file can be checked now:
+          // invalid answers fail here, before minutes of building.
+          await lockFor(checkSource(src, catalog), { mode: 'update' });
           const [bpName, bpVersion] = OPENCLAW_BLUEPRINT.split('@') as [string, string];
           await buildOpenclawImage(answers.runtime, catalog.loadBlueprint(bpName, Number(bpVersion)).sandbox.image);
         }
-        const c = await compileSource(src, 'update');
-        writeFilesAtomic([
-          [file, text],
-          [c.lockPath, serializeLock(c.neededLock)],
-        ]);
-        out.write(green(`wrote ${displayPath(file)} and ${displayPath(c.lockPath)} (valid)`, out) + '\n');
-        if (c.diagnostics.length) out.write(formatDiagnosticsText(c.diagnostics, styleFor(out)));
-        const s = c.output.sandboxes.find((x) => x.name === answers.name)!;
-        const entry = c.config.sandboxes[answers.name]!;
-        const spec = {
-          base: entry.process?.seccomp?.base ?? 'default',
-          allow: entry.process?.seccomp?.allow ?? [],
-          deny: entry.process?.seccomp?.deny ?? [],
-        };
-        out.write('\n' + explainText(s, spec));
-        out.write(`\nnext: nemoclaw lint, then nemoclaw apply (or nemoclaw run ${answers.name} in the foreground)\n`);
-        return 0;
+        return writeCompiled(src, answers);
       }),
     );
 }
