@@ -126,7 +126,7 @@ export async function loadCompile(file: string, mode: LockMode = 'check'): Promi
  * Check, then compile a config held in memory, as if it were at `src.file` (`nemoclaw init`
  * compiles what it writes only once everything succeeded). Same errors as loadCompile.
  */
-export async function compileSource(src: ConfigSource, mode: LockMode = 'check'): Promise<Compiled> {
+export async function compileInMemory(src: ConfigSource, mode: LockMode = 'check'): Promise<Compiled> {
   const checked = checkSource(src);
   return compileResolvingImages(checked, mode, (images) => checkSource(src, checked.catalog, MAX_FILE_BYTES, images));
 }

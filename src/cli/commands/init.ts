@@ -23,7 +23,7 @@ import { explainText } from '../../compiler/explain.js';
 import { buildImage, cacheDirFor, type BuildResult } from '../../image/build.js';
 import { loadIntoDocker } from '../../image/docker-load.js';
 import { ImageStore } from '../../image/store.js';
-import { checkSource, compileSource, displayPath, lockFor, type ConfigSource } from '../../pipeline/pipeline.js';
+import { checkSource, compileInMemory, displayPath, lockFor, type ConfigSource } from '../../pipeline/pipeline.js';
 import { lockPathFor, serializeLock } from '../../lock/lock.js';
 import { resolveStateDir } from '../../state/paths.js';
 import { writeFilesAtomic } from '../../util/atomic-write.js';
@@ -223,7 +223,7 @@ async function writeWithoutImage(src: ConfigSource, catalog: Catalog, answers: I
 
 /** The image is built or named: compile (pinning it), write the file and its lock, explain. */
 async function writeCompiled(src: ConfigSource, answers: InitAnswers): Promise<number> {
-  const c = await compileSource(src, 'update');
+  const c = await compileInMemory(src, 'update');
   writeFilesAtomic([
     [src.file, src.text],
     [c.lockPath, serializeLock(c.neededLock)],
