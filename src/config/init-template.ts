@@ -5,13 +5,17 @@
 import { UserError } from '../util/errors.js';
 
 /**
- * The blueprint a generated file extends. One constant so the switch to a newer OpenClaw blueprint
- * (`openclaw@2`, from its own image: see blueprints/openclaw/v2) is a one-line change. Pinned to v1:
- * the generated entry names its own image and host-path layout, which v2 replaces.
+ * The blueprint a generated file extends: OpenClaw from its own image (blueprints/openclaw/v2, the
+ * image built from the package's images/openclaw), in either runtime. The entry names no image of
+ * its own unless `--image` gave one: the blueprint's is pinned by nemoclaw.lock once built.
  */
-export const OPENCLAW_BLUEPRINT = 'openclaw@1';
-/** The image a docker sandbox runs; nemoclaw.lock pins it by digest when the engine has it. */
-export const OPENCLAW_IMAGE = 'ghcr.io/openclaw/openclaw:2026.11.1';
+export const OPENCLAW_BLUEPRINT = 'openclaw@2';
+/**
+ * The model OpenClaw asks the router for: the image's /etc/openclaw/openclaw.json points OpenClaw
+ * at provider `nemoclaw` (the router) with `agents.defaults.model.primary: nemoclaw/default`. The
+ * generated entry maps this alias to the chosen provider's model.
+ */
+export const OPENCLAW_MODEL_ALIAS = 'default';
 
 export type InitRuntime = 'process' | 'docker';
 export type OnDeny = 'ask' | 'deny';
@@ -35,10 +39,13 @@ export const KNOWN_PROVIDERS = {
     credential: 'env:NVIDIA_API_KEY',
   },
   openai: { id: 'openai', api: 'openai', endpoint: 'https://api.openai.com/v1', model: 'gpt-4o-mini', credential: 'env:OPENAI_API_KEY' },
+  // OpenClaw's provider in the image speaks the OpenAI chat-completions API (api:
+  // openai-completions), and the router never translates between APIs: Anthropic is reached
+  // through its OpenAI-compatible endpoint.
   anthropic: {
     id: 'anthropic',
-    api: 'anthropic',
-    endpoint: 'https://api.anthropic.com',
+    api: 'openai',
+    endpoint: 'https://api.anthropic.com/v1',
     model: 'claude-sonnet-4-5',
     credential: 'env:ANTHROPIC_API_KEY',
   },
@@ -56,7 +63,7 @@ export interface InitAnswers {
   provider: ProviderChoice;
   presets: string[];
   onDeny: OnDeny;
-  /** Docker image (runtime docker only); default OPENCLAW_IMAGE. */
+  /** An image to run instead of the blueprint's (`--image`, either runtime). */
   image?: string;
 }
 
@@ -126,14 +133,20 @@ export function renderConfig(a: InitAnswers): string {
     'version: 1',
     'sandboxes:',
     `  ${a.name}:`,
-    '    # The OpenClaw base blueprint: command, read-only system paths, /sandbox and /tmp writable,',
-    '    # unprivileged user, seccomp and resource limits. Anything set here overrides it.',
+    '    # The OpenClaw blueprint, v2: `openclaw gateway` from the image nemoclaw/openclaw (built by',
+    '    # `nemoclaw image build` from the images/openclaw nemoclaw ships; nemoclaw.lock pins its digest),',
+    '    # the image read-only, /sandbox and /tmp writable, unprivileged user, seccomp, resource limits,',
+    "    # OpenClaw's Control UI on the host's loopback (127.0.0.1:18789). Anything set here overrides it.",
     `    blueprint: ${scalar(OPENCLAW_BLUEPRINT)}`,
     `    runtime: ${a.runtime}`,
   ];
-  if (a.runtime === 'docker') {
-    lines.push('    # Pinned by nemoclaw.lock (images) when the Docker engine has it; or write name@sha256:<digest>.');
-    lines.push(`    image: ${scalar(a.image ?? OPENCLAW_IMAGE)}`);
+  if (a.image !== undefined) {
+    lines.push(
+      "    # Instead of the blueprint's image; pinned by nemoclaw.lock (or write name@sha256:<digest>).",
+      `    image: ${scalar(a.image)}`,
+    );
+  } else if (a.runtime === 'docker') {
+    lines.push('    # Docker runs the image `nemoclaw image build --load` gave it; the lock pins its image id.');
   }
   lines.push(
     '    network:',
@@ -147,11 +160,18 @@ export function renderConfig(a: InitAnswers): string {
     '    # Model calls go through the inference router, which adds the key: the agent never holds it.',
     '    inference:',
     `      provider: ${scalar(p.id)}`,
+    `      # OpenClaw asks for the model \`${OPENCLAW_MODEL_ALIAS}\` (nemoclaw/${OPENCLAW_MODEL_ALIAS} in the image's config); the router`,
+    '      # sends that to the model here. A model the policy does not name is refused (403).',
+    '      models:',
+    `        ${OPENCLAW_MODEL_ALIAS}: { provider: ${scalar(p.id)}, model: ${scalar(p.model)} }`,
     '      limits: { requests_per_minute: 60, concurrent: 4 }',
     '    env: { TZ: UTC }',
     'inference:',
     '  providers:',
     `    ${p.id}:`,
+    ...(p.id === 'anthropic' && p.api === 'openai'
+      ? ["      # Anthropic's OpenAI-compatible endpoint: OpenClaw's provider speaks the OpenAI API."]
+      : []),
     `      api: ${p.api}`,
     `      endpoint: ${scalar(p.endpoint)}`,
     `      model: ${scalar(p.model)}`,

@@ -14,7 +14,16 @@ import { loadDocument, MAX_FILE_BYTES, type LoadedDocument } from '../config/loa
 import { checkSchema } from '../config/validate.js';
 import { lintConfig, redactDiagnostic } from '../lint/rules.js';
 import { headCommit } from '../util/git-head.js';
-import { computeLock, lockDifferences, lockPathFor, readLock, resolveBlueprintVersions, usedPresets, type Lock } from '../lock/lock.js';
+import {
+  computeLock,
+  lockDifferences,
+  lockPathFor,
+  readLock,
+  resolveBlueprintVersions,
+  usedPresets,
+  type Lock,
+  type ResolvedVersions,
+} from '../lock/lock.js';
 
 export interface Checked {
   file: string;
@@ -110,7 +119,26 @@ export interface Compiled extends Checked {
 
 /** Check, then compile. Errors in the file or a stale lock (in check mode) throw UserError. */
 export async function loadCompile(file: string, mode: LockMode = 'check'): Promise<Compiled> {
-  let checked = loadAndCheck(file);
+  const checked = loadAndCheck(file);
+  return compileResolvingImages(checked, mode, (images) => loadAndCheck(file, checked.catalog, MAX_FILE_BYTES, images));
+}
+
+/**
+ * Check, then compile a config held in memory, as if it were at `src.file` (`nemoclaw init`
+ * compiles what it writes only once everything succeeded). Same errors as loadCompile.
+ */
+export async function compileInMemory(src: ConfigSource, mode: LockMode = 'check'): Promise<Compiled> {
+  const checked = checkSource(src);
+  return compileResolvingImages(checked, mode, (images) => checkSource(src, checked.catalog, MAX_FILE_BYTES, images));
+}
+
+/** In update mode, images written without a digest are pinned to what this host has first. */
+async function compileResolvingImages(
+  first: Checked,
+  mode: LockMode,
+  recheck: (images: Record<string, string>) => Checked,
+): Promise<Compiled> {
+  let checked = first;
   let newImages: Record<string, string> = {};
   if (mode === 'update' && checked.config) {
     const { catalog } = checked;
@@ -121,7 +149,7 @@ export async function loadCompile(file: string, mode: LockMode = 'check'): Promi
       return version === undefined ? undefined : catalog.loadBlueprint(name, version).sandbox;
     };
     newImages = await resolveImageDigests(unpinnedImages(checked.config, checked.lock?.images ?? {}, blueprintSandbox));
-    if (Object.keys(newImages).length > 0) checked = loadAndCheck(file, checked.catalog, MAX_FILE_BYTES, newImages);
+    if (Object.keys(newImages).length > 0) checked = recheck(newImages);
   }
   return compileChecked(checked, { mode, gitCommit: await headCommit(dirname(checked.file)), newImages });
 }
@@ -137,8 +165,22 @@ export interface CompileOptions {
   pinnedFacts?: boolean;
 }
 
-/** Compile a checked config. Errors in the file or a stale lock (in check mode) throw UserError. */
-export async function compileChecked(checked: Checked, opts: CompileOptions): Promise<Compiled> {
+/** The lock a checked config needs, and why the lock beside it differs from that. */
+export interface NeededLock {
+  config: NemoclawConfig;
+  versions: ResolvedVersions;
+  facts: CompileFacts;
+  neededLock: Lock;
+  lockStale: string[];
+}
+
+/**
+ * What nemoclaw.lock must say for a checked config (blueprints, presets, facts, images pinned so
+ * far), without compiling it: an image not built yet leaves it without that image's pin, which
+ * `compile --update-lock` adds later (and which compile, plan and apply refuse to go without).
+ * Errors in the file throw UserError; so does a stale lock in check mode.
+ */
+export async function lockFor(checked: Checked, opts: Omit<CompileOptions, 'gitCommit'>): Promise<NeededLock> {
   const { mode, newImages = {} } = opts;
   const errors = checked.diagnostics.filter((d) => d.severity === 'error');
   if (!checked.config || errors.length > 0) {
@@ -157,6 +199,12 @@ export async function compileChecked(checked: Checked, opts: CompileOptions): Pr
       1,
     );
   }
+  return { config, versions, facts, neededLock, lockStale };
+}
+
+/** Compile a checked config. Errors in the file or a stale lock (in check mode) throw UserError. */
+export async function compileChecked(checked: Checked, opts: CompileOptions): Promise<Compiled> {
+  const { config, versions, facts, neededLock, lockStale } = await lockFor(checked, opts);
   const input: CompileInput = {
     config,
     source: { file: checked.doc.file, git_commit: opts.gitCommit },

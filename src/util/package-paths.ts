@@ -27,3 +27,5 @@ export const examplesDir = join(packageRoot, 'examples');
 export const schemaPath = join(packageRoot, 'schemas', 'nemoclaw.schema.json');
 export const initBinary = join(packageRoot, 'dist', 'init', 'nemoclaw-init');
 export const pumpBinary = join(packageRoot, 'dist', 'pump', 'nemoclaw-pump');
+/** Image definitions the package ships (`nemoclaw image build <dir>`): images/openclaw is the OpenClaw image. */
+export const imagesDir = join(packageRoot, 'images');

@@ -2,15 +2,18 @@
 // are pinned, so what was fetched once is what a later run would fetch again).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, runCli, type CliResult } from '../helpers/cli.js';
 
 export const fixture = (name: string): string => join(repoRoot, 'test', 'fixtures', 'images', name);
 
-/** NEMOCLAW_CACHE_DIR when set (CI keeps it between runs), else one directory under the temp dir. */
+/**
+ * NEMOCLAW_CACHE_DIR when set (CI keeps it between runs), else ~/.cache/nemoclaw: the same default
+ * as test/slow/openclaw.test.ts, so the slow tests build the OpenClaw image once between them.
+ */
 export function sharedCacheDir(): string {
-  const dir = process.env.NEMOCLAW_CACHE_DIR ?? join(tmpdir(), 'nemoclaw-image-test-cache');
+  const dir = process.env.NEMOCLAW_CACHE_DIR ?? join(homedir(), '.cache', 'nemoclaw');
   mkdirSync(dir, { recursive: true });
   return dir;
 }

@@ -7,6 +7,7 @@ import { resolveStateDir } from '../../state/paths.js';
 import { UserError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { writeArchive } from '../../image/archive.js';
+import { dockerLoad } from '../../image/docker-load.js';
 import { buildImage, cacheDirFor } from '../../image/build.js';
 import { loadImageDefinition } from '../../image/definition.js';
 import { renderDockerfile } from '../../image/dockerfile.js';
@@ -28,29 +29,6 @@ interface Opts {
 const ACTIONS = 'build <dir> | ls | rm <ref>... | prune [--all] | dockerfile <dir> [--check]';
 const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 const short = (d: string): string => d.slice(0, 19);
-
-async function dockerLoad(archive: string): Promise<string> {
-  const { default: Docker } = await import('dockerode');
-  const docker = new Docker();
-  const { createReadStream } = await import('node:fs');
-  const stream = await docker.loadImage(createReadStream(archive));
-  const out = await new Promise<string>((ok, fail) => {
-    let text = '';
-    stream.on('data', (d: Buffer) => (text += d.toString()));
-    stream.on('end', () => ok(text));
-    stream.on('error', fail);
-  });
-  const lines = out
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { stream?: string; error?: string });
-  const err = lines.find((l) => l.error);
-  if (err) throw new UserError(`docker load failed: ${err.error}`);
-  return lines
-    .map((l) => l.stream ?? '')
-    .join('')
-    .trim();
-}
 
 function build(dir: string, opts: Opts, stateDir: string): Promise<number> | number {
   const started = Date.now();
