@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gatewayStatus, listenTcp, registerSandbox, stopGateway, isGatewayRunning } from '../src/daemon/client.js';
-import { gatewayNodeFlags } from '../src/daemon/spawn.js';
+import { gatewayEnvDefaults, gatewayNodeFlags } from '../src/daemon/spawn.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '..', '..', 'bin', 'nemoclaw.js');
@@ -162,7 +162,11 @@ async function main(): Promise<void> {
     procs.push(rel.proc);
     const state = join(dir, 'state');
     // The daemon runs with the flags `gateway start` gives it (its V8 heap settings change latency).
-    const gw = spawn(process.execPath, [...gatewayNodeFlags, bin, 'gateway', '--state-dir', state], { stdio: 'ignore', detached: true });
+    const gw = spawn(process.execPath, [...gatewayNodeFlags, bin, 'gateway', '--state-dir', state], {
+      stdio: 'ignore',
+      detached: true,
+      env: { ...gatewayEnvDefaults, ...process.env },
+    });
     gw.unref();
     for (let i = 0; i < 100 && !(await isGatewayRunning(state)); i++) await new Promise((r) => setTimeout(r, 50));
     const route = {

@@ -13,7 +13,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gatewayNodeFlags } from '../src/daemon/spawn.js';
+import { gatewayEnvDefaults, gatewayNodeFlags } from '../src/daemon/spawn.js';
 import { gatewayStatus, listenTcp, reloadPolicy, registerSandbox, stopGateway, isGatewayRunning } from '../src/daemon/client.js';
 import { PolicyIndex } from '../src/gateway/matcher.js';
 import { parsePolicy } from '../src/gateway/policy.js';
@@ -285,7 +285,7 @@ async function main(): Promise<void> {
   // The bench's servers are on loopback, so the gateway runs with the (loudly reported) test hook.
   const gwProc = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, bin, 'gateway', '--state-dir', dir], {
     stdio: 'ignore',
-    env: { ...process.env, NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' },
+    env: { ...gatewayEnvDefaults, ...process.env, NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK: '1' },
   });
   for (let i = 0; i < 200 && !(await isGatewayRunning(dir)); i++) await new Promise((r) => setTimeout(r, 25));
   const tiny = await startTinyproxy(dir);

@@ -1,6 +1,7 @@
 // The files `nemoclaw service install` writes: systemd units for the gateway daemon and a
 // reconcile timer, or one cron.d file. Pure text from a few facts, so tests can check them.
 import { UserError } from '../util/errors.js';
+import { gatewayEnvDefaults, gatewayNodeFlags } from '../daemon/spawn.js';
 
 export const MARKER = '# Installed by `nemoclaw service install`; `nemoclaw service uninstall` removes it.';
 export const GATEWAY_UNIT = 'nemoclaw-gateway.service';
@@ -22,8 +23,9 @@ function word(s: string, what: string): string {
   return s;
 }
 
-function command(f: ServiceFacts, args: string): string {
-  return `${word(f.node, 'node path')} ${word(f.bin, 'nemoclaw path')} ${args} --state-dir ${word(f.stateDir, 'state directory')}`;
+function command(f: ServiceFacts, args: string, nodeFlags: readonly string[] = []): string {
+  const node = [word(f.node, 'node path'), ...nodeFlags].join(' ');
+  return `${node} ${word(f.bin, 'nemoclaw path')} ${args} --state-dir ${word(f.stateDir, 'state directory')}`;
 }
 
 const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
@@ -51,7 +53,8 @@ export function systemdUnits(f: ServiceFacts): Record<string, string> {
       '',
       '[Service]',
       'Type=simple',
-      `ExecStart=${command(f, 'gateway')}`,
+      `ExecStart=${command(f, 'gateway', gatewayNodeFlags)}`,
+      ...Object.entries(gatewayEnvDefaults).map(([k, v]) => `Environment=${k}=${v}`),
       // The supervisor restores every sandbox in the inventory when the daemon starts.
       'Restart=always',
       'RestartSec=2s',

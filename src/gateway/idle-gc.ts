@@ -1,10 +1,11 @@
 // Give memory back once a busy gateway goes quiet. Under load V8 grows its young generation (up to
 // 3 × 16 MiB semi-spaces) and old-space pages; an idle gateway allocates nothing, so no collection
 // runs and RSS stays at its peak (measured: 55 → 110 MiB after 10,000 requests, with only ~2 MiB
-// of it live objects; MALLOC_ARENA_MAX=1 changes little, so it is not glibc arenas). A few full
-// collections once every connection has closed shrink the heap back (bench/proxy.ts --memory).
+// of it live objects). A few full collections once every connection has closed shrink the heap
+// back, and a malloc_trim returns what glibc's arenas kept (bench/proxy.ts --memory).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { mallocTrim } from '../util/malloc-trim.js';
 
 export interface IdleCollector {
   opened(): void;
@@ -22,8 +23,11 @@ function engineGc(): (() => void) | undefined {
   }
 }
 
-/** Collect `quietMs` after the last connection closed, once per busy spell. */
-export function idleCollector(quietMs: number, gc: (() => void) | undefined = engineGc()): IdleCollector {
+/**
+ * Collect `quietMs` after the last connection closed, once per busy spell; then `trim` gives the
+ * pages malloc kept back to the kernel (src/util/malloc-trim.ts).
+ */
+export function idleCollector(quietMs: number, gc: (() => void) | undefined = engineGc(), trim: () => void = mallocTrim): IdleCollector {
   let active = 0;
   let busy = false;
   let timer: NodeJS.Timeout | undefined;
@@ -44,7 +48,10 @@ export function idleCollector(quietMs: number, gc: (() => void) | undefined = en
         // some allocation, so one collection is not enough: three, a little apart.
         gc();
         timer = ++rounds < 3 ? setTimeout(collect, 200).unref() : undefined;
-        if (!timer) busy = false;
+        if (!timer) {
+          busy = false;
+          trim();
+        }
       };
       timer = setTimeout(collect, quietMs).unref();
     },

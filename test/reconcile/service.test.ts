@@ -27,7 +27,9 @@ test('service install writes units that systemd-analyze verify accepts; uninstal
 
   const gw = readFileSync(join(units, 'nemoclaw-gateway.service'), 'utf8');
   assert.match(gw, /^Restart=always$/m);
-  assert.match(gw, new RegExp(`^ExecStart=\\S+ \\S+/bin/nemoclaw\\.js gateway --state-dir ${state}$`, 'm'));
+  // The daemon's own Node flags and malloc setting, as `gateway --detach` starts it.
+  assert.match(gw, new RegExp(`^ExecStart=\\S+ --max-semi-space-size=1 \\S+/bin/nemoclaw\\.js gateway --state-dir ${state}$`, 'm'));
+  assert.match(gw, /^Environment=MALLOC_ARENA_MAX=2$/m);
   assert.doesNotMatch(gw, /ProtectHostname|ProtectControlGroups|RestrictNamespaces|MemoryDenyWriteExecute/);
   const timer = readFileSync(join(units, 'nemoclaw-reconcile.timer'), 'utf8');
   assert.match(timer, /^OnCalendar=\*-\*-\* \*:00\/5:00$/m);
