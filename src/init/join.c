@@ -87,7 +87,8 @@ static int pump(int from, int to) {
 static int relay_terminal(pid_t pid) {
   struct termios saved, raw;
   int have_tty = tcgetattr(0, &saved) == 0;
-  if (have_tty) { raw = saved; cfmakeraw(&raw); tcsetattr(0, TCSAFLUSH, &raw); }
+  /* TCSADRAIN, not TCSAFLUSH: what the user typed while connect started is kept (as ssh does). */
+  if (have_tty) { raw = saved; cfmakeraw(&raw); tcsetattr(0, TCSADRAIN, &raw); }
   struct sigaction sa = { .sa_handler = on_winch };
   sigemptyset(&sa.sa_mask);
   sigaction(SIGWINCH, &sa, NULL);
