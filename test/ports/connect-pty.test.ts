@@ -3,6 +3,7 @@
 // the agent does not see the session's pty. Without a terminal, stdin and stdout are plain pipes.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { ensureBusyboxImage } from '../helpers/busybox-image.js';
 import { requireCapability } from '../helpers/capability.js';
@@ -84,6 +85,15 @@ test('connect (embedded) on a terminal: a /dev/pts of its own, sandbox uid, size
   const agentView = await cli(['connect', 'pty', '--state-dir', e.state, '--', '/bin/ls', '/dev/pts']);
   assert.equal(agentView.status, 0, agentView.stderr);
   assert.equal(agentView.stdout, 'ptmx\n');
+  assert.ok(
+    readdirSync('/dev/pts').some((n) => /^\d+$/.test(n)),
+    'the host has ptys (tmux’s), and none of them is inside',
+  );
+  // Nor through the session's /proc/<pid>/fd: the session's Landlock domain is not the agent's.
+  const shellPid = await ask(term, 'pid', 'echo $$');
+  const viaProc = await cli(['connect', 'pty', '--state-dir', e.state, '--', '/bin/readlink', '-v', `/proc/${shellPid}/fd/0`]);
+  assert.notEqual(viaProc.status, 0);
+  assert.match(viaProc.stderr, /Permission denied/);
   // The agent may open ptys of its own there (script(1) through /dev/ptmx), and they are its own.
   const own = await cli([
     'connect',
