@@ -56,11 +56,22 @@ const WRITE: LandlockFsRight[] = [
   'truncate',
 ];
 
-/** Always present in a sandbox: a fresh /proc and a minimal /dev (null, zero, urandom, …). */
+/**
+ * Always present in a sandbox: a fresh /proc and a minimal /dev (null, zero, urandom, …, tty).
+ * ioctl_dev (terminal control: job control, stty, raw mode) on /dev/tty only, which is the
+ * caller's controlling terminal: the agent has none (ENXIO), a `nemoclaw connect` session its pty.
+ */
 const IMPLICIT_RULES: LandlockPathRule[] = [
   { path: '/dev', access: ['read_file', 'read_dir', 'write_file'] },
+  { path: '/dev/tty', access: ['ioctl_dev'] },
   { path: '/proc', access: READ },
 ];
+/**
+ * The embedded runtime's /dev/pts is the sandbox's own devpts instance (src/init/root.c; a connect
+ * session has yet another, in its own mount namespace): its ptys are the agent's own, so it may
+ * use them. Not under Docker, whose devpts the agent shares with `docker exec` sessions.
+ */
+const PROCESS_RULES: LandlockPathRule[] = [{ path: '/dev/pts', access: ['ioctl_dev'] }];
 
 export function compileLandlock(s: ResolvedSandbox, mounts: Mount[], proxyPort: number | null): LandlockArtifact {
   const executable = new Set(s.filesystem.executable);
@@ -71,6 +82,7 @@ export function compileLandlock(s: ResolvedSandbox, mounts: Mount[], proxyPort: 
     rules.set(path, set);
   };
   for (const r of IMPLICIT_RULES) grant(r.path, r.access);
+  if (s.runtime === 'process') for (const r of PROCESS_RULES) grant(r.path, r.access);
   for (const m of mounts) {
     if (m.mode === 'ro') grant(m.target, READ_EXEC);
     else grant(m.target, executable.has(m.target) ? [...READ_EXEC, ...WRITE] : [...READ, ...WRITE]);

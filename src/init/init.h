@@ -79,6 +79,8 @@ void bring_up_loopback(void);
 void prepare_idmap(void);
 void build_root(void);
 void pivot_into_root(void);
+#define PTY_MAX "64" /* ptys per devpts instance: the sandbox's own, and each connect session's */
+int mount_devpts(int target_fd, long uid, long gid);
 
 /* disk.c: in pid 1, before build_root */
 void mount_disk(void);

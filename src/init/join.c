@@ -17,10 +17,13 @@
  * sandbox uid, with its capabilities dropped and its seccomp.json loaded; we apply the rest as
  * in container mode (rlimits, identity check, capabilities, no_new_privs, Landlock, seccomp check).
  *
- * A terminal: when stdin is a tty, --join opens a pseudo-terminal on the host side before it
- * enters the mount namespace (the sandbox's /dev has no ptmx), makes it the command's controlling
- * terminal and relays between it and ours in raw mode. The relay keeps no capability.
- * docker exec -t does the same for --container-exec.
+ * A terminal: when stdin is a tty, --join gives the session a mount namespace of its own (a copy
+ * of the sandbox's) with a devpts instance of its own over /dev/pts, opens a pty there, makes it
+ * the command's controlling terminal and relays between it and ours in raw mode. So the command's
+ * tty is a /dev/pts/N of the sandbox (`tty`, ttyname, job control work), no host pty is ever in
+ * the sandbox, and the agent, whose /dev/pts is another instance, can neither see nor open it.
+ * The relay keeps no capability. docker exec -t allocates in the container's devpts for
+ * --container-exec.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -83,7 +87,8 @@ static int pump(int from, int to) {
 static int relay_terminal(pid_t pid) {
   struct termios saved, raw;
   int have_tty = tcgetattr(0, &saved) == 0;
-  if (have_tty) { raw = saved; cfmakeraw(&raw); tcsetattr(0, TCSAFLUSH, &raw); }
+  /* TCSADRAIN, not TCSAFLUSH: what the user typed while connect started is kept (as ssh does). */
+  if (have_tty) { raw = saved; cfmakeraw(&raw); tcsetattr(0, TCSADRAIN, &raw); }
   struct sigaction sa = { .sa_handler = on_winch };
   sigemptyset(&sa.sa_mask);
   sigaction(SIGWINCH, &sa, NULL);
@@ -103,6 +108,30 @@ static int relay_terminal(pid_t pid) {
   int status;
   while (waitpid(pid, &status, 0) < 0) if (errno != EINTR) return FAIL;
   return exit_code(status);
+}
+
+/* In the sandbox's mount namespace, with the rights of its owner (before the agent's user
+   namespace): the session's own mount namespace and devpts, and a pty in it. Nothing mounted here
+   reaches the sandbox's namespace (private); the instance goes away with the session. */
+static int open_session_pty(int *slave) {
+  step = "pty";
+  CHECK(unshare(CLONE_NEWNS), "a mount namespace for the session: %s", strerror(errno));
+  CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make the session's mounts private: %s", strerror(errno));
+  int dir = open("/dev/pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) die("the sandbox has no /dev/pts (%s): restart it to connect with a terminal", strerror(errno));
+  /* The session's ptys are its user's, as a login's are (ids of the mount namespace's owner). */
+  long shift = spec.idmap >= 0 ? spec.idmap : 0;
+  int pts = mount_devpts(dir, spec.uid + shift, spec.gid + shift);
+  close(dir);
+  int master = openat(pts, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  CHECK(master, "open a pseudo-terminal: %s", strerror(errno));
+  close(pts);
+  int unlock = 0;
+  CHECK(ioctl(master, TIOCSPTLCK, &unlock), "unlock the pseudo-terminal: %s", strerror(errno));
+  /* The other end through the master (no lookup by name): Linux 4.13+. */
+  *slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  CHECK(*slave, "open the pseudo-terminal's other end: %s", strerror(errno));
+  return master;
 }
 
 static int open_ns(pid_t pid, const char *name) {
@@ -182,17 +211,6 @@ __attribute__((noreturn)) void join_main(pid_t target) {
   int agent_userns = spec.idmap >= 0 ? agent_userns_fd(target) : -1;
   int tty = isatty(0);
   int slave = -1;
-  if (tty) {
-    step = "pty";
-    pty_master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    CHECK(pty_master, "open a pseudo-terminal: %s", strerror(errno));
-    CHECK(grantpt(pty_master), "grantpt: %s", strerror(errno));
-    CHECK(unlockpt(pty_master), "unlockpt: %s", strerror(errno));
-    char *name = ptsname(pty_master);
-    if (!name) die("ptsname: %s", strerror(errno));
-    slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    CHECK(slave, "open %s: %s", name, strerror(errno));
-  }
   join_cgroups();
   step = "join";
   done.userns = differs(fds[0], "user");
@@ -201,6 +219,7 @@ __attribute__((noreturn)) void join_main(pid_t target) {
     CHECK(setns(fds[i], flags[i]), "enter %s namespace: %s", kinds[i], strerror(errno));
     close(fds[i]);
   }
+  if (tty) pty_master = open_session_pty(&slave);
   if (agent_userns >= 0) {
     CHECK(setns(agent_userns, CLONE_NEWUSER), "enter the agent's user namespace: %s", strerror(errno));
     close(agent_userns);

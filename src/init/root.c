@@ -1,4 +1,4 @@
-/* nemoclaw-init: the sandbox root, built in pid 1: a tmpfs (or an image overlay), the policy's binds, /proc, /dev, pivot_root. */
+/* nemoclaw-init: the sandbox root, built in pid 1: a tmpfs (or an image overlay), the policy's binds, /proc, /dev (with its own devpts), pivot_root. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -258,6 +258,32 @@ static void overlay_at(int root_fd, const char *hostdir, const char *target, uin
   close(mnt);
 }
 
+/*
+ * A devpts instance of its own (every devpts mount is a new one since Linux 4.7; `newinstance`
+ * says so for older readers), attached at the directory TARGET_FD, nosuid and noexec: it holds
+ * only the ptys opened through its own ptmx, never the host's. ptmxmode 0666: any process there
+ * may open one; mode 0620: a pty belongs to its opener, or to UID/GID when they are >= 0 (ids
+ * of the mounter's user namespace); max: one sandbox cannot use up the kernel's ptys
+ * (kernel.pty.max is shared by every instance). Returns the mount's fd: ptmx is "ptmx" in it.
+ */
+int mount_devpts(int target_fd, long uid, long gid) {
+  int fs = (int)syscall(__NR_fsopen, "devpts", 1 /* FSOPEN_CLOEXEC */);
+  CHECK(fs, "devpts: fsopen: %s", strerror(errno));
+  char u[24], g[24];
+  snprintf(u, sizeof u, "%ld", uid);
+  snprintf(g, sizeof g, "%ld", gid);
+  const char *opts[][2] = {{"ptmxmode", "0666"}, {"mode", "0620"}, {"max", PTY_MAX}, {"uid", u}, {"gid", g}};
+  CHECK(syscall(__NR_fsconfig, fs, FSCONFIG_FLAG, "newinstance", NULL, 0), "devpts newinstance: %s", strerror(errno));
+  for (int i = 0; i < (uid >= 0 ? 5 : 3); i++)
+    CHECK(syscall(__NR_fsconfig, fs, FSCONFIG_STRING, opts[i][0], opts[i][1], 0), "devpts %s=%s: %s", opts[i][0], opts[i][1], strerror(errno));
+  CHECK(syscall(__NR_fsconfig, fs, FSCONFIG_CREATE, NULL, NULL, 0), "devpts: %s", strerror(errno));
+  int mnt = (int)syscall(__NR_fsmount, fs, 1 /* FSMOUNT_CLOEXEC */, ATTR_NOSUID | ATTR_NOEXEC);
+  CHECK(mnt, "devpts: fsmount: %s", strerror(errno));
+  close(fs);
+  CHECK(syscall(__NR_move_mount, mnt, "", target_fd, "", MOVE_F_EMPTY_PATH | MOVE_T_EMPTY_PATH), "mount devpts on /dev/pts: %s", strerror(errno));
+  return mnt;
+}
+
 /* PATH beneath a noexec read_write mount, granted execute by the policy: its own mount, without
    noexec, so that granting it never lifts noexec from the rest of the writable path. */
 static void exec_submount(int root_fd, const char *path) {
@@ -364,8 +390,17 @@ void build_root(void) {
     make_mountpoint(src, dest);
     CHECK(mount(src, dest, NULL, MS_BIND, NULL), "bind %s: %s", src, strerror(errno));
   }
+  /* The sandbox's own ptys (mount_devpts): /dev/pts and /dev/ptmx, as on any Linux. A tty
+     `nemoclaw connect` opens is in another instance, in the session's own mount namespace (join.c). */
+  snprintf(dest, sizeof dest, "%s/dev/pts", r);
+  mkdirs(dest, 0755);
+  int pts_dir = open(dest, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  CHECK(pts_dir, "open %s: %s", dest, strerror(errno));
+  close(mount_devpts(pts_dir, -1, -1));
+  close(pts_dir);
   static const char *links[][2] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
-                                   {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}};
+                                   {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+                                   {"pts/ptmx", "ptmx"}};
   for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
     snprintf(dest, sizeof dest, "%s/dev/%s", r, links[i][1]);
     CHECK(symlink(links[i][0], dest), "symlink %s: %s", dest, strerror(errno));
