@@ -71,11 +71,19 @@ function readReport(stateDir: string, name: string): EnforcementReport | null {
     if (!r.ok) return null;
     const missing = readNotEnforced(runDir(stateDir, name));
     // uid/gid are the agent's own (inside its user namespace); host_uid/host_gid, when the init
-    // built that namespace over the sandbox's range, what the host sees.
+    // built that namespace over the sandbox's range, what the host sees. As root every container
+    // gets one; a container without (created by an earlier nemoclaw) says so, loudly, until replaced.
+    const noRange =
+      process.getuid?.() === 0 && r.host_uid === undefined
+        ? [
+            'own host id range: the container predates it and runs as the configured uid on the host (destroy and apply the sandbox to move it)',
+          ]
+        : [];
+    const notEnforced = [...missing, ...noRange];
     return {
       ...r,
       disk: missing.length > 0 ? 'shared' : 'own_filesystem',
-      ...(missing.length > 0 ? { not_enforced: missing } : {}),
+      ...(notEnforced.length > 0 ? { not_enforced: notEnforced } : {}),
     };
   } catch {
     return null;
@@ -486,7 +494,7 @@ export const dockerDriver: Driver = {
         if ((e as { statusCode?: number }).statusCode !== 404) throw e;
       }
     }
-    rmSync(join(runDir(ctx.stateDir, name), 'report.json'), { force: true });
+    for (const f of ['report.json', SECCOMP_BPF, IDMAP_FILE]) rmSync(join(runDir(ctx.stateDir, name), f), { force: true });
     await unmountDockerDisk(ctx.stateDir, name);
   },
 
@@ -533,7 +541,7 @@ export async function runForeground(
     await ended;
     const info = await container.inspect();
     await container.remove({ force: true }).catch(() => undefined);
-    rmSync(join(runDir(stateDir, sb.name), 'report.json'), { force: true });
+    for (const f of ['report.json', SECCOMP_BPF, IDMAP_FILE]) rmSync(join(runDir(stateDir, sb.name), f), { force: true });
     await unmountDockerDisk(stateDir, sb.name).catch(() => undefined);
     return { code: info.State.ExitCode, oomKilled: info.State.OOMKilled, reason: containerExitReason(info) };
   })();
