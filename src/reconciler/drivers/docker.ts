@@ -23,7 +23,6 @@ import { resolveSecrets } from '../../runtime/secrets.js';
 import { describeExit } from '../../runtime/exit-reason.js';
 import { allocateUidRange } from '../../state/uid-ranges.js';
 import { handOver, type Owner } from '../../runtime/process/data-owner.js';
-import { compileSeccompBpf } from '../../runtime/seccomp-bpf.js';
 import { containerSeccompProfile } from './docker-seccomp.js';
 import { mountDockerDisk, unmountDockerDisk } from './docker-disk.js';
 import type { DesiredSandbox, ProcessState } from '../../state/types.js';
@@ -385,6 +384,8 @@ async function launch(ctx: DriverContext, sb: DesiredSandbox, foreground: boolea
   let bpf: Buffer | null = null;
   if (ids.idmap !== null) {
     try {
+      // Loaded here only: koffi (libseccomp's FFI) would cost every status/plan/apply its start-up time.
+      const { compileSeccompBpf } = await import('../../runtime/seccomp-bpf.js');
       bpf = compileSeccompBpf(sb.artifacts.seccomp).bpf;
     } catch (e) {
       throw new Error(`sandbox ${sb.name}: the agent's seccomp filter (stacked on Docker's, as root) cannot be compiled: ${errorText(e)}`);
