@@ -118,6 +118,6 @@ int probe(void);
 
 /* join.c: `nemoclaw connect` */
 __attribute__((noreturn)) void join_main(pid_t target);
-__attribute__((noreturn)) void container_exec_main(const char *spec_file);
+__attribute__((noreturn)) void container_exec_main(const char *spec_file, const char *bpf_file);
 
 #endif

@@ -2,7 +2,7 @@
  * nemoclaw-init: `nemoclaw connect`, a command inside a RUNNING sandbox, never with more than its agent.
  *
  *   nemoclaw-init --join PID 3<spec 4<seccomp.bpf        (embedded runtime; PID: the outer init)
- *   nemoclaw-init --container-exec SPECFILE               (docker exec into the container)
+ *   nemoclaw-init --container-exec SPECFILE [BPFFILE]     (docker exec into the container)
  *
  * --join: the outer init (the supervisor's child) lives in every namespace of the sandbox but the
  * pid one, whose children are in it (/proc/PID/ns/pid_for_children). It stays dumpable, unlike
@@ -16,6 +16,8 @@
  * --container-exec: Docker already put us in the container's namespaces and cgroups, as the
  * sandbox uid, with its capabilities dropped and its seccomp.json loaded; we apply the rest as
  * in container mode (rlimits, identity check, capabilities, no_new_privs, Landlock, seccomp check).
+ * A container started as root (spec `idmap`): docker exec -u 0:0, then the agent's host ids, its
+ * user namespace, and the agent's own filter (BPFFILE) on top of Docker's, as the agent has.
  *
  * A terminal: when stdin is a tty, --join gives the session a mount namespace of its own (a copy
  * of the sandbox's) with a devpts instance of its own over /dev/pts, opens a pty there, makes it
@@ -28,6 +30,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -169,21 +172,31 @@ static int children_of(pid_t pid, pid_t *out, int max) {
   return k;
 }
 
+/* The user namespace of a child of PID 1 (a sandbox's pid 1) other than ours, or -1. The relays
+   are pid 1's children too, in our namespace; with no capabilities a non-dumpable process of
+   another uid cannot be opened at all, which only skips it. */
+static int child_userns_fd(pid_t pid1) {
+  pid_t agents[64];
+  int na = children_of(pid1, agents, 64);
+  for (int j = 0; j < na; j++) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)agents[j]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (differs(fd, "user")) return fd;
+    close(fd);
+  }
+  return -1;
+}
+
 /* The agent's user namespace: a grandchild of the outer init (outer → pid 1 → agent) in a user
    namespace other than ours. Refused when there is none (the agent is gone). */
 static int agent_userns_fd(pid_t outer) {
-  pid_t inner[16], agents[64];
+  pid_t inner[16];
   int ni = children_of(outer, inner, 16);
   for (int i = 0; i < ni; i++) {
-    int na = children_of(inner[i], agents, 64);
-    for (int j = 0; j < na; j++) {
-      char path[64];
-      snprintf(path, sizeof path, "/proc/%d/ns/user", (int)agents[j]);
-      int fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      if (differs(fd, "user")) return fd;
-      close(fd);
-    }
+    int fd = child_userns_fd(inner[i]);
+    if (fd >= 0) return fd;
   }
   die("sandbox process %d: its agent's user namespace was not found (is the agent running?)", (int)outer);
 }
@@ -257,13 +270,43 @@ __attribute__((noreturn)) void join_main(pid_t target) {
   }
 }
 
-__attribute__((noreturn)) void container_exec_main(const char *spec_file) {
+/*
+ * docker exec as root into a container whose init built the agent's user namespace (idmap): take
+ * the agent's host ids BASE+uid/gid first (giving up the container's few capabilities), which
+ * makes us the owner of that namespace, so we may open it through the agent's /proc entry (the
+ * agent is non-dumpable: only the owner has CAP_SYS_PTRACE over it) and enter it (CAP_SYS_ADMIN
+ * there, as its owner). From there on, ids are the sandbox's own, as for the agent.
+ */
+static void join_container_agent_userns(void) {
+  step = "join";
+  uid_t uid = (uid_t)(spec.idmap + spec.uid);
+  gid_t gid = (gid_t)(spec.idmap + spec.gid);
+  CHECK(setgroups(0, NULL), "setgroups: %s", strerror(errno));
+  CHECK(setresgid(gid, gid, gid), "setresgid %u: %s", (unsigned)gid, strerror(errno));
+  CHECK(setresuid(uid, uid, uid), "setresuid %u: %s", (unsigned)uid, strerror(errno));
+  int fd = child_userns_fd(1);
+  if (fd < 0) die("the agent's user namespace was not found (is the agent running?)");
+  CHECK(setns(fd, CLONE_NEWUSER), "enter the agent's user namespace: %s", strerror(errno));
+  close(fd);
+  done.agent_userns = 1;
+}
+
+__attribute__((noreturn)) void container_exec_main(const char *spec_file, const char *bpf_file) {
   container_mode = 1;
   step = "container-exec";
   int sp = open(spec_file, O_RDONLY | O_CLOEXEC);
   if (sp < 0) die("open %s: %s", spec_file, strerror(errno));
   if (sp != SPEC_FD) { CHECK(dup2(sp, SPEC_FD), "dup spec: %s", strerror(errno)); close(sp); }
   parse_spec();
+  if (spec.idmap >= 0) {
+    /* Docker's filter is the agent's plus the init's steps: the agent's own goes on top. */
+    if (!bpf_file) die("a spec with idmap needs the agent's seccomp filter (BPFFILE)");
+    int bp = open(bpf_file, O_RDONLY | O_CLOEXEC);
+    if (bp < 0) die("open %s: %s", bpf_file, strerror(errno));
+    if (bp != BPF_FD) { CHECK(dup2(bp, BPF_FD), "dup seccomp: %s", strerror(errno)); close(bp); }
+    read_bpf();
+    join_container_agent_userns();
+  }
   close_inherited_fds();
   exec_confined();
 }

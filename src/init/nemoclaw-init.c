@@ -19,10 +19,14 @@
  *
  * Container mode (`nemoclaw-init --container RUNDIR`, the docker driver's entrypoint): Docker has
  * already created the namespaces, mounted the root, applied cgroup limits, dropped capabilities and
- * loaded seccomp.json. The spec is RUNDIR/spec, the report goes to RUNDIR/report.json, and the
- * init does the rest: relay -> (fork: agent) -> close fds -> env -> rlimits -> identity check ->
+ * loaded its seccomp profile. The spec is RUNDIR/spec, the report goes to RUNDIR/report.json, and
+ * the init does the rest: relay -> (fork: agent) -> close fds -> env -> rlimits -> identity ->
  * capabilities -> no_new_privs -> Landlock -> check a seccomp filter is active -> report -> exec.
  * RUNDIR is not in the agent's Landlock rules, so the agent cannot rewrite its own report.
+ * Started as root (the spec has `idmap BASE`), the container is root with CAP_SETUID, CAP_SETGID
+ * and CAP_SETPCAP only, and the init builds the agent's own user namespace as in the embedded
+ * runtime (userns.c): pid 1 maps it, then drops to BASE+uid; the agent, uid 1000 inside, loads
+ * its own filter (RUNDIR/seccomp.bpf, compiled on the host) on top of Docker's wider one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -70,14 +74,14 @@ int main(int argc, char **argv) {
     hide_argv(argc, argv);
     join_main((pid_t)pid);
   }
-  if (argc == 3 && !strcmp(argv[1], "--container-exec")) {
-    char *spec_file = strdup(argv[2]);
+  if ((argc == 3 || argc == 4) && !strcmp(argv[1], "--container-exec")) {
+    char *spec_file = strdup(argv[2]), *bpf_file = argc == 4 ? strdup(argv[3]) : NULL;
     hide_argv(argc, argv);
-    container_exec_main(spec_file ? spec_file : "/");
+    container_exec_main(spec_file ? spec_file : "/", bpf_file);
   }
   if (argc != 1) {
     dprintf(2, "usage: nemoclaw-init 3<spec 4<seccomp.bpf 5>report  |  nemoclaw-init --container RUNDIR  |  nemoclaw-init --probe\n"
-               "       nemoclaw-init --join PID 3<spec 4<seccomp.bpf  |  nemoclaw-init --container-exec SPECFILE   (nemoclaw connect: join.c)\n");
+               "       nemoclaw-init --join PID 3<spec 4<seccomp.bpf  |  nemoclaw-init --container-exec SPECFILE [BPFFILE]   (nemoclaw connect: join.c)\n");
     return 2;
   }
   hide_argv(argc, argv);
@@ -131,6 +135,14 @@ __attribute__((noreturn)) static void container_main(const char *run_dir) {
   if (sp < 0) die("open %s: %s", path, strerror(errno));
   if (sp != SPEC_FD) { CHECK(dup2(sp, SPEC_FD), "dup spec: %s", strerror(errno)); close(sp); }
   parse_spec();
+  if (spec.idmap >= 0) {
+    /* The agent's own filter, stacked on Docker's (which also allows the user namespace steps). */
+    snprintf(path, sizeof path, "%s/seccomp.bpf", run_dir);
+    int bp = open(path, O_RDONLY | O_CLOEXEC);
+    if (bp < 0) die("open %s: %s", path, strerror(errno));
+    if (bp != BPF_FD) { CHECK(dup2(bp, BPF_FD), "dup seccomp: %s", strerror(errno)); close(bp); }
+    read_bpf();
+  }
   if (getpid() != 1) die("not pid 1 of its own pid namespace");
   int gw_dir = open_gateway_dir();
   start_inbound(gw_dir);
@@ -146,13 +158,13 @@ __attribute__((noreturn)) static void container_main(const char *run_dir) {
  * uid, so a root pid 1 without CAP_KILL could not forward SIGTERM to the agent.
  */
 __attribute__((noreturn)) static void fork_agent_and_supervise(void) {
-  if (!container_mode) idmap_pipe(idmap_fds);
+  idmap_pipe(idmap_fds);
   step = "fork agent";
   pid_t agent = fork();
   CHECK(agent, "%s", strerror(errno));
   if (agent == 0) run_agent();
   forward_to = agent;
-  if (!container_mode) map_agent_userns(agent, idmap_fds);
+  map_agent_userns(agent, idmap_fds);
   install_forwarders();
   close(report_fd);
   report_fd = -1;
@@ -170,7 +182,7 @@ __attribute__((noreturn)) static void fork_agent_and_supervise(void) {
 
 __attribute__((noreturn)) static void run_agent(void) {
   set_rlimits(); /* before the user namespace: raising a hard limit needs CAP_SYS_RESOURCE on the host */
-  if (!container_mode) enter_agent_userns(idmap_fds);
+  enter_agent_userns(idmap_fds);
   close_inherited_fds();
   step = "session";
   /* A new session: the agent's terminal (if any) is no longer its controlling tty, so TIOCSTI fails. */

@@ -53,7 +53,7 @@ void set_rlimits(void) {
 void switch_identity(void) {
   step = "identity";
   clear_bounding_set();
-  if (container_mode) {
+  if (container_mode && spec.idmap < 0) {
     /* Docker started us as the sandbox user; check it, and that no supplementary group came along. */
     gid_t groups[64];
     int n = getgroups(64, groups);
@@ -64,7 +64,8 @@ void switch_identity(void) {
       die("container runs as uid %u gid %u, the policy says %ld/%ld", (unsigned)getuid(), (unsigned)getgid(), spec.uid, spec.gid);
     return;
   }
-  /* Outside the agent's own user namespace (pid 1) the sandbox's ids are its host range's. */
+  /* Outside the agent's own user namespace (pid 1) the sandbox's ids are its host range's. A
+     container started as root (idmap) takes them here too, like the embedded runtime as root. */
   long shift = spec.idmap >= 0 && !done.agent_userns ? spec.idmap : 0;
   uid_t uid = (uid_t)(spec.uid + shift);
   gid_t gid = (gid_t)(spec.gid + shift);

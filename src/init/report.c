@@ -76,7 +76,7 @@ void send_report(void) {
   r[0] = 0;
   cat(r, sizeof r, "{\"ok\":true,\"sandbox\":");
   json_str(r, sizeof r, spec.name);
-  if (container_mode) cat(r, sizeof r, ",\"namespaces\":[\"mnt\",\"pid\",\"net\",\"ipc\",\"uts\"]");
+  if (container_mode) cat(r, sizeof r, ",\"namespaces\":[%s\"mnt\",\"pid\",\"net\",\"ipc\",\"uts\"]", done.agent_userns ? "\"user\"," : "");
   else cat(r, sizeof r, ",\"namespaces\":[%s\"mnt\",\"pid\",\"net\",\"ipc\",\"uts\",\"cgroup\"]", done.userns || done.agent_userns ? "\"user\"," : "");
   cat(r, sizeof r, ",\"uid\":%ld,\"gid\":%ld", spec.uid, spec.gid);
   if (done.agent_userns) cat(r, sizeof r, ",\"host_uid\":%ld,\"host_gid\":%ld", spec.idmap + spec.uid, spec.idmap + spec.gid);

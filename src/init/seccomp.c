@@ -1,4 +1,4 @@
-/* nemoclaw-init: the seccomp filter (loaded from fd 4, or checked in container mode). */
+/* nemoclaw-init: the seccomp filter (loaded from fd 4; in container mode, checked, then stacked when started as root). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/seccomp.h>
@@ -22,8 +22,14 @@ static void check_runtime_seccomp(void) {
   done.bpf_len = 0;
 }
 
+/* Container mode started as root (idmap) also loads the agent's own filter on top of Docker's
+   (which allows the init's user namespace steps): the agent ends with its profile, no wider. */
 void load_seccomp(void) {
-  if (container_mode) { check_runtime_seccomp(); return; }
+  if (container_mode) {
+    check_runtime_seccomp();
+    if (spec.idmap < 0) return;
+    if (bpf.len == 0) die("no filter of the agent's own to stack on the runtime's");
+  }
   step = "seccomp";
   sha256_hex((const unsigned char *)bpf.filter, bpf.len * sizeof(struct sock_filter), done.bpf_sha);
   done.bpf_len = bpf.len;

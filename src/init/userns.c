@@ -8,14 +8,27 @@
  * every level to a uid of this sandbox alone, never to root or to a uid another sandbox or a host
  * user has. pid 1, still root in the initial namespace, writes the maps (0-65535 -> BASE...), so
  * the agent sees itself as spec.uid while the host sees BASE+uid. pid 1 then takes BASE+uid too.
+ *
+ * Docker (container mode, started as root): the same steps, in a container that is root with only
+ * CAP_SETUID, CAP_SETGID and CAP_SETPCAP (Docker's filter allows unshare/setns only with
+ * CLONE_NEWUSER). Writing a map needs CAP_SYS_ADMIN in the agent's namespace, which pid 1 lacks
+ * but the namespace's owner has: pid 1 writes the maps with euid BASE+uid (real and saved uid
+ * stay 0, so its permitted set stays, and CAP_SETUID/CAP_SETGID are raised again for the parent
+ * namespace) and fsuid 0 (no CAP_DAC_OVERRIDE: the map files must be its own, root's, which they
+ * are because the agent makes itself non-dumpable first, whatever fs.suid_dumpable says), then
+ * takes euid 0 back. Joining (join.c) finds the namespace through the agent's process.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "init.h"
 
@@ -44,6 +57,7 @@ void enter_agent_userns(int fds[4]) {
   CHECK(setgroups(0, NULL), "setgroups: %s", strerror(errno));
   CHECK(setresgid((gid_t)(spec.idmap + spec.gid), (gid_t)(spec.idmap + spec.gid), (gid_t)(spec.idmap + spec.gid)), "setresgid: %s", strerror(errno));
   CHECK(setresuid((uid_t)(spec.idmap + spec.uid), (uid_t)(spec.idmap + spec.uid), (uid_t)(spec.idmap + spec.uid)), "setresuid: %s", strerror(errno));
+  CHECK(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable: %s", strerror(errno));
   CHECK(unshare(CLONE_NEWUSER), "unshare user namespace: %s", strerror(errno));
   char one = 1;
   if (write(fds[1], &one, 1) != 1) die("signal pid 1: %s", strerror(errno));
@@ -62,6 +76,23 @@ static void write_map(pid_t pid, const char *file) {
   close(fd);
 }
 
+/* Container mode: act as the owner of the agent's namespace (see the top of this file). */
+static void as_namespace_owner(int on) {
+  if (!on) {
+    CHECK(setresuid((uid_t)-1, 0, (uid_t)-1), "back to euid 0: %s", strerror(errno)); /* restores the effective set */
+    return;
+  }
+  uid_t owner = (uid_t)(spec.idmap + spec.uid);
+  CHECK(setresuid((uid_t)-1, owner, (uid_t)-1), "euid %u: %s", (unsigned)owner, strerror(errno));
+  setfsuid(0);
+  if ((uid_t)setfsuid((uid_t)-1) != 0) die("fsuid 0: %s", strerror(errno));
+  struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct d[2];
+  CHECK(syscall(SYS_capget, &h, d), "capget: %s", strerror(errno));
+  for (int i = 0; i < 2; i++) d[i].effective = d[i].permitted;
+  CHECK(syscall(SYS_capset, &h, d), "capset: %s", strerror(errno));
+}
+
 /* In pid 1 (root in the initial user namespace), right after forking the agent. */
 void map_agent_userns(pid_t agent, int fds[4]) {
   if (spec.idmap < 0) return;
@@ -70,8 +101,10 @@ void map_agent_userns(pid_t agent, int fds[4]) {
   close(fds[2]);
   wait_byte(fds[0], "the agent did not create its user namespace");
   close(fds[0]);
+  if (container_mode) as_namespace_owner(1);
   write_map(agent, "uid_map");
   write_map(agent, "gid_map");
+  if (container_mode) as_namespace_owner(0);
   char one = 1;
   if (write(fds[3], &one, 1) != 1) die("signal the agent: %s", strerror(errno));
   close(fds[3]);

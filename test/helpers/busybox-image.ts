@@ -1,10 +1,11 @@
 // A tiny local Docker image for tests, built without any registry: Debian's static busybox as
-// /bin/busybox (plus /bin/sh and a world-writable /tmp), imported with `docker import`.
-// Tagged by the binary's digest, so it is built once per busybox version and then reused.
+// /bin/busybox (plus /bin/sh and a world-writable /tmp), imported with `docker import`, and
+// optionally extra files (a test's own static program). Tagged by the digest of its files, so it
+// is built once per busybox version (and extra files) and then reused.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { makeTempDir } from './tmp.js';
 
 const BUSYBOX = '/bin/busybox';
@@ -27,8 +28,11 @@ function busyboxIsStatic(): boolean {
   return r.status === 0 && r.stdout.includes('install ok installed') && existsSync(BUSYBOX);
 }
 
-/** Installs busybox-static when missing (we run as root here and in CI), builds the image once. */
-export function ensureBusyboxImage(): Probe {
+/**
+ * Installs busybox-static when missing (we run as root here and in CI), builds the image once.
+ * EXTRA: path inside the image (relative, e.g. `bin/prog`) → host file, copied in mode 0755.
+ */
+export function ensureBusyboxImage(extra: Record<string, string> = {}): Probe {
   const docker = dockerReachable();
   if (!docker.ok) return { ok: false, reason: docker.reason };
   if (!busyboxIsStatic()) {
@@ -40,7 +44,9 @@ export function ensureBusyboxImage(): Probe {
     if (r.status !== 0 || !busyboxIsStatic())
       return { ok: false, reason: `busybox-static not installed and apt-get failed: ${r.stderr.trim()}` };
   }
-  const digest = createHash('sha256').update(readFileSync(BUSYBOX)).digest('hex').slice(0, 16);
+  const hash = createHash('sha256').update(readFileSync(BUSYBOX));
+  for (const [path, file] of Object.entries(extra).sort()) hash.update(`\0${path}\0`).update(readFileSync(file));
+  const digest = hash.digest('hex').slice(0, 16);
   const image = `${REPO}:${digest}`;
   if (run('docker', ['image', 'inspect', image]).status === 0) return { ok: true, image };
 
@@ -53,6 +59,11 @@ export function ensureBusyboxImage(): Probe {
     copyFileSync(BUSYBOX, join(root, 'bin', 'busybox'));
     chmodSync(join(root, 'bin', 'busybox'), 0o755);
     symlinkSync('busybox', join(root, 'bin', 'sh'));
+    for (const [path, file] of Object.entries(extra)) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      copyFileSync(file, join(root, path));
+      chmodSync(join(root, path), 0o755);
+    }
     const tar = run('tar', ['-C', root, '--owner=0', '--group=0', '-cf', join(dir, 'rootfs.tar'), '.']);
     if (tar.status !== 0) return { ok: false, reason: `tar failed: ${tar.stderr}` };
     const imp = run('docker', ['import', '-c', 'CMD ["/bin/sh"]', '-', image], readFileSync(join(dir, 'rootfs.tar')));

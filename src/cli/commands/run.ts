@@ -45,9 +45,14 @@ async function startDocker(sb: DesiredSandbox, stateDir: string, cmd: string[] |
   const c = await runForeground(stateDir, { ...sb, artifacts }, process.stdout, process.stderr);
   const err = process.stderr;
   const ll = c.report?.landlock.enforced ? `Landlock ABI ${c.report.landlock.abi}` : 'NO LANDLOCK';
+  // As root: the agent's own user namespace over the sandbox's host id range, its filter on Docker's.
+  const sc =
+    c.report?.host_uid !== undefined
+      ? `seccomp (Docker's + the agent's own), uid ${c.report.uid} (host ${c.report.host_uid})`
+      : 'seccomp (Docker)';
   err.write(
     bold(
-      `${sb.name}: container ${c.id.slice(0, 12)}: ${ll}, seccomp (Docker), memory <= ${formatBytes(sb.artifacts.sandbox.limits.memory_bytes)}`,
+      `${sb.name}: container ${c.id.slice(0, 12)}: ${ll}, ${sc}, memory <= ${formatBytes(sb.artifacts.sandbox.limits.memory_bytes)}`,
       err,
     ) + '\n',
   );

@@ -1,7 +1,11 @@
 // The docker driver: one container per sandbox, through dockerode.
-// Docker creates the namespaces and loads seccomp.json itself (HostConfig.SecurityOpt); the static
-// nemoclaw-init, bind-mounted read-only as the entrypoint, does the rest in "container mode":
+// Docker creates the namespaces and loads a seccomp profile itself (HostConfig.SecurityOpt); the
+// static nemoclaw-init, bind-mounted read-only as the entrypoint, does the rest in "container mode":
 // relay to the gateway, exact env, rlimits, no_new_privs, Landlock, then exec the agent.
+// As root, every sandbox gets its own host id range (issue 14, break 4) though Docker has one
+// userns-remap per daemon: the container starts as root with CAP_SETUID/SETGID/SETPCAP only, the
+// init puts the agent in a user namespace of its own mapping uid N to host BASE+N (as the embedded
+// runtime does), and the agent stacks its own seccomp filter on Docker's (docker-seccomp.ts).
 // Containers are found by label for observation, but removed only by the id the inventory holds.
 // A sandbox with `secrets:` gets its spec through a FIFO instead of a file (see writeSpecToFifo):
 // the values never reach the container config (`docker inspect`) or the disk.
@@ -17,8 +21,9 @@ import { parseReport, type EnforcementReport } from '../../init-protocol/report.
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { resolveSecrets } from '../../runtime/secrets.js';
 import { describeExit } from '../../runtime/exit-reason.js';
-import { findUidRange } from '../../state/uid-ranges.js';
-import type { Owner } from '../../runtime/process/data-owner.js';
+import { allocateUidRange } from '../../state/uid-ranges.js';
+import { handOver, type Owner } from '../../runtime/process/data-owner.js';
+import { containerSeccompProfile } from './docker-seccomp.js';
 import { mountDockerDisk, unmountDockerDisk } from './docker-disk.js';
 import type { DesiredSandbox, ProcessState } from '../../state/types.js';
 import { knownView, unknownView, type Driver, type DriverContext, type DriverObservation, type DriverView } from './driver.js';
@@ -64,17 +69,21 @@ function readReport(stateDir: string, name: string): EnforcementReport | null {
     const r = parseReport(readFileSync(join(runDir(stateDir, name), 'report.json'), 'utf8').trim());
     if (!r.ok) return null;
     const missing = readNotEnforced(runDir(stateDir, name));
-    const out: EnforcementReport = {
+    // uid/gid are the agent's own (inside its user namespace); host_uid/host_gid, when the init
+    // built that namespace over the sandbox's range, what the host sees. As root every container
+    // gets one; a container without (created by an earlier nemoclaw) says so, loudly, until replaced.
+    const noRange =
+      process.getuid?.() === 0 && r.host_uid === undefined
+        ? [
+            'own host id range: the container predates it and runs as the configured uid on the host (destroy and apply the sandbox to move it)',
+          ]
+        : [];
+    const notEnforced = [...missing, ...noRange];
+    return {
       ...r,
       disk: missing.length > 0 ? 'shared' : 'own_filesystem',
-      ...(missing.length > 0 ? { not_enforced: missing } : {}),
+      ...(notEnforced.length > 0 ? { not_enforced: notEnforced } : {}),
     };
-    // The container runs as the range's host ids (see hostUser): report them as the process
-    // runtime does, the policy's ids in uid/gid and the host's in host_uid/host_gid.
-    const range = findUidRange(stateDir, name);
-    if (range && r.uid >= range.first && r.gid >= range.first)
-      Object.assign(out, { uid: r.uid - range.first, gid: r.gid - range.first, host_uid: r.uid, host_gid: r.gid });
-    return out;
   } catch {
     return null;
   }
@@ -90,6 +99,20 @@ function readNotEnforced(run: string): string[] {
     return readFileSync(join(run, 'not-enforced'), 'utf8').split('\n').filter(Boolean);
   } catch {
     return [];
+  }
+}
+
+/** Digest of the agent's own filter the init stacks on Docker's (as root), or null (Docker's alone). */
+function stackedSeccompDigest(stateDir: string, name: string): string | null {
+  try {
+    return (
+      'sha256:' +
+      createHash('sha256')
+        .update(readFileSync(join(runDir(stateDir, name), SECCOMP_BPF)))
+        .digest('hex')
+    );
+  } catch {
+    return null;
   }
 }
 
@@ -162,7 +185,9 @@ async function observeOne(stateDir: string, info: Docker.ContainerInspectInfo): 
       pid: info.State.Pid || null,
       restarts: info.RestartCount,
       report: readReport(stateDir, name),
-      seccomp_digest: null, // Docker loads the filter; the init checks one is active (report.seccomp)
+      // As root, the agent's own filter, stacked on Docker's (the init reports its digest); else
+      // Docker loads the only filter and the init checks that one is active (report.seccomp).
+      seccomp_digest: stackedSeccompDigest(stateDir, name),
       last_error: info.State.Error || (info.State.Running ? null : containerExitReason(info)),
       last_exit: lastExit,
       id: info.Id,
@@ -175,18 +200,50 @@ const specViaFifo = (sb: DesiredSandbox): boolean => Object.keys(sb.artifacts.sa
 
 /** Where the container's ids and rw data come from on the host (see launch). */
 export interface ContainerHost {
-  user: Owner;
+  ids: SandboxIds;
   rwDir(target: string): string;
 }
 
+/** How a container's identity is set up (see sandboxIds). */
+export interface SandboxIds {
+  /** First host id of the sandbox's own range, given to the init as `idmap`; null: none. */
+  idmap: number | null;
+  /** The container's `User`: root (idmap: the init builds the agent's user namespace), else the agent's ids. */
+  start: Owner;
+  /** Host ids the agent's files are owned by: BASE+uid/gid with a range, else the configured ones. */
+  data: Owner;
+  /** Owner of the run and gateway-socket directories: root with a range (pid 1 and the relays), else the agent. */
+  helpers: Owner;
+}
+
+/** The run directory records the idmap the running container was given (connect reads it). */
+const IDMAP_FILE = 'idmap';
+/** The agent's own seccomp filter (BPF, compiled on the host) the init stacks on Docker's, as root. */
+export const SECCOMP_BPF = 'seccomp.bpf';
+const ROOT: Owner = { uid: 0, gid: 0 };
+
 /**
- * The ids the container runs as: the sandbox's own. A per-sandbox host id range (issue 14, break 4)
- * needs a user namespace per container, and Docker has one userns-remap per daemon; running the
- * container directly as a range's host uid would show the agent that number instead of its uid, so
- * docker sandboxes share the configured uid (docs/security.md says so).
+ * The ids of a docker sandbox. As root (issue 14, break 4): the sandbox's own host id range,
+ * allocated on first use; the container starts as root with the few capabilities the init needs
+ * to put the agent in a user namespace over that range (uid N inside is host BASE+N), so the agent
+ * still sees its configured uid. Unprivileged (engine access only, no range to hand data over to):
+ * the container runs as the configured ids, sharing them with the host.
  */
-export function hostUser(_stateDir: string, sandbox: DesiredSandbox['artifacts']['sandbox']): Owner {
-  return { uid: sandbox.user.uid, gid: sandbox.user.gid };
+export function sandboxIds(stateDir: string, sandbox: DesiredSandbox['artifacts']['sandbox']): SandboxIds {
+  const own: Owner = { uid: sandbox.user.uid, gid: sandbox.user.gid };
+  if (process.getuid?.() !== 0) return { idmap: null, start: own, data: own, helpers: own };
+  const first = allocateUidRange(stateDir, sandbox.name).first;
+  return { idmap: first, start: ROOT, data: { uid: first + own.uid, gid: first + own.gid }, helpers: ROOT };
+}
+
+/** The idmap the sandbox's running container was started with (recorded by launch), or null. */
+export function runningIdmap(stateDir: string, name: string): number | null {
+  try {
+    const n = Number(readFileSync(join(runDir(stateDir, name), IDMAP_FILE), 'utf8').trim());
+    return Number.isSafeInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -199,7 +256,7 @@ export function containerSpec(
   sb: DesiredSandbox,
   image: string,
   foreground = false,
-  host: ContainerHost = { user: sb.artifacts.sandbox.user, rwDir: sandboxPaths(stateDir, sb.name).rwDir },
+  host: ContainerHost = { ids: sandboxIds(stateDir, sb.artifacts.sandbox), rwDir: sandboxPaths(stateDir, sb.name).rwDir },
 ): Docker.ContainerCreateOptions {
   const { sandbox, seccomp } = sb.artifacts;
   const paths = sandboxPaths(stateDir, sb.name);
@@ -217,7 +274,7 @@ export function containerSpec(
     Image: image,
     Entrypoint: [IN_INIT, '--container', IN_RUN],
     Cmd: [],
-    User: `${host.user.uid}:${host.user.gid}`,
+    User: `${host.ids.start.uid}:${host.ids.start.gid}`,
     WorkingDir: sandbox.workdir,
     Env: [],
     Labels: foreground ? { [LABEL_SANDBOX]: sb.name } : { [LABEL_SANDBOX]: sb.name, [LABEL_STATE]: stateLabel(stateDir) },
@@ -228,7 +285,14 @@ export function containerSpec(
       NetworkMode: 'none',
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges:true', `seccomp=${JSON.stringify(seccomp)}`],
+      // With a range: only what the init needs to build the agent's user namespace (setresuid/
+      // setresgid/setgroups to BASE+uid, the maps, clearing the bounding set); it drops them all.
+      // No CAP_SETFCAP: the map never names host uid 0. No CAP_DAC_OVERRIDE: the run directory is root's.
+      ...(host.ids.idmap !== null ? { CapAdd: ['SETUID', 'SETGID', 'SETPCAP'] } : {}),
+      SecurityOpt: [
+        'no-new-privileges:true',
+        `seccomp=${JSON.stringify(host.ids.idmap !== null ? containerSeccompProfile(seccomp) : seccomp)}`,
+      ],
       PidsLimit: sandbox.limits.pids,
       Memory: sandbox.limits.memory_bytes,
       Ulimits: [
@@ -249,9 +313,10 @@ async function waitForReport(stateDir: string, name: string, id: string): Promis
   for (;;) {
     if (existsSync(file)) {
       const text = readFileSync(file, 'utf8');
-      // The init writes one line; until its newline is there, the line may be partial.
-      if (text.endsWith('\n')) {
-        const r = parseReport(text.trim());
+      // The init writes one line; until its newline is there, the line may be partial. A failing
+      // agent and pid 1 may both write one: the first says why.
+      if (text.includes('\n')) {
+        const r = parseReport(text.slice(0, text.indexOf('\n')));
         if (!r.ok) throw new Error(`sandbox ${name}: the init refused to start the agent at ${r.step}: ${r.error}`);
         return;
       }
@@ -313,9 +378,21 @@ async function launch(ctx: DriverContext, sb: DesiredSandbox, foreground: boolea
   const run = runDir(ctx.stateDir, sb.name);
   mkdirSync(run, { recursive: true, mode: 0o700 });
   rmSync(join(run, 'report.json'), { force: true });
-  const user = hostUser(ctx.stateDir, sandbox);
+  const ids = sandboxIds(ctx.stateDir, sandbox);
+  // As root, the agent's own filter, stacked by the init on Docker's wider one (docker-seccomp.ts).
+  // Compiled before anything is created: a host without libseccomp fails here, clearly.
+  let bpf: Buffer | null = null;
+  if (ids.idmap !== null) {
+    try {
+      // Loaded here only: koffi (libseccomp's FFI) would cost every status/plan/apply its start-up time.
+      const { compileSeccompBpf } = await import('../../runtime/seccomp-bpf.js');
+      bpf = compileSeccompBpf(sb.artifacts.seccomp).bpf;
+    } catch (e) {
+      throw new Error(`sandbox ${sb.name}: the agent's seccomp filter (stacked on Docker's, as root) cannot be compiled: ${errorText(e)}`);
+    }
+  }
   // Before the container exists: the host mount must be there for Docker to bind from it.
-  const disk = await mountDockerDisk(ctx.stateDir, sandbox, user);
+  const disk = await mountDockerDisk(ctx.stateDir, sandbox, ids.data);
   writeNotEnforced(run, disk.notEnforced ? [disk.notEnforced] : []);
   const rwDirs: Record<string, string> = {};
   for (const m of sandbox.mounts) {
@@ -323,25 +400,34 @@ async function launch(ctx: DriverContext, sb: DesiredSandbox, foreground: boolea
     rwDirs[m.target] = disk.rwDir(m.target);
     mkdirSync(rwDirs[m.target]!, { recursive: true, mode: 0o700 });
   }
-  // The agent runs as USER; its own directories must be its own.
-  const owned = [run, ...Object.values(rwDirs)];
+  // The agent's own directories are its own (with a range: handed over once, data of an earlier
+  // version included, as the embedded runtime does).
+  for (const dir of Object.values(rwDirs)) handOver(dir, ids.data);
+  // The run directory and the socket directory are the helpers': root with a range (pid 1 reads
+  // the spec and filter before it drops to BASE+uid; the relays keep uid 0 without capabilities,
+  // as in the embedded runtime), else the agent's uid. The gateway gives a socket the owner of
+  // its directory (also after a restart).
+  const helpers = [run];
   if (sandbox.network.mode === 'gateway') {
-    // The relay in the container runs as the sandbox uid too: it gets this sandbox's socket
-    // directory, and the gateway gives a socket the owner of its directory (also after a restart).
     const gwDir = dirname(paths.gatewaySocket);
     mkdirSync(gwDir, { recursive: true, mode: 0o700 });
-    owned.push(gwDir);
-    if (existsSync(paths.gatewaySocket)) owned.push(paths.gatewaySocket);
+    helpers.push(gwDir);
+    if (existsSync(paths.gatewaySocket)) helpers.push(paths.gatewaySocket);
   }
-  for (const d of owned) chownSync(d, user.uid, user.gid);
+  for (const d of helpers) chownSync(d, ids.helpers.uid, ids.helpers.gid);
   for (const [target, dir] of Object.entries(rwDirs)) chmodSync(dir, rwDirMode(target)); // /tmp: sticky 1777
+  if (bpf) writeFileAtomic(join(run, SECCOMP_BPF), bpf, { mode: 0o600 });
+  else rmSync(join(run, SECCOMP_BPF), { force: true });
+  if (ids.idmap !== null) writeFileAtomic(join(run, IDMAP_FILE), `${ids.idmap}\n`);
+  else rmSync(join(run, IDMAP_FILE), { force: true });
   const spec = buildInitSpec({
-    // The init checks that Docker started it as exactly these ids.
-    sandbox: { ...sandbox, user: { ...sandbox.user, uid: user.uid, gid: user.gid } },
+    // Without a range, the init checks that Docker started it as exactly these ids.
+    sandbox,
     landlock,
     secrets,
     rootDir: '-',
     rwDirs,
+    idmap: ids.idmap,
     cgroups: {},
     gatewaySocket: sandbox.network.mode === 'gateway' ? `${IN_GATEWAY}/${paths.gatewaySocket.split('/').pop()}` : null,
   });
@@ -352,12 +438,12 @@ async function launch(ctx: DriverContext, sb: DesiredSandbox, foreground: boolea
     // No argv holds a value here: only the path. mkfifo(3) has no binding in node:fs.
     execFileSync('mkfifo', ['-m', '600', specPath]);
   } else writeFileAtomic(specPath, spec, { mode: 0o600 });
-  chownSync(specPath, user.uid, user.gid);
+  chownSync(specPath, ids.helpers.uid, ids.helpers.gid);
   writeFileAtomic(join(run, 'digest'), sb.digest + '\n');
 
   let container: Docker.Container | undefined;
   try {
-    container = await docker().createContainer(containerSpec(ctx.stateDir, sb, image, foreground, { user, rwDir: disk.rwDir }));
+    container = await docker().createContainer(containerSpec(ctx.stateDir, sb, image, foreground, { ids, rwDir: disk.rwDir }));
     await container.start();
     if (fifo) await writeSpecToFifo(specPath, spec, container.id, sb.name);
     await waitForReport(ctx.stateDir, sb.name, container.id);
@@ -409,7 +495,7 @@ export const dockerDriver: Driver = {
         if ((e as { statusCode?: number }).statusCode !== 404) throw e;
       }
     }
-    rmSync(join(runDir(ctx.stateDir, name), 'report.json'), { force: true });
+    for (const f of ['report.json', SECCOMP_BPF, IDMAP_FILE]) rmSync(join(runDir(ctx.stateDir, name), f), { force: true });
     await unmountDockerDisk(ctx.stateDir, name);
   },
 
@@ -456,7 +542,7 @@ export async function runForeground(
     await ended;
     const info = await container.inspect();
     await container.remove({ force: true }).catch(() => undefined);
-    rmSync(join(runDir(stateDir, sb.name), 'report.json'), { force: true });
+    for (const f of ['report.json', SECCOMP_BPF, IDMAP_FILE]) rmSync(join(runDir(stateDir, sb.name), f), { force: true });
     await unmountDockerDisk(stateDir, sb.name).catch(() => undefined);
     return { code: info.State.ExitCode, oomKilled: info.State.OOMKilled, reason: containerExitReason(info) };
   })();
