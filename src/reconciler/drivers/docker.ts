@@ -20,6 +20,7 @@ import { rwDirMode, sandboxPaths } from '../../state/sandbox-layout.js';
 import { parseReport, type EnforcementReport } from '../../init-protocol/report.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { resolveSecrets } from '../../runtime/secrets.js';
+import { seccompBpfFor } from '../../runtime/seccomp-cache.js';
 import { describeExit } from '../../runtime/exit-reason.js';
 import { allocateUidRange } from '../../state/uid-ranges.js';
 import { handOver, type Owner } from '../../runtime/process/data-owner.js';
@@ -384,9 +385,8 @@ async function launch(ctx: DriverContext, sb: DesiredSandbox, foreground: boolea
   let bpf: Buffer | null = null;
   if (ids.idmap !== null) {
     try {
-      // Loaded here only: koffi (libseccomp's FFI) would cost every status/plan/apply its start-up time.
-      const { compileSeccompBpf } = await import('../../runtime/seccomp-bpf.js');
-      bpf = compileSeccompBpf(sb.artifacts.seccomp).bpf;
+      // Compiled once per profile and kept in the state dir; koffi (libseccomp's FFI) loads only then.
+      bpf = seccompBpfFor(ctx.stateDir, sb.artifacts.seccomp).bpf;
     } catch (e) {
       throw new Error(`sandbox ${sb.name}: the agent's seccomp filter (stacked on Docker's, as root) cannot be compiled: ${errorText(e)}`);
     }
