@@ -6,6 +6,7 @@ import type { Approval } from '../gateway/approvals.js';
 import { spawnDetached } from './spawn.js';
 import type { GatewayStatus } from '../gateway/gateway.js';
 import { EXIT_INVALID, UserError } from '../util/errors.js';
+import { Batcher } from '../util/batch.js';
 
 /** The gateway refused a request or could not be reached: a UserError (exit 1) at the CLI. */
 export class GatewayError extends UserError {
@@ -140,6 +141,73 @@ export async function waitForVersion(stateDir: string, name: string, version: st
     if (s.sandboxes.find((x) => x.name === name)?.policy_version === version) return;
     if (Date.now() > deadline) throw new GatewayError(`sandbox ${name} did not reach policy ${version} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** One change of a batch: register or reload a sandbox's policy (egress.json bytes), or remove it. */
+export type PolicyChange = { sandbox: string; egress: Uint8Array } | { sandbox: string; remove: true };
+
+/** What a request of a batch may hold (the daemon's limit is one largest policy, in base64). */
+const BATCH_MAX_OPS = 1024;
+const BATCH_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Apply many policy changes in one round trip (POST /v1/policies); one result per change, in
+ * order: the daemon's Registered or removed flag, or a GatewayError naming that change's failure.
+ * A daemon too old for the batch endpoint gets the changes one by one.
+ */
+export async function applyPolicyChanges(stateDir: string, changes: PolicyChange[]): Promise<(Registered | boolean | GatewayError)[]> {
+  type Wire =
+    | { sandbox: string; ok: true; socket_path: string; policy_version: string; closed_flows: number }
+    | { sandbox: string; ok: true; removed: boolean }
+    | { sandbox: string; ok: false; status: number; error: string };
+  let r: { results: Wire[] };
+  try {
+    r = await call<{ results: Wire[] }>(stateDir, 'POST', '/v1/policies', {
+      ops: changes.map((c) =>
+        'remove' in c
+          ? { sandbox: c.sandbox, remove: true }
+          : { sandbox: c.sandbox, egress_base64: Buffer.from(c.egress).toString('base64') },
+      ),
+    });
+  } catch (e) {
+    if (!(e instanceof GatewayError && e.status === 404)) throw e;
+    return Promise.all(
+      changes.map((c) =>
+        ('remove' in c ? unregisterSandbox(stateDir, c.sandbox) : registerSandbox(stateDir, c.sandbox, c.egress)).catch((x: unknown) =>
+          x instanceof GatewayError ? x : new GatewayError((x as Error).message),
+        ),
+      ),
+    );
+  }
+  if (!Array.isArray(r.results) || r.results.length !== changes.length) throw new GatewayError('gateway sent a malformed reply');
+  return r.results.map((w, i) => {
+    if (w.sandbox !== changes[i]!.sandbox) return new GatewayError('gateway sent a malformed reply');
+    if (!w.ok) return new GatewayError(w.error, w.status);
+    if ('removed' in w) return w.removed;
+    return { socketPath: w.socket_path, policyVersion: w.policy_version, closedFlows: w.closed_flows };
+  });
+}
+
+/**
+ * The policy changes of concurrent callers (the sandboxes of one apply), sent in few round trips
+ * (see util/batch.ts). When `register` resolves the returned version is in force, as with
+ * registerSandbox; a failure names only the sandbox whose change failed.
+ */
+export class PolicyBatcher {
+  private readonly batcher: Batcher<PolicyChange, Registered | boolean>;
+  constructor(stateDir: string) {
+    this.batcher = new Batcher<PolicyChange, Registered | boolean>((changes) => applyPolicyChanges(stateDir, changes), {
+      maxItems: BATCH_MAX_OPS,
+      maxSize: BATCH_MAX_BYTES,
+      size: (c) => ('egress' in c ? c.egress.length : 0),
+    });
+  }
+  async register(sandbox: string, egress: Uint8Array): Promise<Registered> {
+    return (await this.batcher.run({ sandbox, egress })) as Registered;
+  }
+  async unregister(sandbox: string): Promise<boolean> {
+    return (await this.batcher.run({ sandbox, remove: true })) as boolean;
   }
 }
 
