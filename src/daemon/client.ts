@@ -1,5 +1,6 @@
 // Talking to a running gateway over its control socket.
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { existsSync } from 'node:fs';
 import { resolveStateDir, stateLayout } from '../state/paths.js';
 import type { Approval } from '../gateway/approvals.js';
@@ -29,6 +30,9 @@ export function call<T>(stateDir: string, method: string, path: string, body?: U
     const req = request(
       {
         socketPath,
+        // A connection of its own, not through an Agent: the agent's bookkeeping (host name
+        // checks with Node's IPv6 pattern, compiled on first use) was a third of a CLI's first call.
+        createConnection: () => connect(socketPath),
         method,
         path,
         timeout: timeoutMs,
