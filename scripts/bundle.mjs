@@ -65,6 +65,7 @@ await build({
   define: { 'import.meta.url': '__nemoclawModuleUrl' },
   banner: { js: "const __nemoclawModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
+  minifyWhitespace: true,
 });
 rmSync(entries, { recursive: true, force: true });
 

@@ -1,5 +1,4 @@
 // Talking to a running gateway over its control socket.
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { existsSync } from 'node:fs';
 import { resolveStateDir, stateLayout } from '../state/paths.js';
@@ -23,50 +22,96 @@ export class GatewayError extends UserError {
   }
 }
 
+/**
+ * One request to the daemon's control API. HTTP/1.1 over the unix socket, spoken here rather than
+ * through node:http: loading the HTTP stack and building its first request (headers checked, an
+ * Agent's host name matched against Node's IPv6 pattern) cost a CLI more than the round trip.
+ * The daemon is node's HTTP server: a status line, headers, a body of content-length bytes
+ * (chunked or until close are read too), `Connection: close`.
+ */
 export function call<T>(stateDir: string, method: string, path: string, body?: Uint8Array | object, timeoutMs = 30_000): Promise<T> {
   const socketPath = stateLayout(resolveStateDir(stateDir)).controlSocket;
   const data = body === undefined ? undefined : body instanceof Uint8Array ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        socketPath,
-        // A connection of its own, not through an Agent: the agent's bookkeeping (host name
-        // checks with Node's IPv6 pattern, compiled on first use) was a third of a CLI's first call.
-        createConnection: () => connect(socketPath),
-        method,
-        path,
-        timeout: timeoutMs,
-        headers: data ? { 'content-length': data.length, 'content-type': 'application/json' } : {},
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          let v: unknown;
-          try {
-            v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            return reject(new GatewayError('gateway sent a malformed reply', res.statusCode));
-          }
-          if ((res.statusCode ?? 500) >= 400)
-            return reject(new GatewayError((v as { error?: string }).error ?? `HTTP ${res.statusCode}`, res.statusCode));
-          resolve(v as T);
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new GatewayError('gateway did not answer in time')));
-    req.on('error', (e) =>
-      reject(
-        e instanceof GatewayError
-          ? e
-          : new GatewayError(
-              `gateway not reachable: ${(e as NodeJS.ErrnoException).code ?? e.message} (is it running? nemoclaw gateway --detach)`,
-              0,
-              (e as NodeJS.ErrnoException).code ?? null,
-            ),
-      ),
-    );
-    req.end(data);
+    const sock = connect(socketPath);
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const fail = (e: GatewayError) => {
+      if (settled) return;
+      settled = true;
+      sock.destroy();
+      reject(e);
+    };
+    const unreachable = (code: string | null, message: string) =>
+      new GatewayError(`gateway not reachable: ${code ?? message} (is it running? nemoclaw gateway --detach)`, 0, code);
+    const answer = (status: number, text: string) => {
+      if (settled) return;
+      settled = true;
+      sock.destroy();
+      let v: unknown;
+      try {
+        v = JSON.parse(text);
+      } catch {
+        return reject(new GatewayError('gateway sent a malformed reply', status));
+      }
+      if (status >= 400) return reject(new GatewayError((v as { error?: string } | null)?.error ?? `HTTP ${status}`, status));
+      resolve(v as T);
+    };
+    /** A whole response in what has arrived (at the end of the stream: whatever there is), or undefined. */
+    const parse = (ended: boolean): { status: number; body: string } | undefined | null => {
+      const buf = Buffer.concat(chunks);
+      const at = buf.indexOf('\r\n\r\n');
+      if (at < 0) return ended ? null : undefined;
+      const lines = buf.subarray(0, at).toString('latin1').split('\r\n');
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1];
+      if (!status) return null;
+      const headers = new Map(
+        lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
+      const rest = buf.subarray(at + 4);
+      const length = headers.get('content-length');
+      if (length !== undefined) {
+        const n = Number(length);
+        if (!Number.isInteger(n) || n < 0) return null;
+        if (rest.length < n) return ended ? null : undefined;
+        return { status: Number(status), body: rest.subarray(0, n).toString('utf8') };
+      }
+      if (/chunked/i.test(headers.get('transfer-encoding') ?? '')) {
+        const parts: Buffer[] = [];
+        for (let pos = 0; ;) {
+          const eol = rest.indexOf('\r\n', pos);
+          if (eol < 0) return ended ? null : undefined;
+          const size = parseInt(rest.subarray(pos, eol).toString('latin1'), 16);
+          if (!Number.isInteger(size) || size < 0) return null;
+          if (size === 0) return { status: Number(status), body: Buffer.concat(parts).toString('utf8') };
+          if (rest.length < eol + 2 + size + 2) return ended ? null : undefined;
+          parts.push(rest.subarray(eol + 2, eol + 2 + size));
+          pos = eol + 2 + size + 2;
+        }
+      }
+      return ended ? { status: Number(status), body: rest.toString('utf8') } : undefined; // until the close
+    };
+    sock.setTimeout(timeoutMs, () => fail(new GatewayError('gateway did not answer in time')));
+    sock.on('error', (e: NodeJS.ErrnoException) => fail(unreachable(e.code ?? null, e.message)));
+    sock.on('connect', () => {
+      const head =
+        `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n` +
+        (data ? `Content-Type: application/json\r\nContent-Length: ${data.length}\r\n` : method === 'GET' ? '' : 'Content-Length: 0\r\n') +
+        '\r\n';
+      // Not end(): the server would take a half-close for an aborted request. Destroyed once answered.
+      sock.write(data ? Buffer.concat([Buffer.from(head, 'latin1'), data]) : head);
+    });
+    sock.on('data', (c: Buffer) => {
+      chunks.push(c);
+      const r = parse(false);
+      if (r) answer(r.status, r.body);
+      else if (r === null) fail(new GatewayError('gateway sent a malformed reply'));
+    });
+    sock.on('end', () => {
+      const r = parse(true);
+      if (r) answer(r.status, r.body);
+      else fail(chunks.length === 0 ? unreachable('ECONNRESET', 'socket hang up') : new GatewayError('gateway sent a malformed reply'));
+    });
   });
 }
 

@@ -5,8 +5,9 @@
 // inode, size, modification and change times) the code that runs and the shipped blueprints,
 // presets and schemas). Host facts are not in the
 // key: a compile that used any (the npm registry, for the npm preset) is not kept. Lock pinning of
-// images happens only with --update-lock, which never uses this. The entry holds the blueprints'
-// exact bytes; they are checked against their digests again when read.
+// images happens only with --update-lock, which never uses this. The entry names each sandbox's
+// blueprint by digest and holds its manifest: it serves only sandboxes the store holds under that
+// digest (a no-op plan's), everything else is compiled.
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,12 @@ export interface CachedDesired {
   configPath: string;
   configDigest: string;
   gitCommit: string | null;
-  sandboxes: { name: string; runtime: RuntimeKind; files: Record<BlueprintFile, string> }[];
+  /**
+   * Per sandbox its digest and manifest.json (which also records where it was compiled from):
+   * with them, the blueprint the store holds under that digest is the compiled one byte for byte
+   * (the digest covers every other file's sha256). `files` is the order the compiler gave them.
+   */
+  sandboxes: { name: string; runtime: RuntimeKind; digest: string; manifest: string; files: BlueprintFile[] }[];
 }
 
 interface Entry extends CachedDesired {
@@ -43,7 +49,7 @@ function identity(path: string): string {
 
 /** Every file under DIR (the shipped catalog and schemas: a few dozen) by relative path and identity. */
 function filesOf(dir: string, out: [string, string][] = [], rel = ''): [string, string][] {
-  for (const e of readdirSync(join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of readdirSync(join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const r = join(rel, e.name);
     if (e.isDirectory()) filesOf(dir, out, r);
     else out.push([r, identity(join(dir, r))]);

@@ -42,7 +42,7 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
   if (probe.state === 'unknown') unknown.push(probe.reason);
   // The gateway's status and every driver's view at once (round trips to the daemon, the engine),
   // the drivers told what the probe found.
-  const [status, views] = await Promise.all([
+  const asked = Promise.all([
     probe.state === 'running'
       ? gatewayStatus(stateDir).then(
           (s) => s,
@@ -54,6 +54,22 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
       : null,
     Promise.all(drivers.map((d) => d.observe({ stateDir, gateway: probe }))),
   ]);
+  // While the daemon answers: the state files (the requests go out first, in this turn's I/O).
+  await new Promise<void>((r) => setImmediate(r));
+  let generationsError: string | null = null;
+  try {
+    store.listGenerations(); // apply records a generation at its end: an unreadable one must stop it before it starts
+  } catch (e) {
+    generationsError = (e as Error).message;
+  }
+  const current: Record<string, CompiledSandbox | null> = {};
+  const edited: Record<string, BlueprintFile[]> = {};
+  for (const [name, e] of Object.entries(inventory.sandboxes)) {
+    const r = store.inspectBlueprint(name, e); // one read of its files for both
+    current[name] = r.blueprint;
+    edited[name] = r.edited;
+  }
+  const [status, views] = await asked;
   const gw: Awaited<ReturnType<typeof gatewayStatus>> | null = status;
   const running = gw !== null;
   const byDriver = new Map<string, DriverObservation>();
@@ -66,20 +82,8 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
     } else for (const [n, o] of view.sandboxes) byDriver.set(n, o);
   }
 
-  // apply records a generation at its end: an unreadable one must stop it before it starts.
-  try {
-    store.listGenerations();
-  } catch (e) {
-    unknown.push((e as Error).message);
-  }
+  if (generationsError !== null) unknown.push(generationsError);
 
-  const current: Record<string, CompiledSandbox | null> = {};
-  const edited: Record<string, BlueprintFile[]> = {};
-  for (const [name, e] of Object.entries(inventory.sandboxes)) {
-    const r = store.inspectBlueprint(name, e); // one read of its files for both
-    current[name] = r.blueprint;
-    edited[name] = r.edited;
-  }
   const names = new Set([...Object.keys(inventory.sandboxes), ...byDriver.keys(), ...(gw?.sandboxes.map((s) => s.name) ?? [])]);
   const policies = new Map(gw?.sandboxes.map((s) => [s.name, s.policy_version]) ?? []);
   const sandboxes: Record<string, ObservedSandbox> = {};

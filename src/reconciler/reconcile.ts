@@ -40,7 +40,13 @@ export async function desiredFromFile(file: string, o: { cache?: StateStore } = 
         configPath: d.configPath!,
         configDigest: d.configDigest!,
         gitCommit: d.gitCommit,
-        sandboxes: d.sandboxes.map((s) => ({ name: s.name, runtime: s.artifacts.sandbox.runtime, files: s.files })),
+        sandboxes: d.sandboxes.map((s) => ({
+          name: s.name,
+          runtime: s.artifacts.sandbox.runtime,
+          digest: s.digest,
+          manifest: s.files['manifest.json'],
+          files: Object.keys(s.files) as BlueprintFile[],
+        })),
       });
   }
   return d;
@@ -160,13 +166,12 @@ export interface MakePlanOptions {
 
 /**
  * `nemoclaw plan`: the config's plan on this host. When the compile's inputs are unchanged since
- * the last compile of this config here (desired-cache.ts), its blueprints are taken from then:
- * the stored ones the host already runs when their bytes are the same, which a no-op plan's
- * observation has just read and checked, else the remembered bytes, checked against their digests.
- * That plan is the answer only when it shows nothing about a change: artifacts parsed back from
- * bytes may list keys in another order than the compiler built them, which summaries and diffs
- * would show. Otherwise the config is compiled and planned again, so the output is the same
- * either way.
+ * the last compile of this config here (desired-cache.ts) and the store holds every blueprint it
+ * made (a no-op plan's case), those are the desired blueprints: the ones the observation has just
+ * read and checked against their digests, with the compile's manifest.json (provenance). That plan
+ * is the answer only when it shows nothing about a change: artifacts parsed back from bytes may
+ * list keys in another order than the compiler built them, which summaries and diffs would show.
+ * Otherwise the config is compiled and planned again, so the output is the same either way.
  */
 export async function planFromFile(store: StateStore, file: string, o: MakePlanOptions = {}): Promise<Plan> {
   const key = await desiredKey(file).catch(() => null);
@@ -178,24 +183,36 @@ export async function planFromFile(store: StateStore, file: string, o: MakePlanO
       ...hit.sandboxes.map((s) => s.runtime),
     ]);
     const { observed, current } = await observe(store, inventory, driversFor(kinds));
-    const same = (a: Record<BlueprintFile, string>, b: Record<BlueprintFile, string>) => BLUEPRINT_FILES.every((f) => a[f] === b[f]);
-    let sandboxes: DesiredSandbox[] | null;
-    try {
-      sandboxes = hit.sandboxes.map((s) => {
-        const cur = current[s.name];
-        // The same bytes: its parsed artifacts too; the files as compiled (their order shows in --format json).
-        return cur && same(cur.files, s.files) ? { ...cur, files: s.files } : sandboxFromFiles(s.name, s.files);
-      });
-    } catch {
-      sandboxes = null; // a damaged entry: compile
+    const sandboxes: DesiredSandbox[] = [];
+    for (const s of hit.sandboxes) {
+      const cur = current[s.name];
+      let manifest: SandboxArtifacts['manifest'] | null = null;
+      try {
+        manifest = JSON.parse(s.manifest) as SandboxArtifacts['manifest'];
+      } catch {
+        /* a damaged entry */
+      }
+      if (!cur || cur.digest !== s.digest || !manifest || manifest.sandbox !== s.name || manifestDigest(manifest) !== s.digest) break;
+      const files = Object.fromEntries(s.files.map((f) => [f, f === 'manifest.json' ? s.manifest : cur.files[f]])) as Record<
+        BlueprintFile,
+        string
+      >;
+      if (!BLUEPRINT_FILES.every((f) => typeof files[f] === 'string')) break;
+      sandboxes.push({ name: s.name, digest: s.digest, files, artifacts: { ...cur.artifacts, manifest } });
     }
-    if (sandboxes) {
+    if (sandboxes.length === hit.sandboxes.length) {
       const desired: Desired = { configPath: hit.configPath, configDigest: hit.configDigest, gitCommit: hit.gitCommit, sandboxes };
       const p = plan({ desired, inventory, observed, current, ...planOptions(o) });
       if (p.actions.every((a) => a.changes.length === 0 && a.summary.gains.length + a.summary.losses.length === 0)) return p;
     }
   }
   return makePlan(store, await desiredFromFile(file, { cache: store }), o);
+}
+
+/** What a manifest's digest must be: over everything in it but its provenance and the digest itself. */
+function manifestDigest(m: SandboxArtifacts['manifest']): string | null {
+  const { source: _s, digest, ...rest } = m;
+  return digest === sha256(canonicalJson(rest)) ? digest : null;
 }
 
 const planOptions = (o: MakePlanOptions) => ({

@@ -192,7 +192,7 @@ export class StateStore {
     const hashes = {} as Record<BlueprintFile, string | null>;
     for (const f of BLUEPRINT_FILES) {
       try {
-        const b = readFileSync(join(dir, f));
+        const b = readFileSync(`${dir}/${f}`); // dir is absolute and normal: no join per file
         files[f] = b.toString('utf8');
         hashes[f] = sha256(b);
       } catch {

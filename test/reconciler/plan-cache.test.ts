@@ -60,8 +60,8 @@ test('the key covers the config, the lock, the path and the git commit; a compil
   const hit = readDesiredCache(e.state, (await desiredKey(e.file)).key);
   assert.ok(hit);
   assert.deepEqual(
-    hit.sandboxes.map((s) => s.files),
-    d.sandboxes.map((s) => s.files),
+    hit.sandboxes.map((s) => [s.name, s.digest, s.manifest, s.files]),
+    d.sandboxes.map((s) => [s.name, s.digest, s.files['manifest.json'], Object.keys(s.files)]),
   );
   rmSync(desiredCacheFile(e.state));
   writeFileSync(e.file, yaml([{ name: 'a' }]).replace('    process:', '    network: { presets: [npm] }\n    process:'));
@@ -106,11 +106,12 @@ test('plan with the remembered compile is the plan without it; a change, a damag
   assert.deepEqual(cached, compiled, 'the same plan, text and JSON, with and without the cache');
   assert.ok(existsSync(cache), 'plan remembers its compile');
 
-  // A damaged entry (a blueprint that no longer matches its digest) is not used.
-  const entry = JSON.parse(readFileSync(cache, 'utf8')) as { sandboxes: { files: Record<string, string> }[] };
-  entry.sandboxes[0]!.files['egress.json'] = entry.sandboxes[0]!.files['egress.json']!.replace('"port":9', '"port":10');
+  // A damaged entry (a manifest that no longer matches its digest) is not used.
+  const entry = JSON.parse(readFileSync(cache, 'utf8')) as { sandboxes: { manifest: string }[] };
+  entry.sandboxes[0]!.manifest = entry.sandboxes[0]!.manifest.replace('"format_version":1', '"format_version":2');
   writeFileSync(cache, JSON.stringify(entry));
   assert.deepEqual(await plans(), compiled);
+  assert.doesNotMatch(readFileSync(cache, 'utf8'), /format_version\\":2/, 'and replaced by the compile');
 
   // A change: compiled again, and the plan says what changes (diff and all), as without a cache.
   await e.write(yaml(sbs.map((s) => (s.name === 'b' ? { ...s, egress: [{ host: 'localhost', port: 10 }] } : s))));
