@@ -1,5 +1,4 @@
 // Shared bits of the reconciler's commands: the state store, confirmation, lock, progress.
-import { createInterface } from 'node:readline/promises';
 import { UserError } from '../util/errors.js';
 import { acquireLock, type Lock } from '../reconciler/lock.js';
 import { StateStore } from '../state/store.js';
@@ -31,6 +30,7 @@ export async function confirm(question: string, autoApprove: boolean, flag = '--
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw new UserError(`not on a terminal: pass ${flag} to proceed without a question`, [], 1);
   }
+  const { createInterface } = await import('node:readline/promises'); // only on a terminal
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = (await rl.question(`${question} Only "yes" is accepted: `)).trim();

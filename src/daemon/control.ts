@@ -3,10 +3,14 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { degraded } from '../audit/record.js';
-import type { Gateway } from '../gateway/gateway.js';
+import type { Gateway, PolicyOp } from '../gateway/gateway.js';
 import { MAX_POLICY_BYTES, PolicyError } from '../gateway/policy.js';
 
 export const API_VERSION = 1;
+
+/** POST /v1/policies: at most this many changes, and a body of one largest policy in base64 plus slack. */
+export const MAX_POLICY_BATCH_OPS = 1024;
+const MAX_POLICY_BATCH_BYTES = Math.ceil((MAX_POLICY_BYTES * 4) / 3) + 1024 * 1024;
 
 class HttpError extends Error {
   constructor(
@@ -35,8 +39,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const b = await readBody(req, 64 * 1024);
+async function jsonBody(req: IncomingMessage, limit = 64 * 1024): Promise<Record<string, unknown>> {
+  const b = await readBody(req, limit);
   if (b.length === 0) return {};
   try {
     const v = JSON.parse(b.toString('utf8'));
@@ -70,6 +74,32 @@ export function createControlServer(gw: Gateway, onShutdown: () => void, extra?:
       return [200, { socket_path: r.socketPath, policy_version: r.policyVersion, closed_flows: r.closed }];
     }
     if (a === 'sandboxes' && b && !c && m === 'DELETE') return [200, { removed: await gw.unregister(b) }];
+    if (a === 'policies' && !b && m === 'POST') {
+      // Many registrations and removals in one round trip (an apply of many sandboxes). Each op
+      // has its own result: a refused policy fails only itself.
+      const body = await jsonBody(req, MAX_POLICY_BATCH_BYTES);
+      if (!Array.isArray(body.ops) || body.ops.length > MAX_POLICY_BATCH_OPS)
+        throw new HttpError(400, `ops must be an array of at most ${MAX_POLICY_BATCH_OPS} changes`);
+      const ops = body.ops.map((o: unknown, i: number): PolicyOp => {
+        const x = (typeof o === 'object' && o !== null ? o : {}) as Record<string, unknown>;
+        const sandbox = str(x.sandbox, `ops[${i}].sandbox`);
+        if (x.remove === true) return { sandbox, remove: true };
+        return { sandbox, egress: Buffer.from(str(x.egress_base64, `ops[${i}].egress_base64`), 'base64') };
+      });
+      const results = await gw.applyPolicies(ops);
+      return [
+        200,
+        {
+          results: results.map((r) =>
+            !r.ok
+              ? { sandbox: r.sandbox, ok: false, status: r.policyError ? 400 : 500, error: r.error }
+              : 'removed' in r
+                ? { sandbox: r.sandbox, ok: true, removed: r.removed }
+                : { sandbox: r.sandbox, ok: true, socket_path: r.socketPath, policy_version: r.policyVersion, closed_flows: r.closed },
+          ),
+        },
+      ];
+    }
     if (a === 'sandboxes' && b && c === 'tcp' && m === 'POST') {
       const body = await jsonBody(req);
       const port = await gw.listenTcp(b, str(body.host, 'host'), Number(body.port ?? 0));

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { stateLayout, type StateLayout } from '../state/paths.js';
 import { pumpBinary } from '../util/package-paths.js';
 import { ApprovalStore, type Approval } from './approvals.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { writeFileAtomic, writeFilesAtomicAsync } from '../util/atomic-write.js';
 import { AuditLog, type AuditHealth } from '../audit/log.js';
 import type { ThrottleOptions } from '../audit/aggregate.js';
 import type { SyslogTarget } from '../audit/syslog.js';
@@ -85,6 +85,14 @@ export interface GatewayStatus {
   audit: AuditHealth;
   sandboxes: SandboxStatus[];
 }
+
+/** One change of a batch (applyPolicies): register or reload with these egress.json bytes, or remove. */
+export type PolicyOp = { sandbox: string; egress: Uint8Array } | { sandbox: string; remove: true };
+
+export type PolicyOpResult =
+  | { sandbox: string; ok: true; socketPath: string; policyVersion: string; closed: number }
+  | { sandbox: string; ok: true; removed: boolean }
+  | { sandbox: string; ok: false; error: string; /** the policy was refused (bad input), not the gateway failing */ policyError: boolean };
 
 /** Approving only helps when the destination itself was unknown; other denials are not queued. */
 const ASKABLE: ReadonlySet<DenyReason> = new Set(['no_rule', 'port_not_allowed']);
@@ -181,7 +189,68 @@ export class Gateway implements ProxyContext {
     bytes: Uint8Array,
     opts: { save?: boolean; sandbox?: string } = {},
   ): Promise<{ socketPath: string; policyVersion: string; closed: number }> {
-    const loaded = parsePolicy(bytes); // throws PolicyError: the old policy stays in force
+    const state = this.preparePolicy(bytes, opts.sandbox); // throws PolicyError: the old policy stays in force
+    if (opts.save !== false) writeFileAtomic(join(this.policiesDir, `${state.loaded.policy.sandbox}.json`), bytes, { mode: 0o600 });
+    return this.installPolicy(state);
+  }
+
+  /**
+   * Many policy changes at once (an apply registering or removing the policies of many sandboxes):
+   * each is checked on its own, the new policy files are written together (one directory fsync),
+   * then each is put in force. One refused policy fails only its own result.
+   */
+  async applyPolicies(ops: PolicyOp[]): Promise<PolicyOpResult[]> {
+    const names = ops.map((o) => o.sandbox);
+    if (new Set(names).size !== names.length) {
+      // The same sandbox twice: in order, one at a time (rare; never from apply).
+      const out: PolicyOpResult[] = [];
+      for (const o of ops) out.push(await this.applyPolicyOp(o));
+      return out;
+    }
+    const prepared = ops.map((o): PolicyState | Error | null => {
+      if (!('egress' in o)) return null;
+      try {
+        return this.preparePolicy(o.egress, o.sandbox);
+      } catch (e) {
+        return e as Error;
+      }
+    });
+    const saves = ops.flatMap((o, i) => {
+      const st = prepared[i];
+      return 'egress' in o && st && !(st instanceof Error) ? [[`${o.sandbox}.json`, o.egress] as [string, Uint8Array]] : [];
+    });
+    let saveError: Error | null = null;
+    if (saves.length)
+      await writeFilesAtomicAsync(this.policiesDir, saves, { mode: 0o600 }).catch((e: Error) => {
+        saveError = e;
+      });
+    return Promise.all(
+      ops.map(async (o, i): Promise<PolicyOpResult> => {
+        try {
+          const st = prepared[i] as PolicyState | Error | null;
+          if (st instanceof Error) throw st;
+          if (st === null) return { sandbox: o.sandbox, ok: true, removed: await this.unregister(o.sandbox) };
+          if (saveError) throw saveError;
+          return { sandbox: o.sandbox, ok: true, ...(await this.installPolicy(st)) };
+        } catch (e) {
+          return { sandbox: o.sandbox, ok: false, error: (e as Error).message, policyError: e instanceof PolicyError };
+        }
+      }),
+    );
+  }
+
+  private async applyPolicyOp(o: PolicyOp): Promise<PolicyOpResult> {
+    try {
+      if (!('egress' in o)) return { sandbox: o.sandbox, ok: true, removed: await this.unregister(o.sandbox) };
+      return { sandbox: o.sandbox, ok: true, ...(await this.applyPolicy(o.egress, { sandbox: o.sandbox })) };
+    } catch (e) {
+      return { sandbox: o.sandbox, ok: false, error: (e as Error).message, policyError: e instanceof PolicyError };
+    }
+  }
+
+  /** Parse and check a policy (throws PolicyError); nothing changes yet. */
+  private preparePolicy(bytes: Uint8Array, sandbox?: string): PolicyState {
+    const loaded = parsePolicy(bytes);
     if (loaded.policy.inference) {
       if (!this.opts.inference) throw new PolicyError('this gateway has no inference router');
       try {
@@ -190,11 +259,15 @@ export class Gateway implements ProxyContext {
         throw new PolicyError(`inference: ${(e as Error).message}`);
       }
     }
-    if (opts.sandbox !== undefined && loaded.policy.sandbox !== opts.sandbox)
-      throw new PolicyError(`policy is for sandbox ${loaded.policy.sandbox}, not ${opts.sandbox}`);
-    const state: PolicyState = { loaded, index: new PolicyIndex(loaded.policy) };
+    if (sandbox !== undefined && loaded.policy.sandbox !== sandbox)
+      throw new PolicyError(`policy is for sandbox ${loaded.policy.sandbox}, not ${sandbox}`);
+    return { loaded, index: new PolicyIndex(loaded.policy) };
+  }
+
+  /** Put a prepared policy in force: a new sandbox gets its socket, a known one swaps. */
+  private async installPolicy(state: PolicyState): Promise<{ socketPath: string; policyVersion: string; closed: number }> {
+    const { loaded } = state;
     const name = loaded.policy.sandbox;
-    if (opts.save !== false) writeFileAtomic(join(this.policiesDir, `${name}.json`), bytes, { mode: 0o600 });
     let entry = this.sandboxes.get(name);
     if (!entry) {
       const socketPath = this.layout.sandboxSocket(name);

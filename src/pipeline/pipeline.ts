@@ -1,7 +1,8 @@
 // load → validate → lint → compile, with the I/O the pure compiler must not do: reading the
 // file, the shipped catalog, the lock, the npm registry fact and the git commit.
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { displayPath } from '../util/display-path.js';
 import type { NemoclawConfig } from '../generated/config.js';
 import { loadCatalog, type Catalog } from '../catalog/catalog.js';
 import { resolveImageDigests, unpinnedImages } from './resolve-images.js';
@@ -242,9 +243,4 @@ async function npmRegistry(): Promise<string> {
   }
 }
 
-/** Paths in messages are relative to the working directory when that is shorter. */
-export function displayPath(path: string): string {
-  if (!isAbsolute(path)) return path; // already a display name, e.g. `<commit>:nemoclaw.lock`
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') && rel.length < path.length ? rel : path;
-}
+export { displayPath };

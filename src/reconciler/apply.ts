@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import type { RuntimeKind } from '../compiler/artifacts.js';
 import { policyVersion, sha256 } from '../compiler/canonical.js';
 import { UserError } from '../util/errors.js';
-import { auditDegraded, ensureGateway, reloadPolicy, unregisterSandbox } from '../daemon/client.js';
+import { auditDegraded, ensureGateway, PolicyBatcher } from '../daemon/client.js';
 import { notEnforced } from '../init-protocol/report.js';
 import { driversFor, observe } from './observe.js';
 import type { Driver } from './drivers/driver.js';
@@ -39,14 +39,41 @@ interface Step {
   description: string;
   run: () => Promise<void>;
   phase?: string;
+  /** Starts or stops a sandbox: at most PARALLEL[phase] such steps run at once. */
+  heavy?: boolean;
 }
 
 /**
- * How many sandboxes an apply works on at once. Starting one is mostly waiting (on the gateway's
- * control API, on the init to report), so the bound is above the core count; stopping is waiting
- * for a process to exit.
+ * How many sandboxes an apply starts or stops at once. Starting one is mostly waiting (on the
+ * gateway's control API, on the init to report), so the bound is above the core count; stopping
+ * is waiting for a process to exit. The light steps around them (recording, storing the
+ * blueprint, the gateway policy) run for every sandbox of the phase at once, so their journal
+ * and inventory writes and their gateway round trips are shared (group commit, PolicyBatcher).
  */
 const PARALLEL: Record<Action['kind'], number> = { delete: 32, replace: 16, create: 16, reload: 16, noop: 1 };
+
+/** At most `limit` holders at once, served in order of arrival. */
+class Semaphore {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(limit: number) {
+    this.free = limit;
+  }
+  async use<T>(f: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    try {
+      return await f();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
+/** Sandboxes of one phase whose chains of steps are under way at once (their heavy steps wait for PARALLEL). */
+const CHAINS_AT_ONCE = 256;
 
 /** A sandbox whose steps failed, and why. */
 interface Failure {
@@ -112,7 +139,14 @@ async function destroyWith(d: Driver, ctx: { stateDir: string }, name: string, i
   await d.destroy(ctx, name, known);
 }
 
-function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: RuntimeKind) => Driver, started: Started): Step[] {
+function stepsFor(
+  a: Action,
+  desired: Desired,
+  ctx: ApplyContext,
+  driver: (k: RuntimeKind) => Driver,
+  started: Started,
+  policies: PolicyBatcher,
+): Step[] {
   const { store } = ctx;
   const stateDir = store.root;
   const sb = desired.sandboxes.find((s) => s.name === a.sandbox);
@@ -120,15 +154,22 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: Ru
   const dctx = { stateDir };
   const record = (status: InventoryEntry['status'], patch: Partial<InventoryEntry> = {}) =>
     store.updateEntry(name, (prev) => ({ ...entryFor(sb!, desired, prev, status), ...patch }));
+  // Registrations of the sandboxes of one phase share round trips (PolicyBatcher); a failure
+  // is this sandbox's alone, and says whose it is.
+  const named = <T>(p: Promise<T>) =>
+    p.catch((e: unknown) => {
+      throw new Error(`gateway policy of ${name}: ${(e as Error).message}`);
+    });
   const registerOrUnregister = async () => {
     if (sb!.artifacts.sandbox.network.mode === 'gateway') {
-      const r = await reloadPolicy(stateDir, name, Buffer.from(sb!.files['egress.json']));
+      // The daemon puts the policy in force before it answers: the version returned is enforced.
+      const r = await named(policies.register(name, Buffer.from(sb!.files['egress.json'])));
       store.updateEntry(name, (prev) => prev && { ...prev, gateway_socket: r.socketPath });
     } else {
-      await unregisterSandbox(stateDir, name);
+      await named(policies.unregister(name));
     }
   };
-  const inv = () => store.readInventory().sandboxes[name];
+  const inv = () => store.readEntry(name);
   switch (a.kind) {
     case 'create':
     case 'replace': {
@@ -137,7 +178,7 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: Ru
           sandbox: name,
           description: `record ${name} and store its blueprint`,
           run: async () => {
-            store.storeBlueprint(sb!);
+            await store.storeBlueprintAsync(sb!);
             record('creating');
           },
         },
@@ -147,6 +188,7 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: Ru
           sandbox: name,
           description: `stop ${name}`,
           run: () => destroyWith(driver(inv()?.runtime ?? a.runtime), dctx, name, inv()?.driver.id ?? null),
+          heavy: true,
         });
       }
       steps.push(
@@ -154,6 +196,7 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: Ru
         {
           sandbox: name,
           description: `start ${name}`,
+          heavy: true,
           run: async () => {
             const d = driver(sb!.artifacts.sandbox.runtime);
             const o = await d.create(dctx, sb!);
@@ -174,7 +217,7 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: Ru
           sandbox: name,
           description: `store the new blueprint of ${name}`,
           run: async () => {
-            store.storeBlueprint(sb!);
+            await store.storeBlueprintAsync(sb!);
             record('ready');
           },
         },
@@ -182,6 +225,7 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: Ru
         {
           sandbox: name,
           description: `relabel ${name}`,
+          heavy: true,
           run: async () => {
             await driver(sb!.artifacts.sandbox.runtime).reload(dctx, sb!);
           },
@@ -201,12 +245,13 @@ function stepsFor(a: Action, desired: Desired, ctx: ApplyContext, driver: (k: Ru
           sandbox: name,
           description: `stop ${name}`,
           run: () => destroyWith(driver(known?.runtime ?? a.runtime), dctx, name, known?.driver.id ?? null),
+          heavy: true,
         },
         {
           sandbox: name,
           description: `remove the gateway policy of ${name}`,
           run: async () => {
-            await unregisterSandbox(stateDir, name);
+            await named(policies.unregister(name));
           },
         },
       );
@@ -263,11 +308,12 @@ export async function applyPlan(
   const work = plan.actions.filter((a) => a.kind !== 'noop');
   const steps: Step[] = [];
   const started: Started = new Map();
+  const policies = new PolicyBatcher(store.root);
   if (work.length) steps.push({ sandbox: null, description: 'start the gateway daemon if needed', run: () => ensureGateway(store.root) });
   // Deletes first (free names and resources), then replaces, creates, reloads.
   const order = { delete: 0, replace: 1, create: 2, reload: 3, noop: 4 } as const;
   for (const a of [...work].sort((x, y) => order[x.kind] - order[y.kind] || x.sandbox.localeCompare(y.sandbox))) {
-    steps.push(...stepsFor(a, desired, ctx, driver, started).map((st) => ({ ...st, phase: a.kind })));
+    steps.push(...stepsFor(a, desired, ctx, driver, started, policies).map((st) => ({ ...st, phase: a.kind })));
   }
   let generation: Generation | null = null;
   if (work.length && o.record) {
@@ -323,19 +369,20 @@ export async function applyPlan(
         const k = steps[i]!.sandbox!;
         chains.set(k, [...(chains.get(k) ?? []), i++]);
       }
+      const heavy = new Semaphore(PARALLEL[phase]);
       const failures = await pool(
         [...chains.values()],
-        PARALLEL[phase],
+        CHAINS_AT_ONCE,
         async (chain) => {
-          for (const j of chain) await runOne(j);
+          for (const j of chain) await (steps[j]!.heavy ? heavy.use(() => runOne(j)) : runOne(j));
         },
         (chain) => steps[chain[0]!]!.sandbox!,
       );
       if (failures.length) throw new PhaseFailed(failures);
     }
   } catch (e) {
-    store.endInventoryBatch();
-    journal.finish(false);
+    await store.endInventoryBatch();
+    await journal.finish(false);
     const failed = journal.steps.filter((s) => s.state === 'failed');
     const what =
       e instanceof PhaseFailed && e.failures.length > 1
@@ -344,8 +391,8 @@ export async function applyPlan(
         : `at step ${failed[0]?.n ?? '?'}: ${((e instanceof PhaseFailed ? e.failures[0]!.error : e) as Error).message}`;
     throw new UserError(`apply failed ${what}\nWhat already happened is recorded; run apply again to converge.`, [], 1);
   }
-  store.endInventoryBatch();
-  journal.finish(true);
+  await store.endInventoryBatch();
+  await journal.finish(true);
   const health = await checkHealth(store, started, ctx.settleMs ?? DEFAULT_SETTLE_MS);
   return { generation, problems: await verify(ctx, desired, o.scope), steps: steps.length, health };
 }

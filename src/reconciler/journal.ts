@@ -1,17 +1,18 @@
 // The journal of the apply in progress: every step is written (atomically) before it starts and
 // after it ends, so after a crash the next apply can say where the last one stopped. Steps are
 // idempotent and the next plan is computed from what really runs, so it converges from any point.
-// Steps of different sandboxes run side by side; the changes they make to the journal in one turn
-// of the event loop share one write (an apply of 100 sandboxes has ~500 steps: a write, two fsyncs
-// and the whole record per state change made the journal the serial part of a large apply). A
-// step still starts only once its "started" is on disk, and is reported done only once its "done" is.
+// Steps of different sandboxes run side by side; the changes they make to the journal while a write
+// is in flight (or in one turn of the event loop) share the next write, done off the event loop
+// (an apply of 100 sandboxes has ~500 steps: a write, two fsyncs and the whole record per state
+// change, on the event loop, made the journal the serial part of a large apply). A step still
+// starts only once its "started" is on disk, and is reported done only once its "done" is.
 //
 // TEST HOOK: NEMOCLAW_CRASH_AFTER_STEP=N makes the process SIGKILL itself right after step N
 // (1-based) is journaled as done. It exists for the fault-injection tests (test/reconciler) and is
 // read nowhere else.
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { CoalescedWrites, writeFileAtomic, writeFileAtomicAsync } from '../util/atomic-write.js';
 
 export const CRASH_AFTER_STEP_ENV = 'NEMOCLAW_CRASH_AFTER_STEP';
 
@@ -44,8 +45,7 @@ export function readJournal(path: string): JournalRecord | null {
 export class Journal {
   private readonly rec: JournalRecord;
   private readonly crashAfter: number | null;
-  /** The write that will carry the changes made since the last one. */
-  private pending: Promise<void> | undefined;
+  private readonly writes = new CoalescedWrites(() => writeFileAtomicAsync(this.path, this.text(), { mode: 0o600 }));
 
   constructor(
     private readonly path: string,
@@ -88,29 +88,25 @@ export class Journal {
     return v;
   }
 
-  /** Resolves once every change made so far is on disk; changes made in the same turn share the write. */
+  /** Resolves once every change made so far is on disk (see CoalescedWrites). */
   private flush(): Promise<void> {
-    return (this.pending ??= new Promise<void>((resolve, reject) =>
-      setImmediate(() => {
-        this.pending = undefined;
-        try {
-          this.save();
-          resolve();
-        } catch (e) {
-          reject(e as Error);
-        }
-      }),
-    ));
+    return this.writes.save();
   }
 
-  finish(ok: boolean): void {
+  /** The final record; written after any write still in flight, so nothing older lands over it. */
+  async finish(ok: boolean): Promise<void> {
+    await this.writes.settled();
     this.rec.state = ok ? 'done' : 'failed';
     this.rec.finished_at = new Date().toISOString();
     this.save();
   }
 
+  private text(): string {
+    return JSON.stringify(this.rec, null, 2) + '\n';
+  }
+
   private save(): void {
-    writeFileAtomic(this.path, JSON.stringify(this.rec, null, 2) + '\n', { mode: 0o600 });
+    writeFileAtomic(this.path, this.text(), { mode: 0o600 });
   }
 }
 

@@ -2,9 +2,19 @@
 // against the digests the inventory recorded. Read-only.
 import { gatewayStatus, probeGateway } from '../daemon/client.js';
 import type { CompiledSandbox, RuntimeKind } from '../compiler/artifacts.js';
+import type { BlueprintFile } from '../state/types.js';
 import type { Driver, DriverObservation } from './drivers/driver.js';
-import { dockerDriver } from './drivers/docker.js';
 import { processDriver } from './drivers/process.js';
+
+/** The docker driver (dockerode and its kin), loaded only when a docker sandbox is involved. */
+const docker = () => import('./drivers/docker.js').then((m) => m.dockerDriver);
+export const dockerDriver: Driver = {
+  kind: 'docker',
+  observe: async (ctx) => (await docker()).observe(ctx),
+  create: async (ctx, sb) => (await docker()).create(ctx, sb),
+  destroy: async (ctx, name, id) => (await docker()).destroy(ctx, name, id),
+  reload: async (ctx, sb) => (await docker()).reload(ctx, sb),
+};
 import { type Observed, type ObservedSandbox } from './types.js';
 import { LOCKED_FILES, type Inventory } from '../state/types.js';
 import type { StateStore } from '../state/store.js';
@@ -30,41 +40,52 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
   const unknown: string[] = [];
   const probe = await probeGateway(stateDir);
   if (probe.state === 'unknown') unknown.push(probe.reason);
-  let gw: Awaited<ReturnType<typeof gatewayStatus>> | null = null;
-  if (probe.state === 'running') {
-    try {
-      gw = await gatewayStatus(stateDir);
-    } catch (e) {
-      unknown.push(`the gateway did not report its status: ${(e as Error).message}`);
-    }
+  // The gateway's status and every driver's view at once (round trips to the daemon, the engine),
+  // the drivers told what the probe found.
+  const asked = Promise.all([
+    probe.state === 'running'
+      ? gatewayStatus(stateDir).then(
+          (s) => s,
+          (e: Error) => {
+            unknown.push(`the gateway did not report its status: ${e.message}`);
+            return null;
+          },
+        )
+      : null,
+    Promise.all(drivers.map((d) => d.observe({ stateDir, gateway: probe }))),
+  ]);
+  // While the daemon answers: the state files (the requests go out first, in this turn's I/O).
+  await new Promise<void>((r) => setImmediate(r));
+  let generationsError: string | null = null;
+  try {
+    store.listGenerations(); // apply records a generation at its end: an unreadable one must stop it before it starts
+  } catch (e) {
+    generationsError = (e as Error).message;
   }
+  const current: Record<string, CompiledSandbox | null> = {};
+  const edited: Record<string, BlueprintFile[]> = {};
+  for (const [name, e] of Object.entries(inventory.sandboxes)) {
+    const r = store.inspectBlueprint(name, e); // one read of its files for both
+    current[name] = r.blueprint;
+    edited[name] = r.edited;
+  }
+  const [status, views] = await asked;
+  const gw: Awaited<ReturnType<typeof gatewayStatus>> | null = status;
   const running = gw !== null;
   const byDriver = new Map<string, DriverObservation>();
   const blind = new Set<Driver['kind']>();
-  for (const d of drivers) {
-    const view = await d.observe({ stateDir });
+  for (const [i, d] of drivers.entries()) {
+    const view = views[i]!;
     if (!view.known) {
       blind.add(d.kind);
       if (!unknown.includes(view.reason)) unknown.push(`${d.kind} sandboxes: ${view.reason}`);
     } else for (const [n, o] of view.sandboxes) byDriver.set(n, o);
   }
 
-  // apply records a generation at its end: an unreadable one must stop it before it starts.
-  try {
-    store.listGenerations();
-  } catch (e) {
-    unknown.push((e as Error).message);
-  }
+  if (generationsError !== null) unknown.push(generationsError);
 
-  const current: Record<string, CompiledSandbox | null> = {};
-  for (const [name, e] of Object.entries(inventory.sandboxes)) {
-    try {
-      current[name] = store.loadBlueprint(name, e.blueprint_digest);
-    } catch {
-      current[name] = null;
-    }
-  }
   const names = new Set([...Object.keys(inventory.sandboxes), ...byDriver.keys(), ...(gw?.sandboxes.map((s) => s.name) ?? [])]);
+  const policies = new Map(gw?.sandboxes.map((s) => [s.name, s.policy_version]) ?? []);
   const sandboxes: Record<string, ObservedSandbox> = {};
   for (const name of [...names].sort()) {
     const p = byDriver.get(name);
@@ -91,8 +112,8 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
         last_exit: p?.last_exit ?? null,
         locked_same: lockedSame,
       },
-      policy_version: gw?.sandboxes.find((s) => s.name === name)?.policy_version ?? null,
-      edited_files: e ? store.editedFiles(e) : [],
+      policy_version: policies.get(name) ?? null,
+      edited_files: e ? (edited[name] ?? []) : [],
     };
   }
   return {

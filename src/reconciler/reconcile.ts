@@ -6,19 +6,50 @@ import { canonicalJson, sha256 } from '../compiler/canonical.js';
 import { REDACTED_VALUE } from '../compiler/redact.js';
 import type { CompiledSandbox, RuntimeKind, SandboxArtifacts } from '../compiler/artifacts.js';
 import { UserError } from '../util/errors.js';
-import { displayPath, loadCompile } from '../pipeline/pipeline.js';
+import { displayPath } from '../util/display-path.js';
+import { desiredKey, readDesiredCache, writeDesiredCache } from './desired-cache.js';
 import { driversFor, observe, type Observation } from './observe.js';
 import { desiredDigest, observedDigest, plan, requireKnown } from './plan.js';
 import type { StateStore } from '../state/store.js';
 import { restoreBlueprints, type BlueprintSource } from './redact-plan.js';
 import { PLAN_FORMAT_VERSION, type Desired, type Plan } from './types.js';
-import { BLUEPRINT_FILES, type BlueprintFile, type Inventory } from '../state/types.js';
+import { BLUEPRINT_FILES, type BlueprintFile, type DesiredSandbox, type Inventory } from '../state/types.js';
 
-export async function desiredFromFile(file: string): Promise<Desired> {
+/**
+ * The config compiled. With `cache` (the state store), this compile is also remembered in the
+ * state directory for the next `plan` of the same inputs (see desired-cache.ts, planFromFile).
+ */
+export async function desiredFromFile(file: string, o: { cache?: StateStore } = {}): Promise<Desired> {
+  const before = o.cache ? await desiredKey(file).catch(() => null) : null;
+  // The compile pipeline (YAML, schema, lint, compiler, catalog) is loaded only when it runs.
+  const { loadCompile } = await import('../pipeline/pipeline.js');
   const c = await loadCompile(file, 'check');
   const bytes = readFileSync(resolve(file));
   const commit = c.output.sandboxes[0]?.artifacts.manifest.source.git_commit ?? null;
-  return { configPath: displayPath(resolve(file)), configDigest: sha256(bytes), gitCommit: commit, sandboxes: c.output.sandboxes };
+  const d: Desired = {
+    configPath: displayPath(resolve(file)),
+    configDigest: sha256(bytes),
+    gitCommit: commit,
+    sandboxes: c.output.sandboxes,
+  };
+  // Kept only when the inputs did not change under the compile, and no host fact went in.
+  if (o.cache && before && Object.keys(c.neededLock.facts ?? {}).length === 0) {
+    const after = await desiredKey(file).catch(() => null);
+    if (after?.key === before.key && sha256(after.bytes) === d.configDigest)
+      writeDesiredCache(o.cache.root, before.key, {
+        configPath: d.configPath!,
+        configDigest: d.configDigest!,
+        gitCommit: d.gitCommit,
+        sandboxes: d.sandboxes.map((s) => ({
+          name: s.name,
+          runtime: s.artifacts.sandbox.runtime,
+          digest: s.digest,
+          manifest: s.files['manifest.json'],
+          files: Object.keys(s.files) as BlueprintFile[],
+        })),
+      });
+  }
+  return d;
 }
 
 /** Rebuild a compiled sandbox from its files, checking every digest (saved plans may be edited). */
@@ -133,19 +164,68 @@ export interface MakePlanOptions {
   rollbackTo?: number | null;
 }
 
+/**
+ * `nemoclaw plan`: the config's plan on this host. When the compile's inputs are unchanged since
+ * the last compile of this config here (desired-cache.ts) and the store holds every blueprint it
+ * made (a no-op plan's case), those are the desired blueprints: the ones the observation has just
+ * read and checked against their digests, with the compile's manifest.json (provenance). That plan
+ * is the answer only when it shows nothing about a change: artifacts parsed back from bytes may
+ * list keys in another order than the compiler built them, which summaries and diffs would show.
+ * Otherwise the config is compiled and planned again, so the output is the same either way.
+ */
+export async function planFromFile(store: StateStore, file: string, o: MakePlanOptions = {}): Promise<Plan> {
+  const key = await desiredKey(file).catch(() => null);
+  const hit = key && readDesiredCache(store.root, key.key);
+  if (hit && hit.configDigest === sha256(key.bytes)) {
+    const inventory = store.readInventory();
+    const kinds = new Set<RuntimeKind>([
+      ...Object.values(inventory.sandboxes).map((e) => e.runtime),
+      ...hit.sandboxes.map((s) => s.runtime),
+    ]);
+    const { observed, current } = await observe(store, inventory, driversFor(kinds));
+    const sandboxes: DesiredSandbox[] = [];
+    for (const s of hit.sandboxes) {
+      const cur = current[s.name];
+      let manifest: SandboxArtifacts['manifest'] | null = null;
+      try {
+        manifest = JSON.parse(s.manifest) as SandboxArtifacts['manifest'];
+      } catch {
+        /* a damaged entry */
+      }
+      if (!cur || cur.digest !== s.digest || !manifest || manifest.sandbox !== s.name || manifestDigest(manifest) !== s.digest) break;
+      const files = Object.fromEntries(s.files.map((f) => [f, f === 'manifest.json' ? s.manifest : cur.files[f]])) as Record<
+        BlueprintFile,
+        string
+      >;
+      if (!BLUEPRINT_FILES.every((f) => typeof files[f] === 'string')) break;
+      sandboxes.push({ name: s.name, digest: s.digest, files, artifacts: { ...cur.artifacts, manifest } });
+    }
+    if (sandboxes.length === hit.sandboxes.length) {
+      const desired: Desired = { configPath: hit.configPath, configDigest: hit.configDigest, gitCommit: hit.gitCommit, sandboxes };
+      const p = plan({ desired, inventory, observed, current, ...planOptions(o) });
+      if (p.actions.every((a) => a.changes.length === 0 && a.summary.gains.length + a.summary.losses.length === 0)) return p;
+    }
+  }
+  return makePlan(store, await desiredFromFile(file, { cache: store }), o);
+}
+
+/** What a manifest's digest must be: over everything in it but its provenance and the digest itself. */
+function manifestDigest(m: SandboxArtifacts['manifest']): string | null {
+  const { source: _s, digest, ...rest } = m;
+  return digest === sha256(canonicalJson(rest)) ? digest : null;
+}
+
+const planOptions = (o: MakePlanOptions) => ({
+  refreshOnly: o.refreshOnly,
+  allowDestroy: o.allowDestroy,
+  now: new Date().toISOString(),
+  rollbackTo: o.rollbackTo,
+});
+
 export async function makePlan(store: StateStore, desired: Desired, o: MakePlanOptions = {}): Promise<Plan> {
   const inventory = store.readInventory();
   const { observed, current } = await observeAll(store, inventory, desired);
-  return plan({
-    desired,
-    inventory,
-    observed,
-    current,
-    refreshOnly: o.refreshOnly,
-    allowDestroy: o.allowDestroy,
-    now: new Date().toISOString(),
-    rollbackTo: o.rollbackTo,
-  });
+  return plan({ desired, inventory, observed, current, ...planOptions(o) });
 }
 
 /**

@@ -170,7 +170,26 @@ function toArgCmps(args: SeccompProfile['syscalls'][number]['args'], where: stri
  * missing, the host's arch is not in `profile.architectures`, or any rule is malformed or
  * refused by libseccomp.
  */
+/**
+ * Compiled programs by profile (JSON text): the sandboxes of one config mostly share a profile,
+ * and a daemon starting 100 of them compiled the same filter 100 times. The output depends only
+ * on the profile, this host's arch and the loaded libseccomp, all fixed for the process.
+ */
+const compiled = new Map<string, SeccompBpf>();
+const COMPILED_MAX = 64;
+
 export function compileSeccompBpf(profile: SeccompProfile): SeccompBpf {
+  const key = JSON.stringify(profile);
+  let r = compiled.get(key);
+  if (!r) {
+    r = compileUncached(profile);
+    if (compiled.size >= COMPILED_MAX) compiled.delete(compiled.keys().next().value!);
+    compiled.set(key, r);
+  }
+  return { ...r, bpf: Buffer.from(r.bpf) };
+}
+
+function compileUncached(profile: SeccompProfile): SeccompBpf {
   const l = load();
   if (!('lib' in l)) throw new Error(l.error);
   const lib = l.lib;

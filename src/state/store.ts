@@ -3,15 +3,16 @@
 // rollback can re-apply an old generation), and the numbered generations. Every write is atomic.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { sha256 } from '../compiler/canonical.js';
 import type { CompiledSandbox, SandboxArtifacts } from '../compiler/artifacts.js';
 import { UserError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { CoalescedWrites, fsyncDirAsync, writeFileAtomic, writeFileAtomicAsync, writeFilesAtomicAsync } from '../util/atomic-write.js';
 import { reconcilerLayout, type ReconcilerLayout } from './layout.js';
 import { BLUEPRINT_FILES, type BlueprintFile, type DesiredSandbox, type Generation, type Inventory, type InventoryEntry } from './types.js';
 
 const EMPTY: Inventory = { format_version: 1, sandboxes: {} };
+const inventoryText = (inv: Inventory) => JSON.stringify(inv, null, 2) + '\n';
 
 /** The supervisor's pids file: what a previous daemon started, to kill what it left behind. */
 export type SupervisorPids = Record<string, { pid: number; start: string }>;
@@ -66,14 +67,24 @@ export class StateStore {
 
   /**
    * While an apply runs (batchInventory … endInventoryBatch) the inventory lives in memory and
-   * the updates of one event-loop turn share one atomic write: rewriting and fsyncing the whole
-   * file for each of a 100-sandbox apply's ~400 updates was most of its serial cost.
+   * is written by group commit, off the event loop: the updates made while a write is in flight
+   * (or in one event-loop turn) share the next write. Rewriting and fsyncing the whole file for
+   * each of a 100-sandbox apply's ~400 updates was most of its serial cost.
    */
-  private batch: { inv: Inventory; write: Promise<void> | undefined } | undefined;
+  private batch: { inv: Inventory; writes: CoalescedWrites; write: Promise<void> | undefined } | undefined;
 
   readInventory(): Inventory {
     if (this.batch) return structuredClone(this.batch.inv);
     return readJson(this.layout.inventory, 'inventory', isInventory) ?? structuredClone(EMPTY);
+  }
+
+  /** One entry, without copying the whole inventory (undefined: not recorded). */
+  readEntry(name: string): InventoryEntry | undefined {
+    if (this.batch) {
+      const e = this.batch.inv.sandboxes[name];
+      return e && structuredClone(e);
+    }
+    return this.readInventory().sandboxes[name];
   }
 
   writeInventory(inv: Inventory): void {
@@ -83,7 +94,7 @@ export class StateStore {
 
   private writeInventoryFile(inv: Inventory): void {
     this.ensureRoot();
-    writeFileAtomic(this.layout.inventory, JSON.stringify(inv, null, 2) + '\n', { mode: 0o600 });
+    writeFileAtomic(this.layout.inventory, inventoryText(inv), { mode: 0o600 });
   }
 
   /** Read-modify-write of one entry (callers hold the apply lock). In a batch, durable once inventoryWritten() resolves. */
@@ -92,13 +103,20 @@ export class StateStore {
     const next = f(inv.sandboxes[name]);
     if (next) inv.sandboxes[name] = next;
     else delete inv.sandboxes[name];
-    if (this.batch) this.scheduleInventoryWrite(this.batch);
+    if (this.batch) this.batch.write = this.batch.writes.save();
     else this.writeInventory(inv);
   }
 
   /** Start keeping the inventory in memory (see `batch`). */
   batchInventory(): void {
-    this.batch ??= { inv: this.readInventory(), write: undefined };
+    if (this.batch) return;
+    this.ensureRoot();
+    const b: NonNullable<StateStore['batch']> = {
+      inv: this.readInventory(),
+      writes: new CoalescedWrites(() => writeFileAtomicAsync(this.layout.inventory, inventoryText(b.inv), { mode: 0o600 })),
+      write: undefined,
+    };
+    this.batch = b;
   }
 
   /** Resolves once every update made so far is on disk. */
@@ -106,26 +124,13 @@ export class StateStore {
     return this.batch?.write ?? Promise.resolve();
   }
 
-  /** Write what is pending and read from disk again. */
-  endInventoryBatch(): void {
+  /** Write what is pending (after any write still in flight) and read from disk again. */
+  async endInventoryBatch(): Promise<void> {
     const b = this.batch;
+    if (!b) return;
+    await b.writes.settled();
     this.batch = undefined;
-    if (b?.write) this.writeInventoryFile(b.inv);
-  }
-
-  private scheduleInventoryWrite(b: NonNullable<StateStore['batch']>): void {
-    b.write ??= new Promise<void>((resolve, reject) =>
-      setImmediate(() => {
-        if (this.batch !== b || b.write === undefined) return resolve(); // ended: endInventoryBatch wrote it
-        b.write = undefined;
-        try {
-          this.writeInventoryFile(b.inv);
-          resolve();
-        } catch (e) {
-          reject(e as Error);
-        }
-      }),
-    );
+    if (b.write) this.writeInventoryFile(b.inv);
   }
 
   /** Store a blueprint's exact bytes under its digest (idempotent). */
@@ -137,6 +142,28 @@ export class StateStore {
       if (existsSync(path) && readFileSync(path, 'utf8') === sb.files[f]) continue;
       writeFileAtomic(path, sb.files[f], { mode: 0o600 });
     }
+    return dir;
+  }
+
+  /**
+   * storeBlueprint off the event loop: the files that are missing or differ are written side by
+   * side and the directory is fsynced once (apply stores one blueprint per sandbox it starts).
+   */
+  async storeBlueprintAsync(sb: DesiredSandbox): Promise<string> {
+    const dir = this.layout.blueprintDir(sb.digest);
+    const created = !existsSync(dir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 }); // sandbox.json holds the agent's env
+    const stale = BLUEPRINT_FILES.filter((f) => {
+      const path = join(dir, f);
+      return !(existsSync(path) && readFileSync(path, 'utf8') === sb.files[f]);
+    });
+    if (stale.length)
+      await writeFilesAtomicAsync(
+        dir,
+        stale.map((f) => [f, sb.files[f]]),
+        { mode: 0o600 },
+      );
+    if (created) await fsyncDirAsync(dirname(dir)); // the new directory's own entry
     return dir;
   }
 
@@ -152,6 +179,37 @@ export class StateStore {
     });
   }
 
+  /**
+   * loadBlueprint (null where it would throw) and editedFiles of one inventory entry, from one
+   * read of each stored file: observing 50 sandboxes read and hashed every file twice.
+   */
+  inspectBlueprint(
+    name: string,
+    entry: Pick<InventoryEntry, 'blueprint_digest' | 'artifacts'>,
+  ): { blueprint: CompiledSandbox | null; edited: BlueprintFile[] } {
+    const dir = this.layout.blueprintDir(entry.blueprint_digest);
+    const files = {} as Record<BlueprintFile, string>;
+    const hashes = {} as Record<BlueprintFile, string | null>;
+    for (const f of BLUEPRINT_FILES) {
+      try {
+        const b = readFileSync(`${dir}/${f}`); // dir is absolute and normal: no join per file
+        files[f] = b.toString('utf8');
+        hashes[f] = sha256(b);
+      } catch {
+        hashes[f] = null;
+      }
+    }
+    const edited = BLUEPRINT_FILES.filter((f) => hashes[f] !== entry.artifacts[f]);
+    let blueprint: CompiledSandbox | null = null;
+    try {
+      if (BLUEPRINT_FILES.every((f) => hashes[f] !== null))
+        blueprint = this.blueprintFrom(name, entry.blueprint_digest, dir, files, hashes);
+    } catch {
+      blueprint = null;
+    }
+    return { blueprint, edited };
+  }
+
   /** Load a stored blueprint back into the compiled form (rollback). Verifies every digest. */
   loadBlueprint(name: string, digest: string): CompiledSandbox {
     const dir = this.layout.blueprintDir(digest);
@@ -163,11 +221,22 @@ export class StateStore {
         throw new UserError(`blueprint ${digest} of ${name} is missing ${f} in ${dir}`, [], 1);
       }
     }
+    return this.blueprintFrom(name, digest, dir, files);
+  }
+
+  private blueprintFrom(
+    name: string,
+    digest: string,
+    dir: string,
+    files: Record<BlueprintFile, string>,
+    hashes?: Record<BlueprintFile, string | null>,
+  ): CompiledSandbox {
     const manifest = JSON.parse(files['manifest.json']) as SandboxArtifacts['manifest'];
     if (manifest.digest !== digest) throw new UserError(`blueprint store ${dir} holds ${manifest.digest}, not ${digest}`, [], 1);
     for (const f of BLUEPRINT_FILES) {
       if (f === 'manifest.json') continue;
-      if (sha256(files[f]) !== manifest.artifacts[f]) throw new UserError(`${join(dir, f)} was modified (digest mismatch)`, [], 1);
+      if ((hashes?.[f] ?? sha256(files[f])) !== manifest.artifacts[f])
+        throw new UserError(`${join(dir, f)} was modified (digest mismatch)`, [], 1);
     }
     const artifacts: SandboxArtifacts = {
       sandbox: JSON.parse(files['sandbox.json']),

@@ -43,22 +43,59 @@ function records(stateRoot: string): Map<number, string> {
 
 const range = (index: number): UidRange => ({ index, first: FIRST_HOST_ID + index * RANGE_SIZE });
 
+/**
+ * Ranges this process found or allocated, by state directory and sandbox: a hint only, checked
+ * against the record it names before use (one read instead of reading every record: a daemon
+ * starting 100 sandboxes read 100 records for each). A record freed or given to another sandbox
+ * since then fails the check, and the records are read again.
+ */
+const known = new Map<string, Map<string, number>>();
+
+function remember(stateRoot: string, sandbox: string, index: number): void {
+  let m = known.get(stateRoot);
+  if (!m) known.set(stateRoot, (m = new Map()));
+  m.set(sandbox, index);
+}
+
+function stillHolds(stateRoot: string, index: number, sandbox: string): boolean {
+  try {
+    return readFileSync(join(dirOf(stateRoot), String(index)), 'utf8') === sandbox;
+  } catch {
+    return false;
+  }
+}
+
+function lookup(stateRoot: string, sandbox: string, all: Map<number, string>): UidRange | null {
+  for (const [i, name] of all)
+    if (name === sandbox) {
+      remember(stateRoot, sandbox, i);
+      return range(i);
+    }
+  return null;
+}
+
 /** The sandbox's range, if it has one. */
 export function findUidRange(stateRoot: string, sandbox: string): UidRange | null {
-  for (const [i, name] of records(stateRoot)) if (name === sandbox) return range(i);
-  return null;
+  const hint = known.get(stateRoot)?.get(sandbox);
+  if (hint !== undefined && stillHolds(stateRoot, hint, sandbox)) return range(hint);
+  known.get(stateRoot)?.delete(sandbox);
+  return lookup(stateRoot, sandbox, records(stateRoot));
 }
 
 /** The sandbox's range, allocating the lowest free one on first use. */
 export function allocateUidRange(stateRoot: string, sandbox: string): UidRange {
-  const found = findUidRange(stateRoot, sandbox);
+  const hint = known.get(stateRoot)?.get(sandbox);
+  if (hint !== undefined && stillHolds(stateRoot, hint, sandbox)) return range(hint);
+  known.get(stateRoot)?.delete(sandbox);
+  const taken = records(stateRoot);
+  const found = lookup(stateRoot, sandbox, taken);
   if (found) return found;
   mkdirSync(dirOf(stateRoot), { recursive: true, mode: 0o700 });
-  const taken = records(stateRoot);
   for (let i = 0; i < MAX_RANGES; i++) {
     if (taken.has(i)) continue;
     try {
       writeFileSync(join(dirOf(stateRoot), String(i)), sandbox, { flag: 'wx', mode: 0o600 });
+      remember(stateRoot, sandbox, i);
       return range(i);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -70,5 +107,6 @@ export function allocateUidRange(stateRoot: string, sandbox: string): UidRange {
 /** Frees the ranges of these sandboxes (their data is gone: `destroy --purge`). */
 export function freeUidRanges(stateRoot: string, sandboxes: Iterable<string>): void {
   const names = new Set(sandboxes);
+  for (const n of names) known.get(stateRoot)?.delete(n);
   for (const [i, name] of records(stateRoot)) if (names.has(name)) rmSync(join(dirOf(stateRoot), String(i)), { force: true });
 }

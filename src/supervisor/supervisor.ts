@@ -4,7 +4,7 @@
 // brings the same sandboxes back. The reconciler drives it through the control API (routes.ts).
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { CoalescedWrites, writeFileAtomic, writeFileAtomicAsync } from '../util/atomic-write.js';
 import { procStartTime } from '../util/proc.js';
 import { reconcilerLayout } from '../state/layout.js';
 import { StateStore, type SupervisorPids } from '../state/store.js';
@@ -54,6 +54,8 @@ interface Entry {
   failures: number;
   /** Bumped on every stop/replace so exit handlers of an old run do nothing. */
   epoch: number;
+  /** /proc start time of `running`'s pid, read once at launch (pids.json tells a reused pid by it). */
+  start: string | null;
 }
 
 export type EnsureResult = 'started' | 'retagged' | 'unchanged' | 'restarted';
@@ -75,6 +77,9 @@ export class Supervisor {
   private unreadable: string | null = null;
   private stopping = false;
   private restoring: Promise<void> = Promise.resolve();
+  /** desired.json, by group commit off the event loop: the ensures and stops of one moment share a write. */
+  private readonly desiredWrites = new CoalescedWrites(() => writeFileAtomicAsync(this.desiredFile, this.desiredText(), { mode: 0o600 }));
+  private pidsScheduled = false;
 
   constructor(private readonly o: SupervisorOptions) {
     this.store = new StateStore(o.stateDir);
@@ -169,7 +174,7 @@ export class Supervisor {
         const old = this.tryLoad(name, e.digest);
         if (old && LOCKED_FILES.every((f) => old.files[f] === bp.files[f])) {
           e.digest = e.status.digest = digest;
-          this.saveDesired();
+          await this.saveDesired();
           return { result: 'retagged' as const, status: { ...e.status } };
         }
       }
@@ -182,8 +187,8 @@ export class Supervisor {
       }
       e.digest = e.status.digest = digest;
       e.failures = 0;
-      this.saveDesired();
-      await this.launch(e);
+      await this.saveDesired(); // on disk before it starts: a restarted daemon brings it back
+      await this.launch(e, bp);
       return { result, status: { ...e.status } };
     });
   }
@@ -193,13 +198,13 @@ export class Supervisor {
     return this.serial(name, async () => {
       const e = this.entries.get(name);
       if (!e) {
-        this.saveDesired();
+        await this.saveDesired();
         return false;
       }
       await this.halt(e);
       this.entries.delete(name);
-      this.saveDesired();
       this.savePids();
+      await this.saveDesired();
       return true;
     });
   }
@@ -208,7 +213,8 @@ export class Supervisor {
   async stopAll(): Promise<void> {
     this.stopping = true;
     await Promise.all([...this.entries.values()].map((e) => this.serial(e.name, () => this.halt(e))));
-    this.savePids();
+    await this.desiredWrites.settled();
+    this.writePids(); // now: the process exits next
   }
 
   private newEntry(name: string, digest: string): Entry {
@@ -220,6 +226,7 @@ export class Supervisor {
       timer: null,
       failures: 0,
       epoch: 0,
+      start: null,
       status: {
         name,
         digest,
@@ -251,6 +258,7 @@ export class Supervisor {
     e.timer = null;
     const r = e.running;
     e.running = null;
+    e.start = null;
     if (r) {
       const st = await r.stop(5000);
       e.status.last_exit = { code: st.code, at: new Date().toISOString(), reason: st.reason };
@@ -278,9 +286,9 @@ export class Supervisor {
   }
 
   /** Start one run; on failure records the error and rethrows. */
-  private async launch(e: Entry): Promise<void> {
+  private async launch(e: Entry, loaded?: ReturnType<StateStore['loadBlueprint']>): Promise<void> {
     const epoch = e.epoch;
-    const bp = this.store.loadBlueprint(e.name, e.digest);
+    const bp = loaded ?? this.store.loadBlueprint(e.name, e.digest);
     const fd = this.openLog(e.status.log);
     let r: RunningSandbox;
     try {
@@ -299,6 +307,7 @@ export class Supervisor {
     }
     const startedAt = Date.now();
     e.running = r;
+    e.start = procStartTime(r.pid);
     Object.assign(e.status, {
       state: 'running',
       pid: r.pid,
@@ -315,6 +324,7 @@ export class Supervisor {
     void r.wait().then((st) => {
       if (epoch !== e.epoch || this.stopping) return;
       e.running = null;
+      e.start = null;
       e.status.pid = null;
       e.status.last_exit = { code: st.code, at: new Date().toISOString(), reason: st.reason };
       e.status.last_error = st.reason;
@@ -348,19 +358,38 @@ export class Supervisor {
     e.timer.unref();
   }
 
-  private saveDesired(): void {
-    if (this.unreadable) return; // keep the unreadable file for the operator
-    const desired = Object.fromEntries([...this.entries.values()].map((e) => [e.name, e.digest]).sort());
-    writeFileAtomic(this.desiredFile, JSON.stringify(desired, null, 2) + '\n', { mode: 0o600 });
+  /** Resolves once desired.json holds every change made so far. */
+  private saveDesired(): Promise<void> {
+    if (this.unreadable) return Promise.resolve(); // keep the unreadable file for the operator
+    return this.desiredWrites.save();
   }
 
+  private desiredText(): string {
+    const desired = Object.fromEntries([...this.entries.values()].map((e) => [e.name, e.digest]).sort());
+    return JSON.stringify(desired, null, 2) + '\n';
+  }
+
+  /**
+   * pids.json (not fsynced: it only matters while the host stays up): the changes of one event
+   * loop turn share a write, at the end of the turn. Each entry's start time was read at launch.
+   */
   private savePids(): void {
+    if (this.unreadable || this.pidsScheduled) return;
+    this.pidsScheduled = true;
+    setImmediate(() => {
+      this.pidsScheduled = false;
+      this.writePids();
+    });
+  }
+
+  private writePids(): void {
     if (this.unreadable) return;
     const pids: Record<string, { pid: number; start: string }> = {};
-    for (const e of this.entries.values()) {
-      const start = e.running ? procStartTime(e.running.pid) : null;
-      if (e.running && start) pids[e.name] = { pid: e.running.pid, start };
+    for (const e of this.entries.values()) if (e.running && e.start) pids[e.name] = { pid: e.running.pid, start: e.start };
+    try {
+      writeFileAtomic(this.pidsFile, JSON.stringify(pids) + '\n', { mode: 0o600, durable: false });
+    } catch (err) {
+      this.log(`supervisor: cannot write ${this.pidsFile}: ${(err as Error).message}`);
     }
-    writeFileAtomic(this.pidsFile, JSON.stringify(pids) + '\n', { mode: 0o600, durable: false });
   }
 }

@@ -2,7 +2,7 @@
 // (written in batches) still say exactly what happened, and one sandbox that cannot start is
 // reported without keeping the others from starting.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { JournalRecord } from '../../src/reconciler/journal.js';
@@ -77,6 +77,48 @@ test(`${N} sandboxes in one apply, one of which cannot start: the others start, 
     (await status(e)).sandboxes.filter((x) => x.state === 'running').map((x) => x.name),
     names,
   );
+  const p = await e.run('plan', '-f', e.file, '--detailed-exitcode');
+  assert.equal(p.status, 0, `converged:\n${p.stdout}${p.stderr}`);
+});
+
+test('registrations are batched: one the gateway cannot put in force names its sandbox, the others of the batch start', async (t) => {
+  if (!(await requireProcessRuntime(t))) return;
+  const e = env(t);
+  const few = names.slice(0, 8);
+  const bad = 's03';
+  const config = yaml(few.map((name) => ({ name, egress: [{ host: 'localhost', port: 9 }] })));
+  await e.write(config);
+  // Something in the way of s03's gateway socket: its registration fails in the daemon.
+  const blocked = join(e.state, 'gateway', 'sandboxes', bad, 'proxy.sock');
+  mkdirSync(join(blocked, 'in-the-way'), { recursive: true });
+
+  const r = await e.run('apply', '-f', e.file, '--auto-approve', '--settle', '0');
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`apply failed at step \\d+: gateway policy of ${bad}: `));
+  const others = few.filter((n) => n !== bad);
+  assert.deepEqual(
+    (await status(e)).sandboxes.filter((x) => x.state === 'running').map((x) => x.name),
+    others,
+    'every sandbox but the one whose registration failed runs',
+  );
+  const j = journal(e.state);
+  for (const n of others)
+    assert.deepEqual(
+      j.steps.filter((x) => x.sandbox === n).map((x) => x.state),
+      ['done', 'done', 'done', 'done'],
+      n,
+    );
+  const badSteps = j.steps.filter((x) => x.sandbox === bad);
+  assert.deepEqual(
+    badSteps.map((x) => x.state),
+    ['done', 'failed', 'pending', 'pending'],
+  );
+  assert.match(badSteps[1]!.error ?? '', new RegExp(`gateway policy of ${bad}: `));
+
+  rmSync(blocked, { recursive: true });
+  const fixed = await e.run('apply', '-f', e.file, '--auto-approve', '--settle', '0');
+  assert.equal(fixed.status, 0, fixed.stderr);
+  assert.doesNotMatch(fixed.stderr, /\bstart s0[0-24-7]\b/, `only ${bad} is started again`);
   const p = await e.run('plan', '-f', e.file, '--detailed-exitcode');
   assert.equal(p.status, 0, `converged:\n${p.stdout}${p.stderr}`);
 });

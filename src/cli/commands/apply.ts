@@ -47,7 +47,7 @@ export function register(cli: CAC): void {
           desired = desiredFromPlan(p, store, fresh);
         } else {
           claimSource(store.root, { kind: 'file', path: resolve(opts.file) }, opts.adopt === true);
-          desired = await desiredFromFile(opts.file);
+          desired = await desiredFromFile(opts.file, { cache: store }); // compiled; remembered for the next plan
           p = await makePlan(store, desired, { allowDestroy: opts.allowDestroy });
         }
         return runApply(store, p, desired, {

@@ -1,7 +1,7 @@
 // nemoclaw plan: compare the compiled config with what runs; list actions with reasons.
 import type { CAC } from 'cac';
 import { UserError } from '../../util/errors.js';
-import { desiredFromFile, makePlan } from '../../reconciler/reconcile.js';
+import { planFromFile } from '../../reconciler/reconcile.js';
 import { renderJson, renderMarkdown, renderText } from '../views/plan.js';
 import { styleFor } from '../views/style.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
@@ -35,8 +35,7 @@ export function register(cli: CAC): void {
         try {
           if (!['text', 'json', 'markdown'].includes(opts.format)) throw new UserError(`--format must be text, json or markdown`, [], 1);
           const store = openStore(opts.stateDir);
-          const desired = await desiredFromFile(opts.file);
-          const p = await makePlan(store, desired, { refreshOnly: opts.refreshOnly, allowDestroy: opts.allowDestroy });
+          const p = await planFromFile(store, opts.file, { refreshOnly: opts.refreshOnly, allowDestroy: opts.allowDestroy });
           if (opts.out) writeFileAtomic(opts.out, renderJson(p), { mode: 0o600 });
           process.stdout.write(
             opts.format === 'json'

@@ -40,7 +40,7 @@ export interface TextOptions {
 }
 
 export function renderText(raw: Plan, s: Style, o: TextOptions = {}): string {
-  const plan = redactPlan(raw);
+  const plan = redactPlan({ ...raw, blueprints: {} }); // the text shows no blueprint: nothing of them to redact
   const { bold, dim, green, red } = s;
   const paint: Record<ActionKind, Paint> = { create: s.green, replace: s.red, reload: s.yellow, delete: s.red, noop: s.dim };
   const out: string[] = [];

@@ -2,6 +2,7 @@
 // gateway policy (shared by every runtime) is handled by apply itself.
 import type { RuntimeKind } from '../../compiler/artifacts.js';
 import type { DesiredSandbox, ProcessObservation } from '../../state/types.js';
+import type { GatewayProbe } from '../../daemon/client.js';
 
 export interface DriverObservation extends ProcessObservation {
   /** Driver-side id (supervisor name, container id). */
@@ -22,6 +23,8 @@ export const unknownView = (reason: string): DriverView => ({ known: false, reas
 
 export interface DriverContext {
   stateDir: string;
+  /** What a probe of the gateway daemon just found, when the caller made one (observe does). */
+  gateway?: GatewayProbe;
 }
 
 export interface Driver {

@@ -24,7 +24,7 @@ function toObservation(s: SupervisedStatus): DriverObservation {
 export const processDriver: Driver = {
   kind: 'process',
   async observe(ctx: DriverContext): Promise<DriverView> {
-    const gw = await probeGateway(ctx.stateDir);
+    const gw = ctx.gateway ?? (await probeGateway(ctx.stateDir));
     if (gw.state === 'unknown') return unknownView(gw.reason);
     if (gw.state === 'absent') {
       // No daemon: its sandboxes died with it, unless a previous one left processes its pids file

@@ -10,15 +10,18 @@ import { execFile } from 'node:child_process';
 import {
   closeSync,
   existsSync,
+  fsync,
   ftruncateSync,
   mkdirSync,
   openSync,
+  promises as fsp,
   readdirSync,
   renameSync,
   rmdirSync,
   rmSync,
   statSync,
   truncateSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -54,6 +57,73 @@ async function exec(cmd: string, args: string[]): Promise<{ ok: boolean; out: st
 
 const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
 
+/** A fresh file system's bytes: the runs of non-zero blocks (all else is a hole, i.e. zeros). */
+type Fresh = { offset: number; data: Buffer }[];
+
+/**
+ * Fresh (empty) file systems made in this process, by image size. mkfs.ext4 is a process to
+ * start per sandbox (and the start blocks the daemon's event loop until it has exec'd): the
+ * first new image of a size is made by mkfs, and its non-zero blocks (~150 of 4 KiB for 1 GiB)
+ * are kept; the next new images of that size are those same bytes written into a sparse file,
+ * the exact file mkfs made. They share its UUID, which nothing keys on: each image is only ever
+ * loop-mounted inside its own sandbox's mount namespace. Sizes above FRESH_MAX_BYTES are not
+ * read back (reading the image is linear in its size) and always get mkfs.
+ */
+const freshBySize = new Map<number, Promise<Fresh | null>>();
+const FRESH_MAX_BYTES = 8 * 2 ** 30;
+const BLOCK = 4096;
+
+/** The non-zero blocks of IMAGE (a file mkfs just made), merged into runs. */
+async function readFresh(image: string): Promise<Fresh> {
+  const h = await fsp.open(image, 'r');
+  try {
+    const size = (await h.stat()).size;
+    const zero = Buffer.alloc(BLOCK);
+    const chunk = Buffer.alloc(4 * 2 ** 20);
+    const out: Fresh = [];
+    let run: { offset: number; parts: Buffer[] } | null = null;
+    const close = () => {
+      if (run) out.push({ offset: run.offset, data: Buffer.concat(run.parts) });
+      run = null;
+    };
+    for (let pos = 0; pos < size;) {
+      const { bytesRead } = await h.read(chunk, 0, Math.min(chunk.length, size - pos), pos);
+      if (bytesRead === 0) throw new Error(`${image} ended at ${pos} of ${size} bytes`);
+      for (let off = 0; off < bytesRead; off += BLOCK) {
+        const end = Math.min(off + BLOCK, bytesRead);
+        if (chunk.compare(zero, 0, end - off, off, end) === 0) close();
+        else {
+          const block = Buffer.from(chunk.subarray(off, end));
+          const r: { offset: number; parts: Buffer[] } = run ?? { offset: pos + off, parts: [] };
+          r.parts.push(block);
+          run = r;
+        }
+      }
+      pos += bytesRead;
+    }
+    close();
+    return out;
+  } finally {
+    await h.close();
+  }
+}
+
+/**
+ * Write a fresh file system of BYTES to PATH (sparse), durably, as mkfs would have. The writes
+ * (~600 KiB into the page cache) are synchronous and only the fsync waits in the thread pool:
+ * a chain of awaits costs a busy daemon one event-loop turn each.
+ */
+async function writeFresh(path: string, bytes: number, fresh: Fresh): Promise<void> {
+  const fd = openSync(path, 'w', 0o600);
+  try {
+    ftruncateSync(fd, bytes);
+    for (const r of fresh) writeSync(fd, r.data, 0, r.data.length, r.offset);
+    await new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Makes IMAGE an ext4 file system of BYTES. A new image takes over the sandbox's data from before
  * disk limits (LEGACY, the rw/ directory beside it, handed to OWNER first): mkfs.ext4 -d copies it
@@ -71,10 +141,33 @@ export async function prepareDisk(image: string, bytes: number, legacy: string, 
       args.push('-d', seed);
     }
     const tmp = `${image}.new`;
+    if (!hasLegacy) {
+      const fresh = freshBySize.get(bytes);
+      const known = fresh && (await fresh.catch(() => null));
+      if (known) {
+        try {
+          await writeFresh(tmp, bytes, known);
+          renameSync(tmp, image);
+          return;
+        } catch (e) {
+          rmSync(tmp, { force: true });
+          throw new UserError(`cannot create the sandbox's disk ${image} (${mib(bytes)}): ${(e as Error).message}`);
+        }
+      }
+    }
     const fd = openSync(tmp, 'w', 0o600);
     ftruncateSync(fd, bytes); // sparse: blocks are used as the agent writes
     closeSync(fd);
+    // The first new image of this size: its bytes serve the next ones (see freshBySize).
+    const keep = !hasLegacy && bytes <= FRESH_MAX_BYTES && !freshBySize.has(bytes);
+    let made!: (f: Fresh | null) => void;
+    if (keep) freshBySize.set(bytes, new Promise<Fresh | null>((r) => (made = r)));
     const r = await exec(tool('mkfs.ext4'), [...args, tmp]);
+    if (keep) {
+      const f = r.ok ? await readFresh(tmp).catch(() => null) : null;
+      if (!f) freshBySize.delete(bytes); // the next one tries mkfs again
+      made(f);
+    }
     if (hasLegacy) {
       renameSync(join(seed, 'rw'), r.ok ? `${legacy}.before-disk-limit` : legacy);
       rmdirSync(seed);
