@@ -4,7 +4,7 @@ import { compile } from 'json-schema-to-typescript';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -141,6 +141,8 @@ function writeIfChanged(path, text) {
   if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text);
 }
 
+// Compiled tests of test files since deleted would still run (scripts/test.mjs walks dist/test).
+rmSync(join(root, 'dist', 'test'), { recursive: true, force: true });
 // tsc emits even with type errors; build the init either way, then fail if tsc did.
 let tscFailed = false;
 try {
