@@ -41,7 +41,7 @@ for (const [word, load] of Object.entries(COMMANDS)) {
 const dynamicToRequire = {
   name: 'dynamic-import-to-require',
   setup(b) {
-    b.onResolve({ filter: /^(node:|dockerode$|koffi$)/ }, (args) =>
+    b.onResolve({ filter: /^(node:|dockerode$|koffi$|tar-stream$|semver$|simple-git$)/ }, (args) =>
       args.kind === 'dynamic-import' ? { path: args.path, namespace: 'required' } : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: 'required' }, (args) => ({
@@ -51,8 +51,27 @@ const dynamicToRequire = {
   },
 };
 
-await build({
-  entryPoints,
+// Left out of the bundles and required from node_modules when used: native packages, and pure-JS
+// ones that no command's usual path runs (the image tar reader; semver for `requires.node`).
+// The commands that start sandboxes or check a file leave simple-git out too (~70 KB to read and
+// restore at every start): they read HEAD from .git themselves and run git only in rare layouts.
+const EXTERNAL = ['koffi', 'dockerode', 'tar-stream', 'semver'];
+const WITHOUT_GIT = new Set([
+  'version',
+  'validate',
+  'lint',
+  'compile',
+  'explain',
+  'run',
+  'plan',
+  'status',
+  'apply',
+  'destroy',
+  'logs',
+  'connect',
+]);
+const options = (names, external) => ({
+  entryPoints: Object.fromEntries(names.map((n) => [n, entryPoints[n]])),
   plugins: [dynamicToRequire],
   outdir,
   outExtension: { '.js': '.cjs' },
@@ -62,12 +81,25 @@ await build({
   target: 'node20',
   // No comments (some hold non-ASCII) and less to read at every start; names stay for stack traces.
   minifyWhitespace: true,
-  external: ['koffi', 'dockerode'],
+  external,
   // Sources find the package (and createRequire) from import.meta.url: give each bundle its own.
   define: { 'import.meta.url': '__nemoclawModuleUrl' },
   banner: { js: "const __nemoclawModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
+const names = Object.keys(entryPoints);
+await build(
+  options(
+    names.filter((n) => WITHOUT_GIT.has(n)),
+    [...EXTERNAL, 'simple-git'],
+  ),
+);
+await build(
+  options(
+    names.filter((n) => !WITHOUT_GIT.has(n)),
+    EXTERNAL,
+  ),
+);
 rmSync(entries, { recursive: true, force: true });
 
 // Checked, not assumed: a dynamic import left in a bundle fails only when that path runs.
