@@ -38,7 +38,23 @@ export interface Observation {
 export async function observe(store: StateStore, inventory: Inventory, drivers: Driver[]): Promise<Observation> {
   const stateDir = store.root;
   const unknown: string[] = [];
-  const probe = await probeGateway(stateDir);
+  // The state files are read while the daemon answers: the probe goes out first (this turn's I/O).
+  const probed = probeGateway(stateDir);
+  await new Promise<void>((r) => setImmediate(r));
+  let generationsError: string | null = null;
+  try {
+    store.listGenerations(); // apply records a generation at its end: an unreadable one must stop it before it starts
+  } catch (e) {
+    generationsError = (e as Error).message;
+  }
+  const current: Record<string, CompiledSandbox | null> = {};
+  const edited: Record<string, BlueprintFile[]> = {};
+  for (const [name, e] of Object.entries(inventory.sandboxes)) {
+    const r = store.inspectBlueprint(name, e); // one read of its files for both
+    current[name] = r.blueprint;
+    edited[name] = r.edited;
+  }
+  const probe = await probed;
   if (probe.state === 'unknown') unknown.push(probe.reason);
   // The gateway's status and every driver's view at once (round trips to the daemon, the engine),
   // the drivers told what the probe found.
@@ -54,21 +70,6 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
       : null,
     Promise.all(drivers.map((d) => d.observe({ stateDir, gateway: probe }))),
   ]);
-  // While the daemon answers: the state files (the requests go out first, in this turn's I/O).
-  await new Promise<void>((r) => setImmediate(r));
-  let generationsError: string | null = null;
-  try {
-    store.listGenerations(); // apply records a generation at its end: an unreadable one must stop it before it starts
-  } catch (e) {
-    generationsError = (e as Error).message;
-  }
-  const current: Record<string, CompiledSandbox | null> = {};
-  const edited: Record<string, BlueprintFile[]> = {};
-  for (const [name, e] of Object.entries(inventory.sandboxes)) {
-    const r = store.inspectBlueprint(name, e); // one read of its files for both
-    current[name] = r.blueprint;
-    edited[name] = r.edited;
-  }
   const [status, views] = await asked;
   const gw: Awaited<ReturnType<typeof gatewayStatus>> | null = status;
   const running = gw !== null;

@@ -198,7 +198,10 @@ export async function planFromFile(store: StateStore, file: string, o: MakePlanO
         string
       >;
       if (!BLUEPRINT_FILES.every((f) => typeof files[f] === 'string')) break;
-      sandboxes.push({ name: s.name, digest: s.digest, files, artifacts: { ...cur.artifacts, manifest } });
+      // cur's artifacts with this manifest (their getters copied as getters: nothing parsed yet is parsed now).
+      const artifacts = Object.defineProperties({}, Object.getOwnPropertyDescriptors(cur.artifacts)) as SandboxArtifacts;
+      Object.defineProperty(artifacts, 'manifest', { value: manifest, enumerable: true, writable: true, configurable: true });
+      sandboxes.push({ name: s.name, digest: s.digest, files, artifacts });
     }
     if (sandboxes.length === hit.sandboxes.length) {
       const desired: Desired = { configPath: hit.configPath, configDigest: hit.configDigest, gitCommit: hit.gitCommit, sandboxes };
