@@ -10,7 +10,7 @@
 // Native or optional-native dependencies stay external and load from node_modules.
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,10 +51,30 @@ const dynamicToRequire = {
   },
 };
 
-await build({
-  entryPoints,
-  plugins: [dynamicToRequire],
-  outdir,
+// The compile pipeline (YAML, schemas, lint, compiler, catalog: two thirds of a bundle that has it)
+// is a bundle of its own, dist/bundle/lib/pipeline.cjs, for the commands that load it only by
+// import() when they compile (plan, whose compile is usually remembered, apply, destroy, ...):
+// their start does not read and set up code it may not run. Commands that import it statically
+// (compile, validate, lint, ...) keep it inside. bin/nemoclaw.js loads libs through the code cache.
+const LIBS = { pipeline: join(root, 'dist/src/pipeline/pipeline.js') };
+const libOf = (path) => Object.keys(LIBS).find((k) => LIBS[k] === path);
+const splitLibs = {
+  name: 'split-libs',
+  setup(b) {
+    b.onResolve({ filter: /[\\/]pipeline\.js$/ }, (args) => {
+      const lib = args.kind === 'dynamic-import' ? libOf(resolve(args.resolveDir, args.path)) : undefined;
+      return lib ? { path: lib, namespace: 'nemoclaw-lib' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'nemoclaw-lib' }, (args) => ({
+      contents:
+        `module.exports = globalThis.__nemoclawRequireLib ? globalThis.__nemoclawRequireLib(${JSON.stringify(args.path)})` +
+        ` : require(require('node:path').join(__dirname, 'lib', ${JSON.stringify(`${args.path}.cjs`)}));`,
+      loader: 'js',
+    }));
+  },
+};
+
+const common = {
   outExtension: { '.js': '.cjs' },
   bundle: true,
   format: 'cjs',
@@ -65,12 +85,29 @@ await build({
   define: { 'import.meta.url': '__nemoclawModuleUrl' },
   banner: { js: "const __nemoclawModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
+  // No comments or indentation: a third less to read at every start, and an all-ASCII source.
   minifyWhitespace: true,
-});
+};
+
+// Which bundles reach a lib only through import(): a first pass, not written, says.
+const probe = await build({ ...common, entryPoints, plugins: [dynamicToRequire], outdir, write: false, metafile: true });
+const split = new Set();
+for (const [out, o] of Object.entries(probe.metafile.outputs)) {
+  const files = Object.keys(o.inputs).map((f) => resolve(f));
+  if (!files.some((f) => libOf(f))) continue;
+  const statically = Object.keys(o.inputs).some((f) =>
+    probe.metafile.inputs[f]?.imports.some((i) => i.kind !== 'dynamic-import' && libOf(resolve(i.path))),
+  );
+  if (!statically) split.add(basename(out, '.cjs'));
+}
+const pick = (names) => Object.fromEntries(Object.entries(entryPoints).filter(([n]) => names(n)));
+await build({ ...common, entryPoints: pick((n) => !split.has(n)), plugins: [dynamicToRequire], outdir });
+if (split.size) await build({ ...common, entryPoints: pick((n) => split.has(n)), plugins: [splitLibs, dynamicToRequire], outdir });
+await build({ ...common, entryPoints: LIBS, plugins: [dynamicToRequire], outdir: join(outdir, 'lib') });
 rmSync(entries, { recursive: true, force: true });
 
 // Checked, not assumed: a dynamic import left in a bundle fails only when that path runs.
-for (const name of Object.keys(entryPoints)) {
+for (const name of [...Object.keys(entryPoints), ...Object.keys(LIBS).map((l) => `lib/${l}`)]) {
   const code = readFileSync(join(outdir, `${name}.cjs`), 'utf8');
   const at = code.search(/\bimport\(\s*["'`]/);
   if (at >= 0) throw new Error(`scripts/bundle.mjs: dist/bundle/${name}.cjs still has a dynamic import: ${code.slice(at, at + 60)}`);

@@ -1,6 +1,6 @@
 // Canonical JSON: sorted keys, no insignificant whitespace, one trailing newline.
 // Every artifact is written and hashed in this form so equal content means equal bytes.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 export function canonicalJson(value: unknown): string {
   return serialize(value) + '\n';
@@ -22,8 +22,11 @@ function serialize(v: unknown): string {
   throw new TypeError(`canonical JSON cannot hold a ${typeof v}`);
 }
 
+/** crypto.hash (Node ≥ 20.12): one call, no Hash object; ~2× faster on the small inputs hashed here by the hundred. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
+
 export function sha256(data: string | Uint8Array): string {
-  return 'sha256:' + createHash('sha256').update(data).digest('hex');
+  return 'sha256:' + (oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex'));
 }
 
 /**

@@ -186,13 +186,17 @@ export async function planFromFile(store: StateStore, file: string, o: MakePlanO
     const sandboxes: DesiredSandbox[] = [];
     for (const s of hit.sandboxes) {
       const cur = current[s.name];
-      let manifest: SandboxArtifacts['manifest'] | null = null;
-      try {
-        manifest = JSON.parse(s.manifest) as SandboxArtifacts['manifest'];
-      } catch {
-        /* a damaged entry */
+      if (!cur || cur.digest !== s.digest) break;
+      // The store's own manifest when it is this one (applied from this file), else the remembered one, checked.
+      let manifest: SandboxArtifacts['manifest'] | null = s.manifest === cur.files['manifest.json'] ? cur.artifacts.manifest : null;
+      if (!manifest) {
+        try {
+          manifest = JSON.parse(s.manifest) as SandboxArtifacts['manifest'];
+        } catch {
+          /* a damaged entry */
+        }
+        if (!manifest || manifest.sandbox !== s.name || manifestDigest(manifest) !== s.digest) break;
       }
-      if (!cur || cur.digest !== s.digest || !manifest || manifest.sandbox !== s.name || manifestDigest(manifest) !== s.digest) break;
       const files = Object.fromEntries(s.files.map((f) => [f, f === 'manifest.json' ? s.manifest : cur.files[f]])) as Record<
         BlueprintFile,
         string
