@@ -342,10 +342,11 @@ test('offThread: started from a worker thread (as the daemon does), the same rep
     artifacts: s.artifacts,
     stateDir: state,
     stdio: ['ignore', fd, fd],
-    command: ['/bin/sh', '-c', 'trap "" TERM; sleep 30'],
+    command: ['/bin/sh', '-c', 'trap "" TERM; echo trapped; sleep 30'],
     offThread: true,
   });
   assert.ok(alive(long.pid));
+  await until(() => readFileSync(log, 'utf8').includes('trapped')); // SIGTERM is ignored from here on
   const st = await long.stop(200); // SIGTERM ignored: SIGKILL after the grace period
   assert.equal(st.code, 137);
   assert.ok(!alive(long.pid));

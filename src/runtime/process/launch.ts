@@ -85,7 +85,7 @@ export function launchHere(o: LaunchOptions): Launched {
   };
 }
 
-// The worker: one per process, started on first use, kept while children live. Plain JavaScript
+// The workers (see MAX_SPAWNERS), started on first use, kept while children live. Plain JavaScript
 // run with `eval` (nothing to resolve: it works the same from a bundle and from tsc's output).
 const WORKER = `
 const { parentPort } = require('node:worker_threads');
@@ -146,20 +146,38 @@ interface Pending {
   /** The exit was seen. */
   done: boolean;
   reported: boolean;
+  /** The fork is over (the pid, or the exit of a child that could not start, came back). */
+  forked: boolean;
 }
 
-let worker: Worker | undefined;
-const pending = new Map<number, Pending>();
+interface Spawner {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  /** Spawns posted whose pid has not come back: the fork and exec still under way. */
+  forking: number;
+}
+
+/**
+ * Up to this many workers: a fork waits for its child to be scheduled and exec, so on a busy
+ * host one worker's forks queue behind each other (16 sandboxes starting at once); a worker is
+ * added only when every one is in the middle of a fork, and kept while its children live.
+ */
+const MAX_SPAWNERS = 4;
+const spawners: Spawner[] = [];
 let nextId = 1;
 
-function theWorker(): Worker {
-  if (worker) return worker;
+function newSpawner(): Spawner {
   const w = new Worker(WORKER, { eval: true });
+  const sp: Spawner = { worker: w, pending: new Map(), forking: 0 };
   w.on(
     'message',
     (m: { id: number; op: 'pid' | 'report' | 'exit'; pid?: number; line?: string | null; code?: number; error?: boolean }) => {
-      const p = pending.get(m.id);
+      const p = sp.pending.get(m.id);
       if (!p) return;
+      if (!p.forked) {
+        p.forked = true;
+        sp.forking--;
+      }
       if (m.op === 'pid') p.pid(m.pid);
       else if (m.op === 'report') {
         p.reported = true;
@@ -171,26 +189,34 @@ function theWorker(): Worker {
         p.exit({ code: m.code ?? 0, error: m.error === true });
       }
       if (p.done && p.reported) {
-        pending.delete(m.id);
-        if (pending.size === 0) w.unref();
+        sp.pending.delete(m.id);
+        if (sp.pending.size === 0) w.unref();
       }
     },
   );
-  // A worker that dies takes nothing with it but its bookkeeping: say every child exited.
+  // A worker that dies takes nothing with it but its bookkeeping: say each of its children exited.
   const lost = () => {
-    if (worker === w) worker = undefined;
-    for (const [id, p] of pending) {
+    const i = spawners.indexOf(sp);
+    if (i >= 0) spawners.splice(i, 1);
+    for (const [id, p] of sp.pending) {
       p.done = p.reported = true;
       p.pid(undefined);
       p.report(null);
       p.exit({ code: 0, error: true });
-      pending.delete(id);
+      sp.pending.delete(id);
     }
   };
   w.on('error', lost);
   w.on('exit', lost);
-  worker = w;
-  return w;
+  spawners.push(sp);
+  return sp;
+}
+
+function spawner(): Spawner {
+  const idle = spawners.find((s) => s.forking === 0);
+  if (idle) return idle;
+  if (spawners.length < MAX_SPAWNERS) return newSpawner();
+  return spawners.reduce((a, b) => (b.forking < a.forking ? b : a));
 }
 
 /**
@@ -199,8 +225,10 @@ function theWorker(): Worker {
  */
 export async function launchInWorker(o: LaunchOptions): Promise<Launched> {
   if (o.stdio.includes('pipe')) throw new Error('launchInWorker: the stdio of a child started in a worker cannot be a pipe');
-  const w = theWorker();
+  const sp = spawner();
+  const w = sp.worker;
   w.ref();
+  sp.forking++;
   const id = nextId++;
   let pidOf!: (pid: number | undefined) => void;
   let reportOf!: (line: string | null) => void;
@@ -208,8 +236,8 @@ export async function launchInWorker(o: LaunchOptions): Promise<Launched> {
   const pid = new Promise<number | undefined>((r) => (pidOf = r));
   const report = new Promise<string | null>((r) => (reportOf = r));
   const exit = new Promise<{ code: number; error: boolean }>((r) => (exitOf = r));
-  const p: Pending = { pid: pidOf, report: reportOf, exit: exitOf, done: false, reported: false };
-  pending.set(id, p);
+  const p: Pending = { pid: pidOf, report: reportOf, exit: exitOf, done: false, reported: false, forked: false };
+  sp.pending.set(id, p);
   w.postMessage({ op: 'spawn', id, file: o.file, stdio: o.stdio, spec: o.spec, bpf: o.bpf });
   return {
     pid: await pid,
