@@ -195,7 +195,7 @@ export class StateStore {
       if (b) {
         files[f] = b.toString('utf8');
         hashes[f] = sha256(b);
-      } else hashes[f] = null;
+      } else hashes[f] = null; // the view is used up here: the next read overwrites it
     }
     const edited = BLUEPRINT_FILES.filter((f) => hashes[f] !== entry.artifacts[f]);
     let blueprint: CompiledSandbox | null = null;
@@ -304,8 +304,9 @@ export class StateStore {
 let scratch: Buffer | undefined;
 
 /**
- * A file's bytes, or null when it cannot be read. Blueprint files are a few KiB: one read into a
- * reused buffer (open, read, close) instead of readFileSync's stat and sized allocation.
+ * A file's bytes, or null when it cannot be read. Blueprint files are a few KiB: one read (open,
+ * read, close; no stat) into a shared buffer, returned as a view of it that the next call
+ * overwrites: use it at once.
  */
 function readSmall(path: string): Buffer | null {
   let fd: number;
@@ -317,8 +318,7 @@ function readSmall(path: string): Buffer | null {
   try {
     scratch ??= Buffer.allocUnsafe(64 * 1024);
     const n = readSync(fd, scratch, 0, scratch.length, 0);
-    if (n < scratch.length) return Buffer.from(scratch.subarray(0, n));
-    return readFileSync(path); // larger than the buffer: read whole
+    return n < scratch.length ? scratch.subarray(0, n) : readFileSync(path); // larger: read whole
   } catch {
     return null;
   } finally {
