@@ -12,7 +12,8 @@
 // TEST HOOK: NEMOCLAW_CRASH_AFTER_STEP=N makes the process SIGKILL itself right after step N
 // (1-based) is journaled as done. It exists for the fault-injection tests (test/reconciler) and is
 // read nowhere else.
-import { closeSync, fdatasync, openSync, readFileSync, rmSync, write } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync, readFileSync, rmSync, write } from 'node:fs';
+import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CoalescedWrites, writeFileAtomic } from '../util/atomic-write.js';
 
@@ -100,6 +101,7 @@ export class Journal {
     this.crashAfter = Number.isInteger(n) && n > 0 ? n : null;
     // A fresh log for this record (a previous one's lines name another id, and are ignored anyway),
     // made before the record is saved: that save's fsync of the directory persists its entry too.
+    mkdirSync(dirname(path), { recursive: true });
     this.log = openSync(logPath(path), 'w', 0o600);
     this.save();
   }
