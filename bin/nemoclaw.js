@@ -37,7 +37,7 @@ function fnv1a(s, seed) {
  * so rebuilds replace it rather than pile up. The key names a file in the caller's own directory,
  * so it needs no cryptographic hash (node:crypto alone costs ~10 ms to load).
  */
-function cacheFile() {
+function cacheFile(file, name) {
   if (process.env.NEMOCLAW_CODE_CACHE === 'off') return undefined;
   const { NEMOCLAW_CACHE_DIR, XDG_CACHE_HOME, HOME } = process.env;
   const userCache = XDG_CACHE_HOME || (HOME && join(HOME, '.cache'));
@@ -91,17 +91,34 @@ function writeCache(path, identity, data) {
   }
 }
 
-// latin1 is a plain copy, and exact: scripts/bundle.mjs checks that every bundle is ASCII.
-const fd = openSync(file, constants.O_RDONLY);
-const source = readFileSync(fd, 'latin1');
-const identity = bundleIdentity(fstatSync(fd, { bigint: true }));
-closeSync(fd);
-const cachePath = cacheFile();
-const cachedData = cachePath && readCache(cachePath, identity);
-const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-if (cachePath && (!cachedData || script.cachedDataRejected))
-  process.once('exit', () => writeCache(cachePath, identity, script.createCachedData()));
-const bundle = new Module(file, module);
-bundle.filename = file;
-bundle.paths = Module._nodeModulePaths(dirname(file));
-script.runInThisContext().call(bundle.exports, bundle.exports, Module.createRequire(file), bundle, file, dirname(file));
+/** Run a bundle (CommonJS) through the code cache; its module. */
+function load(file, name) {
+  // latin1 is a plain copy, and exact: scripts/bundle.mjs checks that every bundle is ASCII.
+  const fd = openSync(file, constants.O_RDONLY);
+  const source = readFileSync(fd, 'latin1');
+  const identity = bundleIdentity(fstatSync(fd, { bigint: true }));
+  closeSync(fd);
+  const cachePath = cacheFile(file, name);
+  const cachedData = cachePath && readCache(cachePath, identity);
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+  if (cachePath && (!cachedData || script.cachedDataRejected))
+    process.once('exit', () => writeCache(cachePath, identity, script.createCachedData()));
+  const bundle = new Module(file, module);
+  bundle.filename = file;
+  bundle.paths = Module._nodeModulePaths(dirname(file));
+  script.runInThisContext().call(bundle.exports, bundle.exports, Module.createRequire(file), bundle, file, dirname(file));
+  bundle.loaded = true;
+  return bundle;
+}
+
+// The parts a command loads only when it needs them (dist/bundle/lib/<name>.cjs, see
+// scripts/bundle.mjs: the compile pipeline, for `plan` whose compile was remembered), through the
+// code cache too, each with a cache of its own.
+const libs = new Map();
+globalThis.__nemoclawRequireLib = (lib) => {
+  if (!/^[a-z-]+$/.test(lib)) throw new Error(`nemoclaw: no such part: ${lib}`);
+  if (!libs.has(lib)) libs.set(lib, load(join(bundles, 'lib', `${lib}.cjs`), `lib-${lib}`).exports);
+  return libs.get(lib);
+};
+
+load(file, name);

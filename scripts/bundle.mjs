@@ -10,7 +10,7 @@
 // Native or optional-native dependencies stay external and load from node_modules.
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -70,10 +70,30 @@ const WITHOUT_GIT = new Set([
   'logs',
   'connect',
 ]);
-const options = (names, external) => ({
-  entryPoints: Object.fromEntries(names.map((n) => [n, entryPoints[n]])),
-  plugins: [dynamicToRequire],
-  outdir,
+// The compile pipeline (YAML, schemas, lint, compiler, catalog: two thirds of a bundle that has it)
+// is a bundle of its own, dist/bundle/lib/pipeline.cjs, for the commands that load it only by
+// import() when they compile (plan, whose compile is usually remembered, apply, destroy, ...):
+// their start does not read and set up code it may not run. Commands that import it statically
+// (compile, validate, lint, ...) keep it inside. bin/nemoclaw.js loads libs through the code cache.
+const LIBS = { pipeline: join(root, 'dist/src/pipeline/pipeline.js') };
+const libOf = (path) => Object.keys(LIBS).find((k) => LIBS[k] === path);
+const splitLibs = {
+  name: 'split-libs',
+  setup(b) {
+    b.onResolve({ filter: /[\\/]pipeline\.js$/ }, (args) => {
+      const lib = args.kind === 'dynamic-import' ? libOf(resolve(args.resolveDir, args.path)) : undefined;
+      return lib ? { path: lib, namespace: 'nemoclaw-lib' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'nemoclaw-lib' }, (args) => ({
+      contents:
+        `module.exports = globalThis.__nemoclawRequireLib ? globalThis.__nemoclawRequireLib(${JSON.stringify(args.path)})` +
+        ` : require(require('node:path').join(__dirname, 'lib', ${JSON.stringify(`${args.path}.cjs`)}));`,
+      loader: 'js',
+    }));
+  },
+};
+
+const common = {
   outExtension: { '.js': '.cjs' },
   bundle: true,
   format: 'cjs',
@@ -81,29 +101,52 @@ const options = (names, external) => ({
   target: 'node20',
   // No comments (some hold non-ASCII) and less to read at every start; names stay for stack traces.
   minifyWhitespace: true,
-  external,
   // Sources find the package (and createRequire) from import.meta.url: give each bundle its own.
   define: { 'import.meta.url': '__nemoclawModuleUrl' },
   banner: { js: "const __nemoclawModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
+};
+
+// Which bundles reach a lib only through import(): a first pass, not written, says.
+const probe = await build({
+  ...common,
+  entryPoints,
+  plugins: [dynamicToRequire],
+  outdir,
+  external: EXTERNAL,
+  write: false,
+  metafile: true,
 });
-const names = Object.keys(entryPoints);
-await build(
-  options(
-    names.filter((n) => WITHOUT_GIT.has(n)),
-    [...EXTERNAL, 'simple-git'],
-  ),
-);
-await build(
-  options(
-    names.filter((n) => !WITHOUT_GIT.has(n)),
-    EXTERNAL,
-  ),
-);
+const split = new Set();
+for (const [out, o] of Object.entries(probe.metafile.outputs)) {
+  const files = Object.keys(o.inputs).map((f) => resolve(f));
+  if (!files.some((f) => libOf(f))) continue;
+  const statically = Object.keys(o.inputs).some((f) =>
+    probe.metafile.inputs[f]?.imports.some((i) => i.kind !== 'dynamic-import' && libOf(resolve(i.path))),
+  );
+  if (!statically) split.add(basename(out, '.cjs'));
+}
+const pick = (names) => Object.fromEntries(Object.entries(entryPoints).filter(([n]) => names(n)));
+for (const withoutGit of [true, false]) {
+  const external = withoutGit ? [...EXTERNAL, 'simple-git'] : EXTERNAL;
+  const mine = (n) => WITHOUT_GIT.has(n) === withoutGit;
+  const whole = pick((n) => mine(n) && !split.has(n));
+  const parted = pick((n) => mine(n) && split.has(n));
+  if (Object.keys(whole).length) await build({ ...common, entryPoints: whole, plugins: [dynamicToRequire], outdir, external });
+  if (Object.keys(parted).length) await build({ ...common, entryPoints: parted, plugins: [splitLibs, dynamicToRequire], outdir, external });
+}
+// The libs serve commands of WITHOUT_GIT, which read HEAD from .git themselves.
+await build({
+  ...common,
+  entryPoints: LIBS,
+  plugins: [dynamicToRequire],
+  outdir: join(outdir, 'lib'),
+  external: [...EXTERNAL, 'simple-git'],
+});
 rmSync(entries, { recursive: true, force: true });
 
 // Checked, not assumed: a dynamic import left in a bundle fails only when that path runs.
-for (const name of Object.keys(entryPoints)) {
+for (const name of [...Object.keys(entryPoints), ...Object.keys(LIBS).map((l) => `lib/${l}`)]) {
   const code = readFileSync(join(outdir, `${name}.cjs`), 'utf8');
   // bin/nemoclaw.js reads bundles as latin1, which is exact only for ASCII (esbuild's default charset).
   const wide = code.search(/[^\x00-\x7f]/);

@@ -29,7 +29,14 @@ export class GatewayError extends UserError {
  * The daemon is node's HTTP server: a status line, headers, a body of content-length bytes
  * (chunked or until close are read too), `Connection: close`.
  */
-export function call<T>(stateDir: string, method: string, path: string, body?: Uint8Array | object, timeoutMs = 30_000): Promise<T> {
+export function call<T>(
+  stateDir: string,
+  method: string,
+  path: string,
+  body?: Uint8Array | object,
+  timeoutMs = 30_000,
+  signal?: AbortSignal,
+): Promise<T> {
   const socketPath = stateLayout(resolveStateDir(stateDir)).controlSocket;
   const data = body === undefined ? undefined : body instanceof Uint8Array ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
@@ -92,6 +99,7 @@ export function call<T>(stateDir: string, method: string, path: string, body?: U
       return ended ? { status: Number(status), body: rest.toString('utf8') } : undefined; // until the close
     };
     sock.setTimeout(timeoutMs, () => fail(new GatewayError('gateway did not answer in time')));
+    signal?.addEventListener('abort', () => fail(new GatewayError('request abandoned')), { once: true });
     sock.on('error', (e: NodeJS.ErrnoException) => fail(unreachable(e.code ?? null, e.message)));
     sock.on('connect', () => {
       const head =
@@ -264,8 +272,8 @@ export async function unregisterSandbox(stateDir: string, name: string): Promise
   return (await call<{ removed: boolean }>(stateDir, 'DELETE', `/v1/sandboxes/${encodeURIComponent(name)}`)).removed;
 }
 
-export function gatewayStatus(stateDir: string): Promise<GatewayStatus> {
-  return call<GatewayStatus>(stateDir, 'GET', '/v1/status');
+export function gatewayStatus(stateDir: string, signal?: AbortSignal): Promise<GatewayStatus> {
+  return call<GatewayStatus>(stateDir, 'GET', '/v1/status', undefined, undefined, signal);
 }
 
 export async function listenTcp(stateDir: string, sandbox: string, host: string, port: number): Promise<number> {

@@ -141,7 +141,8 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   const supervisor = new Supervisor({
     stateDir,
     log,
-    start: async (so) => (await import('../runtime/process/start.js')).startSandbox(so),
+    // From a worker thread: this loop serves every sandbox's egress and must not stop for each fork (launch.ts).
+    start: async (so) => (await import('../runtime/process/start.js')).startSandbox({ ...so, offThread: true }),
     onDegraded: (name, missing) => gw.audit(degraded(name, missing)),
   });
   const control = createControlServer(gw, () => void stop(), supervisorRoutes(supervisor));

@@ -3,8 +3,11 @@ import { call } from './client.js';
 import type { EnsureResult, SupervisedStatus } from '../supervisor/supervisor.js';
 
 /** What the supervisor runs; `unknown` says why that list cannot be trusted (null when it can). */
-export function supervisedSandboxes(stateDir: string): Promise<{ sandboxes: SupervisedStatus[]; unknown: string | null }> {
-  return call(stateDir, 'GET', '/v1/supervisor/sandboxes');
+export function supervisedSandboxes(
+  stateDir: string,
+  signal?: AbortSignal,
+): Promise<{ sandboxes: SupervisedStatus[]; unknown: string | null }> {
+  return call(stateDir, 'GET', '/v1/supervisor/sandboxes', undefined, undefined, signal);
 }
 
 export function ensureSupervised(

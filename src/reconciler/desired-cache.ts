@@ -8,7 +8,7 @@
 // images happens only with --update-lock, which never uses this. The entry names each sandbox's
 // blueprint by digest and holds its manifest: it serves only sandboxes the store holds under that
 // digest (a no-op plan's), everything else is compiled.
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalJson, sha256 } from '../compiler/canonical.js';
@@ -75,8 +75,11 @@ export async function desiredKey(file: string): Promise<{ key: string; bytes: Bu
   nemoclawIdentity ??= {
     version: packageVersion,
     node: process.version,
-    // The code that compiles: this file (the command's bundle, or tsc's output, rewritten whole by every build).
-    code: identity(fileURLToPath(import.meta.url)),
+    // The code that compiles: this file (the command's bundle, or tsc's output, rewritten whole by
+    // every build) and the compile pipeline's own bundle beside it, when there is one.
+    code: [fileURLToPath(import.meta.url), join(dirname(fileURLToPath(import.meta.url)), 'lib', 'pipeline.cjs')].flatMap((f) =>
+      existsSync(f) ? [identity(f)] : [],
+    ),
     blueprints: filesOf(blueprintsDir),
     schemas: filesOf(join(packageRoot, 'schemas')),
   };

@@ -1,18 +1,21 @@
-// The journal of the apply in progress: every step is written (atomically) before it starts and
-// after it ends, so after a crash the next apply can say where the last one stopped. Steps are
-// idempotent and the next plan is computed from what really runs, so it converges from any point.
-// Steps of different sandboxes run side by side; the changes they make to the journal while a write
-// is in flight (or in one turn of the event loop) share the next write, done off the event loop
-// (an apply of 100 sandboxes has ~500 steps: a write, two fsyncs and the whole record per state
-// change, on the event loop, made the journal the serial part of a large apply). A step still
-// starts only once its "started" is on disk, and is reported done only once its "done" is.
+// The journal of the apply in progress: every step is written before it starts and after it
+// ends, so after a crash the next apply can say where the last one stopped. Steps are idempotent
+// and the next plan is computed from what really runs, so it converges from any point.
+// journal.json is the whole record, written (atomically) when the apply starts, with every step
+// pending, and when it ends; in between, each change of a step's state is a line appended to
+// journal.log beside it (readJournal merges them). Steps of different sandboxes run side by side;
+// the lines made while a write is in flight (or in one turn of the event loop) share the next
+// append and its fdatasync, off the event loop. Rewriting the whole record for each of an apply of
+// 100 sandboxes' ~800 state changes made the journal's writes grow with the square of the apply.
+// A step still starts only once its "started" is on disk, and is reported done only once its "done" is.
 //
 // TEST HOOK: NEMOCLAW_CRASH_AFTER_STEP=N makes the process SIGKILL itself right after step N
 // (1-based) is journaled as done. It exists for the fault-injection tests (test/reconciler) and is
 // read nowhere else.
-import { readFileSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync, readFileSync, rmSync, write } from 'node:fs';
+import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CoalescedWrites, writeFileAtomic, writeFileAtomicAsync } from '../util/atomic-write.js';
+import { CoalescedWrites, writeFileAtomic } from '../util/atomic-write.js';
 
 export const CRASH_AFTER_STEP_ENV = 'NEMOCLAW_CRASH_AFTER_STEP';
 
@@ -34,18 +37,52 @@ export interface JournalRecord {
   steps: JournalStep[];
 }
 
+/** The log of a journal's step changes: journal.log beside journal.json. */
+const logPath = (path: string) => path.replace(/\.json$/, '') + '.log';
+
+interface LogLine {
+  id: string;
+  n: number;
+  state: JournalStep['state'];
+  error?: string;
+}
+
+/** The journal as it stands: journal.json with the step changes of its log applied. */
 export function readJournal(path: string): JournalRecord | null {
+  let rec: JournalRecord;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as JournalRecord;
+    rec = JSON.parse(readFileSync(path, 'utf8')) as JournalRecord;
   } catch {
     return null;
   }
+  let log = '';
+  try {
+    log = readFileSync(logPath(path), 'utf8');
+  } catch {
+    return rec;
+  }
+  for (const line of log.split('\n')) {
+    let l: LogLine;
+    try {
+      l = JSON.parse(line) as LogLine;
+    } catch {
+      continue; // the last line of a crash may be cut short: it was never acknowledged
+    }
+    const step = l.id === rec.id && rec.state === 'running' ? rec.steps?.[l.n - 1] : undefined;
+    if (!step) continue;
+    step.state = l.state;
+    if (l.error !== undefined) step.error = l.error;
+  }
+  return rec;
 }
 
 export class Journal {
   private readonly rec: JournalRecord;
   private readonly crashAfter: number | null;
-  private readonly writes = new CoalescedWrites(() => writeFileAtomicAsync(this.path, this.text(), { mode: 0o600 }));
+  /** journal.log, open for appending; the lines not yet written. */
+  private readonly log: number;
+  private lines: string[] = [];
+  private readonly writes = new CoalescedWrites(() => this.append());
 
   constructor(
     private readonly path: string,
@@ -62,6 +99,10 @@ export class Journal {
     };
     const n = Number(process.env[CRASH_AFTER_STEP_ENV]);
     this.crashAfter = Number.isInteger(n) && n > 0 ? n : null;
+    // A fresh log for this record (a previous one's lines name another id, and are ignored anyway),
+    // made before the record is saved: that save's fsync of the directory persists its entry too.
+    mkdirSync(dirname(path), { recursive: true });
+    this.log = openSync(logPath(path), 'w', 0o600);
     this.save();
   }
 
@@ -71,18 +112,17 @@ export class Journal {
 
   async run<T>(n: number, f: () => Promise<T>): Promise<T> {
     const step = this.rec.steps[n - 1]!;
-    step.state = 'started';
+    this.change(step, 'started');
     await this.flush();
     let v: T;
     try {
       v = await f();
     } catch (e) {
-      step.state = 'failed';
-      step.error = (e as Error).message;
+      this.change(step, 'failed', (e as Error).message);
       await this.flush();
       throw e;
     }
-    step.state = 'done';
+    this.change(step, 'done');
     await this.flush();
     if (this.crashAfter === n) process.kill(process.pid, 'SIGKILL');
     return v;
@@ -93,12 +133,35 @@ export class Journal {
     return this.writes.save();
   }
 
-  /** The final record; written after any write still in flight, so nothing older lands over it. */
+  private change(step: JournalStep, state: JournalStep['state'], error?: string): void {
+    step.state = state;
+    if (error !== undefined) step.error = error;
+    this.lines.push(JSON.stringify({ id: this.rec.id, n: step.n, state, ...(error !== undefined ? { error } : {}) }) + '\n');
+  }
+
+  /** Append the pending lines and fdatasync them, in the thread pool. */
+  private append(): Promise<void> {
+    const data = Buffer.from(this.lines.join(''));
+    this.lines = [];
+    return new Promise((resolve, reject) => {
+      const rest = (off: number): void =>
+        write(this.log, data, off, data.length - off, null, (err, n) => {
+          if (err) return reject(err);
+          if (off + n < data.length) return rest(off + n);
+          fdatasync(this.log, (e) => (e ? reject(e) : resolve()));
+        });
+      rest(0);
+    });
+  }
+
+  /** The final record, after any append still in flight; then the log it makes redundant goes. */
   async finish(ok: boolean): Promise<void> {
     await this.writes.settled();
     this.rec.state = ok ? 'done' : 'failed';
     this.rec.finished_at = new Date().toISOString();
     this.save();
+    closeSync(this.log);
+    rmSync(logPath(this.path), { force: true });
   }
 
   private text(): string {

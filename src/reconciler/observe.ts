@@ -1,6 +1,9 @@
 // observe: ask the drivers and the gateway what really runs, and check the blueprint store
 // against the digests the inventory recorded. Read-only.
+import { existsSync } from 'node:fs';
 import { gatewayStatus, probeGateway } from '../daemon/client.js';
+import { supervisedSandboxes } from '../daemon/supervisor-client.js';
+import { stateLayout } from '../state/paths.js';
 import type { CompiledSandbox, RuntimeKind } from '../compiler/artifacts.js';
 import type { BlueprintFile } from '../state/types.js';
 import type { Driver, DriverObservation } from './drivers/driver.js';
@@ -38,23 +41,17 @@ export interface Observation {
 export async function observe(store: StateStore, inventory: Inventory, drivers: Driver[]): Promise<Observation> {
   const stateDir = store.root;
   const unknown: string[] = [];
-  const probe = await probeGateway(stateDir);
-  if (probe.state === 'unknown') unknown.push(probe.reason);
-  // The gateway's status and every driver's view at once (round trips to the daemon, the engine),
-  // the drivers told what the probe found.
-  const asked = Promise.all([
-    probe.state === 'running'
-      ? gatewayStatus(stateDir).then(
-          (s) => s,
-          (e: Error) => {
-            unknown.push(`the gateway did not report its status: ${e.message}`);
-            return null;
-          },
-        )
-      : null,
-    Promise.all(drivers.map((d) => d.observe({ stateDir, gateway: probe }))),
-  ]);
-  // While the daemon answers: the state files (the requests go out first, in this turn's I/O).
+  // The state files are read while the daemon answers: the probe goes out first (this turn's I/O),
+  // and, when its control socket is there, the requests for its status and the supervisor's list,
+  // which are used only if the probe finds it running, and abandoned otherwise.
+  const probed = probeGateway(stateDir);
+  const ahead = existsSync(stateLayout(stateDir).controlSocket) ? new AbortController() : null;
+  const early = ahead && {
+    status: gatewayStatus(stateDir, ahead.signal),
+    supervised: supervisedSandboxes(stateDir, ahead.signal),
+  };
+  early?.status.catch(() => {}); // settled below, or abandoned
+  early?.supervised.catch(() => {});
   await new Promise<void>((r) => setImmediate(r));
   let generationsError: string | null = null;
   try {
@@ -69,6 +66,24 @@ export async function observe(store: StateStore, inventory: Inventory, drivers: 
     current[name] = r.blueprint;
     edited[name] = r.edited;
   }
+  const probe = await probed;
+  if (probe.state === 'unknown') unknown.push(probe.reason);
+  if (probe.state !== 'running') ahead?.abort();
+  // The gateway's status and every driver's view at once (round trips to the daemon, the engine),
+  // the drivers told what the probe found.
+  const up = probe.state === 'running';
+  const asked = Promise.all([
+    up
+      ? (early?.status ?? gatewayStatus(stateDir)).then(
+          (s) => s,
+          (e: Error) => {
+            unknown.push(`the gateway did not report its status: ${e.message}`);
+            return null;
+          },
+        )
+      : null,
+    Promise.all(drivers.map((d) => d.observe({ stateDir, gateway: probe, ...(up && early ? { supervised: early.supervised } : {}) }))),
+  ]);
   const [status, views] = await asked;
   const gw: Awaited<ReturnType<typeof gatewayStatus>> | null = status;
   const running = gw !== null;

@@ -186,19 +186,26 @@ export async function planFromFile(store: StateStore, file: string, o: MakePlanO
     const sandboxes: DesiredSandbox[] = [];
     for (const s of hit.sandboxes) {
       const cur = current[s.name];
-      let manifest: SandboxArtifacts['manifest'] | null = null;
-      try {
-        manifest = JSON.parse(s.manifest) as SandboxArtifacts['manifest'];
-      } catch {
-        /* a damaged entry */
+      if (!cur || cur.digest !== s.digest) break;
+      // The store's own manifest when it is this one (applied from this file), else the remembered one, checked.
+      let manifest: SandboxArtifacts['manifest'] | null = s.manifest === cur.files['manifest.json'] ? cur.artifacts.manifest : null;
+      if (!manifest) {
+        try {
+          manifest = JSON.parse(s.manifest) as SandboxArtifacts['manifest'];
+        } catch {
+          /* a damaged entry */
+        }
+        if (!manifest || manifest.sandbox !== s.name || manifestDigest(manifest) !== s.digest) break;
       }
-      if (!cur || cur.digest !== s.digest || !manifest || manifest.sandbox !== s.name || manifestDigest(manifest) !== s.digest) break;
       const files = Object.fromEntries(s.files.map((f) => [f, f === 'manifest.json' ? s.manifest : cur.files[f]])) as Record<
         BlueprintFile,
         string
       >;
       if (!BLUEPRINT_FILES.every((f) => typeof files[f] === 'string')) break;
-      sandboxes.push({ name: s.name, digest: s.digest, files, artifacts: { ...cur.artifacts, manifest } });
+      // cur's artifacts with this manifest (their getters copied as getters: nothing parsed yet is parsed now).
+      const artifacts = Object.defineProperties({}, Object.getOwnPropertyDescriptors(cur.artifacts)) as SandboxArtifacts;
+      Object.defineProperty(artifacts, 'manifest', { value: manifest, enumerable: true, writable: true, configurable: true });
+      sandboxes.push({ name: s.name, digest: s.digest, files, artifacts });
     }
     if (sandboxes.length === hit.sandboxes.length) {
       const desired: Desired = { configPath: hit.configPath, configDigest: hit.configDigest, gitCommit: hit.gitCommit, sandboxes };

@@ -4,8 +4,9 @@
 // the sandbox's data on disk is owned by ids of its range, so the range is kept while that data
 // exists (also when it is kept aside by destroy) and freed only by `destroy --purge`.
 // Record: <state>/uid-ranges/<n>, holding the sandbox's name. Creating it with O_EXCL is the
-// allocation, so two concurrent starts can never get the same range.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// allocation, so two concurrent starts can never get the same range. (An index by name beside
+// the records finds a sandbox's without reading them all: see below.)
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Above every uid a distribution's useradd or systemd-homed/nspawn hands out (those stop below 0x70000000). */
@@ -43,21 +44,16 @@ function records(stateRoot: string): Map<number, string> {
 
 const range = (index: number): UidRange => ({ index, first: FIRST_HOST_ID + index * RANGE_SIZE });
 
-/**
- * Ranges this process found or allocated, by state directory and sandbox: a hint only, checked
- * against the record it names before use (one read instead of reading every record: a daemon
- * starting 100 sandboxes read 100 records for each). A record freed or given to another sandbox
- * since then fails the check, and the records are read again.
- */
-const known = new Map<string, Map<string, number>>();
+// The index by name: <state>/uid-ranges/by-name/<sandbox>, a symlink to "<n>", made before the
+// record <n> is, so that a sandbox has no record but where its link points. A lookup is a readlink
+// and one read of the record it names (reading every record for each sandbox made starting the
+// 100th sandbox read 100 files); the record is what counts, a link to a record that does not hold
+// the sandbox is stale. by-name/.complete says every record has its link: a state directory from
+// before the index gets its links from one scan of the records first.
+const byName = (stateRoot: string) => join(dirOf(stateRoot), 'by-name');
+const COMPLETE = '.complete';
 
-function remember(stateRoot: string, sandbox: string, index: number): void {
-  let m = known.get(stateRoot);
-  if (!m) known.set(stateRoot, (m = new Map()));
-  m.set(sandbox, index);
-}
-
-function stillHolds(stateRoot: string, index: number, sandbox: string): boolean {
+function holds(stateRoot: string, index: number, sandbox: string): boolean {
   try {
     return readFileSync(join(dirOf(stateRoot), String(index)), 'utf8') === sandbox;
   } catch {
@@ -65,39 +61,82 @@ function stillHolds(stateRoot: string, index: number, sandbox: string): boolean 
   }
 }
 
-function lookup(stateRoot: string, sandbox: string, all: Map<number, string>): UidRange | null {
-  for (const [i, name] of all)
-    if (name === sandbox) {
-      remember(stateRoot, sandbox, i);
-      return range(i);
-    }
+function linked(stateRoot: string, sandbox: string): number | null {
+  try {
+    const t = readlinkSync(join(byName(stateRoot), sandbox));
+    return /^\d+$/.test(t) ? Number(t) : null;
+  } catch {
+    return null;
+  }
+}
+
+function link(stateRoot: string, sandbox: string, index: number): boolean {
+  try {
+    symlinkSync(String(index), join(byName(stateRoot), sandbox));
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+}
+
+/** Whether the index covers every record; if the records exist but it does not, give it their links first. */
+function indexed(stateRoot: string): boolean {
+  if (existsSync(join(byName(stateRoot), COMPLETE))) return true;
+  const all = records(stateRoot);
+  try {
+    mkdirSync(byName(stateRoot), { recursive: true, mode: 0o700 });
+    for (const [i, name] of [...all].sort((a, b) => a[0] - b[0]))
+      if (NAME.test(name) && linked(stateRoot, name) === null) link(stateRoot, name, i);
+    writeFileSync(join(byName(stateRoot), COMPLETE), '', { mode: 0o600 });
+    return true;
+  } catch {
+    return false; // a directory this process cannot write: the records, read whole, answer
+  }
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+function scan(stateRoot: string, sandbox: string): UidRange | null {
+  for (const [i, name] of records(stateRoot)) if (name === sandbox) return range(i);
   return null;
 }
 
 /** The sandbox's range, if it has one. */
 export function findUidRange(stateRoot: string, sandbox: string): UidRange | null {
-  const hint = known.get(stateRoot)?.get(sandbox);
-  if (hint !== undefined && stillHolds(stateRoot, hint, sandbox)) return range(hint);
-  known.get(stateRoot)?.delete(sandbox);
-  return lookup(stateRoot, sandbox, records(stateRoot));
+  if (!existsSync(dirOf(stateRoot))) return null;
+  if (!NAME.test(sandbox) || !indexed(stateRoot)) return scan(stateRoot, sandbox);
+  const i = linked(stateRoot, sandbox);
+  return i !== null && holds(stateRoot, i, sandbox) ? range(i) : null;
 }
 
 /** The sandbox's range, allocating the lowest free one on first use. */
 export function allocateUidRange(stateRoot: string, sandbox: string): UidRange {
-  const hint = known.get(stateRoot)?.get(sandbox);
-  if (hint !== undefined && stillHolds(stateRoot, hint, sandbox)) return range(hint);
-  known.get(stateRoot)?.delete(sandbox);
-  const taken = records(stateRoot);
-  const found = lookup(stateRoot, sandbox, taken);
+  const found = findUidRange(stateRoot, sandbox);
   if (found) return found;
   mkdirSync(dirOf(stateRoot), { recursive: true, mode: 0o700 });
+  if (!NAME.test(sandbox) || !indexed(stateRoot)) throw new Error(`cannot allocate a host id range for ${sandbox} in ${dirOf(stateRoot)}`);
+  const taken = new Set(
+    readdirSync(dirOf(stateRoot))
+      .filter((f) => /^\d+$/.test(f))
+      .map(Number),
+  );
   for (let i = 0; i < MAX_RANGES; i++) {
     if (taken.has(i)) continue;
+    // The link first (a crash after it leaves a stale link, never a record without one).
+    if (!link(stateRoot, sandbox, i)) {
+      // A link already: its record, if it holds the sandbox (another process allocated it
+      // meanwhile); else a stale one, replaced, once.
+      const other = linked(stateRoot, sandbox);
+      if (other !== null && holds(stateRoot, other, sandbox)) return range(other);
+      rmSync(join(byName(stateRoot), sandbox), { force: true });
+      if (!link(stateRoot, sandbox, i)) throw new Error(`another process is allocating a host id range for ${sandbox}; try again`);
+    }
     try {
       writeFileSync(join(dirOf(stateRoot), String(i)), sandbox, { flag: 'wx', mode: 0o600 });
-      remember(stateRoot, sandbox, i);
       return range(i);
     } catch (e) {
+      rmSync(join(byName(stateRoot), sandbox), { force: true });
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
   }
@@ -107,6 +146,6 @@ export function allocateUidRange(stateRoot: string, sandbox: string): UidRange {
 /** Frees the ranges of these sandboxes (their data is gone: `destroy --purge`). */
 export function freeUidRanges(stateRoot: string, sandboxes: Iterable<string>): void {
   const names = new Set(sandboxes);
-  for (const n of names) known.get(stateRoot)?.delete(n);
   for (const [i, name] of records(stateRoot)) if (names.has(name)) rmSync(join(dirOf(stateRoot), String(i)), { force: true });
+  for (const n of names) if (NAME.test(n)) rmSync(join(byName(stateRoot), n), { force: true });
 }

@@ -2,7 +2,7 @@
 // runtime from the verified blueprint store, restarts them with exponential backoff when they
 // exit, appends their output to a log file, and remembers what should run so a restarted daemon
 // brings the same sandboxes back. The reconciler drives it through the control API (routes.ts).
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, open, promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { CoalescedWrites, writeFileAtomic, writeFileAtomicAsync } from '../util/atomic-write.js';
 import { procStartTime } from '../util/proc.js';
@@ -79,7 +79,10 @@ export class Supervisor {
   private restoring: Promise<void> = Promise.resolve();
   /** desired.json, by group commit off the event loop: the ensures and stops of one moment share a write. */
   private readonly desiredWrites = new CoalescedWrites(() => writeFileAtomicAsync(this.desiredFile, this.desiredText(), { mode: 0o600 }));
-  private pidsScheduled = false;
+  /** pids.json likewise (not fsynced: it only matters while the host stays up). */
+  private readonly pidsWrites = new CoalescedWrites(() =>
+    writeFileAtomicAsync(this.pidsFile, this.pidsText(), { mode: 0o600, durable: false }),
+  );
 
   constructor(private readonly o: SupervisorOptions) {
     this.store = new StateStore(o.stateDir);
@@ -213,7 +216,7 @@ export class Supervisor {
   async stopAll(): Promise<void> {
     this.stopping = true;
     await Promise.all([...this.entries.values()].map((e) => this.serial(e.name, () => this.halt(e))));
-    await this.desiredWrites.settled();
+    await Promise.all([this.desiredWrites.settled(), this.pidsWrites.settled()]);
     this.writePids(); // now: the process exits next
   }
 
@@ -275,21 +278,22 @@ export class Supervisor {
     }
   }
 
-  private openLog(path: string): number {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  /** The agent's log, opened for appending (rotated first when large), in the thread pool. */
+  private async openLog(path: string): Promise<number> {
+    await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
     try {
-      if (existsSync(path) && statSync(path).size > (this.o.maxLogBytes ?? 8 * 1024 * 1024)) renameSync(path, `${path}.1`);
+      if ((await fsp.stat(path)).size > (this.o.maxLogBytes ?? 8 * 1024 * 1024)) await fsp.rename(path, `${path}.1`);
     } catch {
-      /* keep appending */
+      /* none yet, or keep appending */
     }
-    return openSync(path, 'a', 0o600);
+    return new Promise((resolve, reject) => open(path, 'a', 0o600, (err, fd) => (err ? reject(err) : resolve(fd))));
   }
 
   /** Start one run; on failure records the error and rethrows. */
   private async launch(e: Entry, loaded?: ReturnType<StateStore['loadBlueprint']>): Promise<void> {
     const epoch = e.epoch;
     const bp = loaded ?? this.store.loadBlueprint(e.name, e.digest);
-    const fd = this.openLog(e.status.log);
+    const fd = await this.openLog(e.status.log);
     let r: RunningSandbox;
     try {
       r = await this.o.start({ artifacts: bp.artifacts, stateDir: this.o.stateDir, stdio: ['ignore', fd, fd] });
@@ -370,24 +374,25 @@ export class Supervisor {
   }
 
   /**
-   * pids.json (not fsynced: it only matters while the host stays up): the changes of one event
-   * loop turn share a write, at the end of the turn. Each entry's start time was read at launch.
+   * pids.json: the changes made while a write is in flight (or in one event-loop turn) share the
+   * next one, written in the thread pool. Each entry's start time was read at launch.
    */
   private savePids(): void {
-    if (this.unreadable || this.pidsScheduled) return;
-    this.pidsScheduled = true;
-    setImmediate(() => {
-      this.pidsScheduled = false;
-      this.writePids();
-    });
+    if (this.unreadable) return;
+    this.pidsWrites.save().catch((err: Error) => this.log(`supervisor: cannot write ${this.pidsFile}: ${err.message}`));
   }
 
-  private writePids(): void {
-    if (this.unreadable) return;
+  private pidsText(): string {
     const pids: Record<string, { pid: number; start: string }> = {};
     for (const e of this.entries.values()) if (e.running && e.start) pids[e.name] = { pid: e.running.pid, start: e.start };
+    return JSON.stringify(pids) + '\n';
+  }
+
+  /** Now, synchronously (the daemon is stopping). */
+  private writePids(): void {
+    if (this.unreadable) return;
     try {
-      writeFileAtomic(this.pidsFile, JSON.stringify(pids) + '\n', { mode: 0o600, durable: false });
+      writeFileAtomic(this.pidsFile, this.pidsText(), { mode: 0o600, durable: false });
     } catch (err) {
       this.log(`supervisor: cannot write ${this.pidsFile}: ${(err as Error).message}`);
     }

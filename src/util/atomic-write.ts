@@ -1,6 +1,6 @@
 // Atomic file writes: write a temp file in the same directory, fsync, rename over the target.
 // A reader (or a crash) sees the old file or the new one, never half of one.
-import { closeSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export interface WriteOptions {
@@ -87,16 +87,12 @@ export function writeFilesAtomic(files: readonly (readonly [path: string, data: 
   }
 }
 
-/** fsync in the thread pool: the event loop goes on meanwhile. */
-const fsyncAsync = (fd: number) => new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
-
 /**
- * writeFileAtomic for several files of one directory at once, with the fsyncs (the slow part) off
- * the event loop: each file is written beside its target, all are fsynced side by side, renamed
+ * writeFileAtomic for several files of one directory at once, every system call in the thread
+ * pool: under a busy file system journal, creating and renaming files block for milliseconds too,
+ * not only fsync. Each file is written and fsynced beside its target, all side by side, renamed
  * over their targets, and the directory is fsynced once for all of them. Every file is either the
  * old one or the new one after a crash; once the promise resolves all are the new ones, durably.
- * Writing into the page cache stays synchronous: a chain of awaits costs a busy process one
- * event-loop turn each.
  */
 export async function writeFilesAtomicAsync(
   dir: string,
@@ -104,39 +100,35 @@ export async function writeFilesAtomicAsync(
   opts: WriteOptions = {},
 ): Promise<void> {
   const { mode = 0o644, durable = true } = opts;
-  mkdirSync(dir, { recursive: true });
-  const written: { tmp: string; path: string; fd: number | null }[] = [];
+  await fsp.mkdir(dir, { recursive: true });
+  const tmps = files.map(([name]) => tmpFor(join(dir, name)));
   try {
-    for (const [name, data] of files) {
-      const path = join(dir, name);
-      const w = { tmp: tmpFor(path), path, fd: null as number | null };
-      w.fd = openSync(w.tmp, 'wx', mode);
-      written.push(w);
-      writeSync(w.fd, typeof data === 'string' ? Buffer.from(data) : data);
-    }
-    if (durable) await Promise.all(written.map((w) => fsyncAsync(w.fd!)));
-    for (const w of written) {
-      closeSync(w.fd!);
-      w.fd = null;
-    }
-    for (const w of written) renameSync(w.tmp, w.path);
+    await Promise.all(
+      files.map(async ([, data], i) => {
+        const h = await fsp.open(tmps[i]!, 'wx', mode);
+        try {
+          await h.writeFile(data);
+          if (durable) await h.sync();
+        } finally {
+          await h.close();
+        }
+      }),
+    );
+    await Promise.all(files.map(([name], i) => fsp.rename(tmps[i]!, join(dir, name))));
   } catch (e) {
-    for (const w of written) {
-      if (w.fd !== null) closeSync(w.fd);
-      rmSync(w.tmp, { force: true });
-    }
+    await Promise.all(tmps.map((t) => fsp.rm(t, { force: true })));
     throw e;
   }
   if (durable) await fsyncDirAsync(dir);
 }
 
-/** Persist the entries of DIR (a file created or renamed in it), fsyncing off the event loop. */
+/** Persist the entries of DIR (a file created or renamed in it), off the event loop. */
 export async function fsyncDirAsync(dir: string): Promise<void> {
-  const dfd = openSync(dir, 'r');
+  const h = await fsp.open(dir, 'r');
   try {
-    await fsyncAsync(dfd);
+    await h.sync();
   } finally {
-    closeSync(dfd);
+    await h.close();
   }
 }
 

@@ -25,8 +25,16 @@ export interface Diagnostic {
   hint?: string;
 }
 
+/**
+ * The classes an error was made by, by name, shared by every copy of this module: a start-up
+ * bundle loads the compile pipeline as a bundle of its own (scripts/bundle.mjs), with its own
+ * copy of these classes, and a CompileError made there is still `instanceof UserError` here.
+ */
+const MADE_BY = Symbol.for('nemoclaw.error.classes');
+
 /** Thrown for input the user must fix; the CLI prints `message` (and any diagnostics) without a stack trace. */
 export class UserError extends Error {
+  declare readonly [MADE_BY]: readonly string[];
   constructor(
     message: string,
     readonly diagnostics: readonly Diagnostic[] = [],
@@ -35,5 +43,15 @@ export class UserError extends Error {
   ) {
     super(message);
     this.name = 'UserError';
+    const made: string[] = [];
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c))
+      made.push((c as { name: string }).name);
+    Object.defineProperty(this, MADE_BY, { value: made });
+  }
+
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, x)) return true;
+    const made = (x as { [MADE_BY]?: unknown } | null)?.[MADE_BY];
+    return Array.isArray(made) && made.includes(this.name);
   }
 }

@@ -3,10 +3,15 @@
 import { createRequire } from 'node:module';
 
 type Crypto = typeof import('node:crypto');
-let crypto: Crypto | undefined;
+/** crypto.hash (Node ≥ 20.12): one call, no Hash object; ~2× faster on the small inputs hashed by the hundred in a plan. */
+type OneShot = (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string;
+let hash: OneShot | undefined;
 
 /** Lowercase hex sha256 of DATA (strings as UTF-8). */
 export function sha256Hex(data: string | Uint8Array): string {
-  crypto ??= createRequire(import.meta.url)('node:crypto') as Crypto;
-  return crypto.createHash('sha256').update(data).digest('hex');
+  if (!hash) {
+    const crypto = createRequire(import.meta.url)('node:crypto') as Crypto & { hash?: OneShot };
+    hash = crypto.hash ?? ((algorithm, d, encoding) => crypto.createHash(algorithm).update(d).digest(encoding));
+  }
+  return hash('sha256', data, 'hex');
 }

@@ -30,6 +30,13 @@ const SAMPLES: Record<string, string> = {
   openssh: '-----BEGIN ' + 'OPENSSH PRIVATE KEY-----',
   urlPassword: 'https://agent:' + body(12) + '@db.example.com/x',
   jwt: 'eyJ' + body(20) + '.eyJ' + body(30) + '.' + body(30),
+  // One of each remaining pattern: findSecrets looks only where a pattern's anchor is (redact.ts ANCHORS).
+  pypi: 'pypi-' + body(60),
+  sendgrid: 'SG.' + body(22) + '.' + body(40),
+  awsSession: 'ASIA' + 'IOSFODNN7EXAMPLQ',
+  stripeRestricted: 'rk_' + 'test_' + body(24),
+  githubServer: 'ghs_' + body(36),
+  slackApp: 'xoxa-' + body(20),
 };
 
 describe('credential detection', () => {

@@ -17,8 +17,8 @@ import { compileYaml, requireProcessRuntime } from './process-fixture.js';
 function collect(sb: RunningSandbox): { out: () => string; err: () => string } {
   let out = '',
     err = '';
-  sb.child.stdout?.on('data', (d) => (out += d));
-  sb.child.stderr?.on('data', (d) => (err += d));
+  sb.child!.stdout?.on('data', (d) => (out += d));
+  sb.child!.stderr?.on('data', (d) => (err += d));
   return { out: () => out, err: () => err };
 }
 

@@ -2,7 +2,7 @@
 // enforcement report, the relay to the gateway, persistence, and failing closed.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -18,10 +18,10 @@ import { BASE_YAML, compileYaml, requireProcessRuntime } from './process-fixture
 function collect(sb: RunningSandbox): { out: () => string; err: () => string } {
   let out = '',
     err = '';
-  sb.child.stdout?.on('data', (d) => {
+  sb.child!.stdout?.on('data', (d) => {
     out += d;
   });
-  sb.child.stderr?.on('data', (d) => {
+  sb.child!.stderr?.on('data', (d) => {
     err += d;
   });
   return { out: () => out, err: () => err };
@@ -314,4 +314,49 @@ test('fail closed: a Landlock floor of 8 is refused before anything starts, and 
       /refused to start: landlock: kernel offers Landlock ABI \d, the policy requires at least 8/.test(e.message),
   );
   assert.equal(existsSync(join(sandboxPaths(state, 'floor').rwDir('/sandbox'), 'agent-ran')), false, 'the agent never ran');
+});
+
+test('offThread: started from a worker thread (as the daemon does), the same report, output, exit and stop; a refusal is one', async (t) => {
+  if (!(await requireProcessRuntime(t))) return;
+  const dir = tempDir(t);
+  const s = await compileYaml(dir, BASE_YAML('worker'), 'worker');
+  const state = join(dir, 'state');
+  const log = join(dir, 'out.log');
+  const fd = openSync(log, 'a');
+  t.after(() => closeSync(fd));
+  // A fast exit: the exit may be seen before the report is read, which must still count.
+  const quick = await startSandbox({
+    artifacts: s.artifacts,
+    stateDir: state,
+    stdio: ['ignore', fd, fd],
+    command: ['/bin/sh', '-c', 'echo hello'],
+    offThread: true,
+  });
+  assert.equal(quick.child, undefined);
+  assert.equal(quick.report.ok, true);
+  assert.equal(quick.report.sandbox, 'worker');
+  assert.equal((await quick.wait()).code, 0);
+  assert.equal(readFileSync(log, 'utf8'), 'hello\n');
+
+  const long = await startSandbox({
+    artifacts: s.artifacts,
+    stateDir: state,
+    stdio: ['ignore', fd, fd],
+    command: ['/bin/sh', '-c', 'trap "" TERM; echo trapped; sleep 30'],
+    offThread: true,
+  });
+  assert.ok(alive(long.pid));
+  await until(() => readFileSync(log, 'utf8').includes('trapped')); // SIGTERM is ignored from here on
+  const st = await long.stop(200); // SIGTERM ignored: SIGKILL after the grace period
+  assert.equal(st.code, 137);
+  assert.ok(!alive(long.pid));
+
+  await assert.rejects(
+    startSandbox({ artifacts: s.artifacts, stateDir: state, stdio: ['ignore', fd, fd], command: ['/no/such/program'], offThread: true }),
+    /not found|refused to start/,
+  );
+  await assert.rejects(
+    startSandbox({ artifacts: s.artifacts, stateDir: state, stdio: ['ignore', 'pipe', 'pipe'], offThread: true }),
+    /cannot be a pipe/,
+  );
 });

@@ -3,7 +3,7 @@
 // /proc), one exhausting inotify instances does not affect the other, and the agent sees uid 1000.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startSandbox, type RunningSandbox } from '../../src/runtime/process/start.js';
@@ -28,6 +28,33 @@ test('uid ranges: one per sandbox name, stable, never shared, freed on purge', (
   assert.equal(readFileSync(join(state, 'uid-ranges', '0'), 'utf8'), 'c');
 });
 
+test('uid ranges: found through the index by name; a state directory from before it, stale links and a purge', (t) => {
+  const state = tempDir(t);
+  const dir = join(state, 'uid-ranges');
+  mkdirSync(dir);
+  writeFileSync(join(dir, '0'), 'old');
+  writeFileSync(join(dir, '1'), 'other');
+  assert.deepEqual(findUidRange(state, 'old'), { index: 0, first: FIRST_HOST_ID }, 'records without the index are found');
+  assert.equal(readlinkSync(join(dir, 'by-name', 'other')), '1', 'and indexed');
+  assert.ok(existsSync(join(dir, 'by-name', '.complete')));
+
+  symlinkSync('5', join(dir, 'by-name', 'ghost')); // a crash between the link and the record
+  symlinkSync('1', join(dir, 'by-name', 'thief')); // a link to a record of another sandbox
+  assert.equal(findUidRange(state, 'ghost'), null);
+  assert.equal(findUidRange(state, 'thief'), null);
+  assert.equal(allocateUidRange(state, 'ghost').index, 2, 'the lowest free range; the stale link replaced');
+  assert.equal(allocateUidRange(state, 'thief').index, 3);
+  assert.equal(readFileSync(join(dir, '1'), 'utf8'), 'other', 'the record of the other sandbox is untouched');
+
+  const many = Array.from({ length: 40 }, (_, i) => `s${i}`).map((n) => [n, allocateUidRange(state, n).index] as const);
+  assert.equal(new Set(many.map(([, i]) => i)).size, many.length, 'never shared');
+  for (const [n, i] of many) assert.equal(findUidRange(state, n)?.index, i);
+  freeUidRanges(state, ['s3', 'old']);
+  assert.equal(findUidRange(state, 's3'), null);
+  assert.ok(!existsSync(join(dir, 'by-name', 's3')));
+  assert.equal(allocateUidRange(state, 'new').index, 0, 'freed ranges are reused, lowest first');
+});
+
 /** Host pids of every process under PID (children of children...). */
 function descendants(pid: number): number[] {
   const out: number[] = [];
@@ -41,12 +68,12 @@ function descendants(pid: number): number[] {
 function firstLine(sb: RunningSandbox): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    sb.child.stdout?.setEncoding('utf8');
-    sb.child.stdout?.on('data', (d: string) => {
+    sb.child!.stdout?.setEncoding('utf8');
+    sb.child!.stdout?.on('data', (d: string) => {
       buf += d;
       if (buf.includes('\n')) resolve(buf.split('\n')[0] ?? '');
     });
-    sb.child.on('exit', () => reject(new Error(`exited before a line: ${buf}`)));
+    sb.child!.on('exit', () => reject(new Error(`exited before a line: ${buf}`)));
   });
 }
 

@@ -3,6 +3,7 @@
 import type { RuntimeKind } from '../../compiler/artifacts.js';
 import type { DesiredSandbox, ProcessObservation } from '../../state/types.js';
 import type { GatewayProbe } from '../../daemon/client.js';
+import type { SupervisedStatus } from '../../supervisor/supervisor.js';
 
 export interface DriverObservation extends ProcessObservation {
   /** Driver-side id (supervisor name, container id). */
@@ -25,6 +26,8 @@ export interface DriverContext {
   stateDir: string;
   /** What a probe of the gateway daemon just found, when the caller made one (observe does). */
   gateway?: GatewayProbe;
+  /** The supervisor's list, when the caller asked for it already (observe does, beside the probe). */
+  supervised?: Promise<{ sandboxes: SupervisedStatus[]; unknown: string | null }>;
 }
 
 export interface Driver {

@@ -39,7 +39,7 @@ export const processDriver: Driver = {
       return knownView();
     }
     try {
-      const r = await supervisedSandboxes(ctx.stateDir);
+      const r = await (ctx.supervised ?? supervisedSandboxes(ctx.stateDir));
       if (r.unknown) return unknownView(r.unknown);
       return knownView(r.sandboxes.map((s) => [s.name, toObservation(s)]));
     } catch (e) {

@@ -1,11 +1,9 @@
 // Starts one sandbox in the embedded runtime: preflight, state directories, cgroups, BPF, then
 // nemoclaw-init with the spec (fd 3), the BPF (fd 4) and a report pipe (fd 5). Resolves once
 // the init has reported what it enforced, i.e. right before the agent is exec'd.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
-import { constants } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, promises as fsp, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
 import type { LandlockArtifact, SandboxArtifact, SeccompProfile } from '../../compiler/artifacts.js';
 import { UserError } from '../../util/errors.js';
 import { initBinary } from '../../util/package-paths.js';
@@ -22,6 +20,7 @@ import { allocateUidRange } from '../../state/uid-ranges.js';
 import { handOver } from './data-owner.js';
 import { checkRoot } from './root-check.js';
 import { prepareDisk } from './disk.js';
+import { launchHere, launchInWorker, type LaunchOptions } from './launch.js';
 
 /** Exit code of `nemoclaw run` when the init refused to start the agent (as `docker run`). */
 export const INIT_REFUSED = 125;
@@ -43,6 +42,11 @@ export interface StartOptions {
   secretEnv?: NodeJS.ProcessEnv;
   /** OCI layout directories or tars to find the sandbox's image in, besides STATE/images/oci/. */
   imageLayouts?: string[];
+  /**
+   * Start the init from a worker thread (launch.ts): for the daemon, whose event loop must not
+   * stop for each fork. stdio must then be file descriptors, 'ignore' or 'inherit'; `child` is absent.
+   */
+  offThread?: boolean;
 }
 
 export interface ExitStatus {
@@ -63,17 +67,19 @@ export interface RunningSandbox {
   gateway: { socket: string; running: boolean } | null;
   /** Mechanisms running with less than the config asks for (best_effort, no cgroups...). */
   warnings: string[];
-  child: ChildProcess;
+  /** The init's process, when it was started in this thread (not with offThread). */
+  child?: ChildProcess;
   wait(): Promise<ExitStatus>;
   /** SIGTERM, then SIGKILL after graceMs; resolves when every process of the sandbox is gone. */
   stop(graceMs?: number): Promise<ExitStatus>;
 }
 
-function ensureDir(path: string, mode: number, owner?: { uid: number; gid: number }): void {
-  mkdirSync(path, { recursive: true, mode });
+/** mkdir -p (and chown as root), in the thread pool: the daemon's loop must not wait on the file system's journal. */
+async function ensureDir(path: string, mode: number, owner?: { uid: number; gid: number }): Promise<void> {
+  await fsp.mkdir(path, { recursive: true, mode });
   if (owner && process.getuid?.() === 0) {
-    const st = statSync(path);
-    if (st.uid !== owner.uid || st.gid !== owner.gid) chownSync(path, owner.uid, owner.gid);
+    const st = await fsp.stat(path);
+    if (st.uid !== owner.uid || st.gid !== owner.gid) await fsp.chown(path, owner.uid, owner.gid);
   }
 }
 
@@ -85,25 +91,8 @@ function isSocket(path: string): boolean {
   }
 }
 
-/** First line from the report pipe, or null at EOF without one (the init died before reporting). */
-function readReportLine(stream: Readable): Promise<string | null> {
-  return new Promise((resolve) => {
-    let buf = '';
-    const done = (v: string | null) => {
-      stream.removeAllListeners('data');
-      resolve(v);
-    };
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buf += chunk;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) done(buf.slice(0, nl));
-    });
-    stream.on('end', () => done(buf.trim() ? buf.trim() : null));
-    stream.on('error', () => done(null));
-  });
-}
-
+export async function startSandbox(opts: StartOptions & { offThread?: false }): Promise<RunningSandbox & { child: ChildProcess }>;
+export async function startSandbox(opts: StartOptions): Promise<RunningSandbox>;
 export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> {
   const { sandbox, landlock, seccomp } = opts.artifacts;
   const host = opts.host ?? (await probeHost());
@@ -125,7 +114,7 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
     : null;
 
   const paths = sandboxPaths(opts.stateDir, sandbox.name);
-  ensureDir(paths.rootMount, 0o755);
+  await ensureDir(paths.rootMount, 0o755);
   // As root, the sandbox's own host id range (break 4 of issue 14): the agent is uid N inside,
   // host FIRST+N outside, so no per-uid kernel limit or file is shared with another sandbox or a
   // host user. Unprivileged, the user namespace maps only the caller's own uid.
@@ -135,15 +124,15 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
   if (pf.ownDisk) {
     // The init makes the rw directories inside the image (owned by the agent's host ids).
     await prepareDisk(paths.diskImage, sandbox.limits.disk_bytes, join(paths.dir, 'rw'), owner);
-    ensureDir(paths.diskMount, 0o700);
+    await ensureDir(paths.diskMount, 0o700);
     for (const m of sandbox.mounts) if (m.mode === 'rw') rwDirs[m.target] = paths.diskRwDir(m.target);
   } else
     for (const m of sandbox.mounts) {
       if (m.mode !== 'rw') continue;
       const rw = (rwDirs[m.target] = paths.rwDir(m.target));
-      if (idmap === null) ensureDir(rw, 0o700, owner);
+      if (idmap === null) await ensureDir(rw, 0o700, owner);
       else {
-        ensureDir(rw, 0o700);
+        await ensureDir(rw, 0o700);
         handOver(rw, owner);
       }
       chmodSync(rw, rwDirMode(m.target)); // explicit: mkdir's mode is masked by the umask
@@ -153,7 +142,7 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
   let gateway: RunningSandbox['gateway'] = null;
   if (sandbox.network.mode === 'gateway') {
     // The relay keeps the socket's directory open, so it must exist even if the gateway does not run yet.
-    ensureDir(dirname(paths.gatewaySocket), 0o700);
+    await ensureDir(dirname(paths.gatewaySocket), 0o700);
     gateway = { socket: paths.gatewaySocket, running: isSocket(paths.gatewaySocket) };
   }
 
@@ -174,31 +163,18 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
   });
 
   const io = opts.stdio ?? 'inherit';
-  const stdio = typeof io === 'string' ? [io, io, io] : io;
-  // The init needs no environment of its own: the agent's comes from the spec.
-  const child = spawn(initBinary, [], { stdio: [...stdio, 'pipe', 'pipe', 'pipe'], env: {} });
-  const exited = new Promise<ExitStatus>((resolve) => {
-    child.on('exit', (code, signal) => {
-      const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
-      // Read before the cgroup is removed: its counter goes with it.
-      const oomKilled = cgroups.oomKills() > 0;
-      const reason = describeExit({ code: exitCode, oomKilled, memoryLimitBytes: sandbox.limits.memory_bytes });
-      void cgroups.remove().then(() => resolve({ code: exitCode, oomKilled, reason }));
-    });
-    child.on(
-      'error',
-      () => void cgroups.remove().then(() => resolve({ code: INIT_REFUSED, oomKilled: false, reason: `exited with code ${INIT_REFUSED}` })),
-    );
+  const stdio = (typeof io === 'string' ? [io, io, io] : io) as LaunchOptions['stdio'];
+  const launchOptions: LaunchOptions = { file: initBinary, stdio, spec: Buffer.from(spec), bpf };
+  const child = opts.offThread ? await launchInWorker(launchOptions) : launchHere(launchOptions);
+  const exited = child.exit.then(({ code, error }) => {
+    if (error) return cgroups.remove().then(() => ({ code: INIT_REFUSED, oomKilled: false, reason: `exited with code ${INIT_REFUSED}` }));
+    // Read before the cgroup is removed: its counter goes with it.
+    const oomKilled = cgroups.oomKills() > 0;
+    const reason = describeExit({ code, oomKilled, memoryLimitBytes: sandbox.limits.memory_bytes });
+    return cgroups.remove().then(() => ({ code, oomKilled, reason }));
   });
-  const [specPipe, bpfPipe, reportPipe] = [child.stdio[3] as Writable, child.stdio[4] as Writable, child.stdio[5 as number] as Readable];
-  for (const p of [specPipe, bpfPipe])
-    p.on('error', () => {
-      /* init died early; the report says why */
-    });
-  specPipe.end(spec);
-  bpfPipe.end(bpf);
 
-  const line = await readReportLine(reportPipe);
+  const line = await child.report;
   let parsed: EnforcementReport | InitFailure | null = null;
   try {
     parsed = line === null ? null : parseReport(line);
@@ -214,7 +190,7 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
   const report = parsed;
 
   const stop = async (graceMs = 5000): Promise<ExitStatus> => {
-    if (child.exitCode === null && child.signalCode === null) {
+    if (!child.exited()) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       const status = await exited;
@@ -236,8 +212,8 @@ export async function startSandbox(opts: StartOptions): Promise<RunningSandbox> 
         ? ['unix sockets under read_only paths are reachable (read-only binds are idmapped only when started as root)']
         : []),
     ],
-    child,
+    child: child.child,
     wait: () => exited,
     stop,
-  };
+  } as RunningSandbox & { child: ChildProcess };
 }
