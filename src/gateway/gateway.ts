@@ -19,7 +19,7 @@ import { parsePolicy, PolicyError, type EgressPolicy, type LoadedPolicy } from '
 import { createPool, type PoolLimits, type UpstreamPool } from './pool.js';
 import { idleCollector } from './idle-gc.js';
 import { acceptedSockets, createProxyServer, type Authz, type Flow, type ProxyContext } from './proxy.js';
-import { checkAddress, guard, systemResolver, type TestHooks } from './ssrf.js';
+import { cachingResolver, checkAddress, guard, systemResolver, type TestHooks } from './ssrf.js';
 import type { Target } from './target.js';
 
 export interface GatewayOptions {
@@ -135,7 +135,8 @@ export class Gateway implements ProxyContext {
           : { binary: pumpBinary, afterBytes: opts.pumpAfterBytes ?? 4 * 2 ** 20, max: opts.maxPumps ?? 64, active: 0 },
     };
     this.pool = createPool({ idleMs: 4_000, maxPerKey: 8, maxTotal: 256, ...opts.upstreamPool });
-    this.resolver = opts.testHooks?.resolver ?? systemResolver;
+    // A test's resolver answers as the test says, every time: only the system one is cached.
+    this.resolver = opts.testHooks?.resolver ?? cachingResolver(systemResolver);
     this.allowLoopback = opts.testHooks?.allowLoopback === true;
     this.testHookNames = [...(opts.testHooks?.resolver ? ['resolver'] : []), ...(this.allowLoopback ? ['allow_loopback'] : [])];
   }

@@ -12,6 +12,30 @@ export const systemResolver: Resolver = async (host) => {
 };
 
 /**
+ * INNER's answers kept for TTL_MS, and one lookup in flight per name. Only the DNS answer is
+ * reused: `guard` still checks every address on every request, so a cached answer never skips a
+ * decision, and the caller still connects only to checked addresses. A lookup on the system
+ * resolver (getaddrinfo in the thread pool) was most of what plain-HTTP keep-alive added per
+ * request (issue 15). Failures are not kept. At most MAX names; the oldest goes first.
+ */
+export function cachingResolver(inner: Resolver, ttlMs = 2000, max = 1024, now = () => performance.now()): Resolver {
+  const answers = new Map<string, { at: number; addresses: Promise<string[]> }>();
+  return (host) => {
+    const hit = answers.get(host);
+    if (hit && now() - hit.at < ttlMs) return hit.addresses;
+    answers.delete(host);
+    if (answers.size >= max) answers.delete(answers.keys().next().value!);
+    const addresses = inner(host);
+    const entry = { at: now(), addresses };
+    answers.set(host, entry);
+    addresses.catch(() => {
+      if (answers.get(host) === entry) answers.delete(host);
+    });
+    return addresses;
+  };
+}
+
+/**
  * Test hooks. Reachable ONLY programmatically (GatewayOptions.testHooks) or through the
  * NEMOCLAW_GATEWAY_TEST_ALLOW_LOOPBACK variable, which the daemon announces loudly, records in
  * every audit line and reports in `gateway status` (see testHooksFromEnv in daemon.ts). They
