@@ -3,7 +3,7 @@
 //     it needs, and the `nemoclaw plan` CLI wall time; baseline in the same run: `nemoclaw --version`
 //     (CLI start-up alone);
 //   - a pure egress change applied end to end (reload) vs a read_write change (replace), CLI wall.
-// Targets: no-op plan < 300 ms; reload < 1 s. Needs root and the embedded runtime; cleans up.
+// Targets: no-op plan ≤ 1.5× `nemoclaw --version` (issue 15), measured as interleaved pairs; reload < 1 s. Needs root and the embedded runtime; cleans up.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,18 +71,27 @@ async function main(): Promise<void> {
       planMs.push(performance.now() - t0);
       if (p.changes) throw new Error('expected a no-op plan');
     }
-    const version = [0, 1, 2, 3, 4].map(() => cli(['--version']).ms);
-    const planCli = [0, 1, 2, 3, 4].map(() => {
+    // Interleaved pairs, so that the machine's load moves both alike; the first plan (which
+    // remembers its compile, see desired-cache.ts) and a settle second are not counted.
+    const planOnce = () => {
       const r = cli(['plan', '-f', file, '--detailed-exitcode', '--state-dir', state]);
       if (r.status !== 0) throw new Error(`no-op plan exited ${r.status}: ${r.stderr}`);
       return r.ms;
-    });
+    };
+    planOnce();
+    await new Promise((r) => setTimeout(r, 1000));
+    const version: number[] = [];
+    const planCli: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      version.push(cli(['--version']).ms);
+      planCli.push(planOnce());
+    }
     const base = median(version);
     console.log(`no-op plan, ${N} running: observe + plan (in process)  ${median(planMs).toFixed(1)} ms`);
     console.log(`no-op plan, ${N} running: compile the config (in process) ${median(compileMs).toFixed(1)} ms`);
-    console.log(`no-op plan, ${N} running: nemoclaw plan (CLI wall)        ${median(planCli).toFixed(0)} ms   (target < 300 ms)`);
+    console.log(`no-op plan, ${N} running: nemoclaw plan (CLI wall, median of 11)  ${median(planCli).toFixed(0)} ms`);
     console.log(
-      `baseline: nemoclaw --version (CLI start-up)             ${base.toFixed(0)} ms   → plan/baseline ${(median(planCli) / base).toFixed(2)}x`,
+      `baseline: nemoclaw --version (CLI start-up, interleaved)   ${base.toFixed(0)} ms   → plan/baseline ${(median(planCli) / base).toFixed(2)}x (target ≤ 1.5x)`,
     );
 
     write(yaml(10, false));
